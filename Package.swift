@@ -1,0 +1,76 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mtx-companion",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mtx-companion", targets: ["mtx-companion"]),
+        .executable(name: "mediamtx-sim", targets: ["mediamtx-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // Domain types, path_name rule, SQLite store and migrations.
+        .target(
+            name: "Catalog",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Typed client of MediaMTX's v3 control API and of its playback server.
+        .target(
+            name: "MediaMTX",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // The Hummingbird application: config, services, routes, DTOs, error mapping.
+        .target(
+            name: "API",
+            dependencies: [
+                "Catalog", "MediaMTX",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "mtx-companion",
+            dependencies: ["API", "Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // Test support: a MediaMTX stand-in written from ../shared/reference/mediamtx.
+        .target(
+            name: "MediaMTXSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "mediamtx-sim",
+            dependencies: ["MediaMTXSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(
+            name: "MediaMTXTests",
+            dependencies: ["MediaMTX", "MediaMTXSimulator"]
+        ),
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "API", "Catalog", "MediaMTXSimulator",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

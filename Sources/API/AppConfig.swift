@@ -1,0 +1,219 @@
+import Foundation
+import Yams
+
+/// The whole configuration: `configs/config.<env>.yaml`, then `MTX_COMPANION_*` environment overrides.
+/// Decoded strictly: an unknown key, a missing key or a bad value is a `ConfigError` naming the file and key.
+public struct AppConfig: Sendable {
+    public struct Server: Sendable {
+        public var host: String
+        public var port: Int
+    }
+
+    public struct Database: Sendable {
+        /// The SQLite file; relative paths are resolved from the working directory.
+        public var path: String
+    }
+
+    /// The design's `mediamtx` section (§1.1, §2.4, §5.1) plus request timeouts.
+    public struct MediaMTX: Sendable {
+        public var apiAddress: String
+        public var rtspAddress: String
+        public var rtmpAddress: String
+        public var hlsAddress: String
+        public var webrtcAddress: String
+        public var srtAddress: String
+        public var playbackAddress: String
+        public var recordPath: String
+        public var recordFormat: String
+        /// A Go duration (`1h`, `2s`), passed to MediaMTX as `recordSegmentDuration`.
+        public var segmentDuration: String
+        public var connectTimeout: Duration
+        public var requestTimeout: Duration
+    }
+
+    public var server: Server
+    public var database: Database
+    public var mediamtx: MediaMTX
+
+    public init(server: Server, database: Database, mediamtx: MediaMTX) {
+        self.server = server
+        self.database = database
+        self.mediamtx = mediamtx
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var key: String
+    public var reason: String
+    /// One line: `configs/config.test.yaml: mediamtx.segment_duration: not a duration ("abc")`.
+    public var description: String { key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)" }
+}
+
+// MARK: - Keys and environment variables
+
+extension AppConfig {
+    /// Every key: (section, key, environment variable that overrides it, required in the file).
+    static let keys: [(section: String, key: String, env: String, required: Bool)] = [
+        ("server", "host", "MTX_COMPANION_SERVER_HOST", true),
+        ("server", "port", "MTX_COMPANION_SERVER_PORT", true),
+        ("database", "path", "MTX_COMPANION_DATABASE_PATH", true),
+        ("mediamtx", "api_address", "MTX_COMPANION_MEDIAMTX_API_ADDRESS", true),
+        ("mediamtx", "rtsp_address", "MTX_COMPANION_MEDIAMTX_RTSP_ADDRESS", true),
+        ("mediamtx", "rtmp_address", "MTX_COMPANION_MEDIAMTX_RTMP_ADDRESS", true),
+        ("mediamtx", "hls_address", "MTX_COMPANION_MEDIAMTX_HLS_ADDRESS", true),
+        ("mediamtx", "webrtc_address", "MTX_COMPANION_MEDIAMTX_WEBRTC_ADDRESS", true),
+        ("mediamtx", "srt_address", "MTX_COMPANION_MEDIAMTX_SRT_ADDRESS", true),
+        ("mediamtx", "playback_address", "MTX_COMPANION_MEDIAMTX_PLAYBACK_ADDRESS", true),
+        ("mediamtx", "record_path", "MTX_COMPANION_MEDIAMTX_RECORD_PATH", true),
+        ("mediamtx", "record_format", "MTX_COMPANION_MEDIAMTX_RECORD_FORMAT", true),
+        ("mediamtx", "segment_duration", "MTX_COMPANION_MEDIAMTX_SEGMENT_DURATION", true),
+        ("mediamtx", "connect_timeout", "MTX_COMPANION_MEDIAMTX_CONNECT_TIMEOUT", false),
+        ("mediamtx", "request_timeout", "MTX_COMPANION_MEDIAMTX_REQUEST_TIMEOUT", false),
+    ]
+
+    /// The file for an environment name: `configs/config.<env>.yaml`.
+    public static func path(forEnvironment env: String, directory: String = "configs") -> String {
+        "\(directory)/config.\(env).yaml"
+    }
+
+    /// Loads `configs/config.<env>.yaml` and applies environment overrides.
+    public static func load(environment env: String, directory: String = "configs", variables: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+        guard env.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !env.isEmpty else {
+            throw ConfigError(file: "--env", key: "", reason: "not an environment name: \"\(env)\"")
+        }
+        return try load(file: path(forEnvironment: env, directory: directory), variables: variables)
+    }
+
+    public static func load(file: String, variables: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: file, key: "", reason: "cannot read the file (missing or not UTF-8)")
+        }
+        return try parse(yaml: text, file: file, variables: variables)
+    }
+
+    /// Parses YAML text; `file` names it in errors.
+    public static func parse(yaml: String, file: String, variables: [String: String] = [:]) throws -> AppConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(file: file, key: "", reason: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        guard let mapping = root?.mapping else { throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx") }
+
+        var values: [String: (text: String, origin: String)] = [:]
+        let sections = Set(keys.map(\.section))
+        for (sectionNode, body) in mapping {
+            guard let section = sectionNode.string, sections.contains(section) else {
+                throw ConfigError(file: file, key: sectionNode.string ?? "?", reason: "unknown key")
+            }
+            guard let inner = body.mapping else { throw ConfigError(file: file, key: section, reason: "expected a mapping") }
+            for (keyNode, value) in inner {
+                let key = keyNode.string ?? "?"
+                guard keys.contains(where: { $0.section == section && $0.key == key }) else {
+                    throw ConfigError(file: file, key: "\(section).\(key)", reason: "unknown key")
+                }
+                guard let scalar = value.scalar else { throw ConfigError(file: file, key: "\(section).\(key)", reason: "expected a single value") }
+                values["\(section).\(key)"] = (scalar.string, file)
+            }
+        }
+        for k in keys {
+            if let v = variables[k.env] { values["\(k.section).\(k.key)"] = (v, k.env) }
+        }
+        var reader = Reader(values: values, file: file)
+        return try reader.build()
+    }
+}
+
+// MARK: - Validation
+
+private struct Reader {
+    let values: [String: (text: String, origin: String)]
+    let file: String
+
+    func error(_ key: String, _ reason: String) -> ConfigError {
+        let origin = values[key]?.origin ?? file
+        // An environment variable is named by itself; a file value by file and key.
+        return origin == file ? ConfigError(file: file, key: key, reason: reason) : ConfigError(file: origin, key: "", reason: "\(key): \(reason)")
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let v = values[key]?.text else { throw ConfigError(file: file, key: key, reason: "missing") }
+        guard !v.trimmingCharacters(in: .whitespaces).isEmpty else { throw error(key, "must not be empty") }
+        return v
+    }
+
+    func url(_ key: String, schemes: [String]) throws -> String {
+        var v = try string(key)
+        while v.hasSuffix("/") { v.removeLast() }
+        guard let c = URLComponents(string: v), let scheme = c.scheme?.lowercased(), schemes.contains(scheme), let host = c.host, !host.isEmpty else {
+            throw error(key, "expected a \(schemes.joined(separator: "/")) address such as \(schemes[0])://127.0.0.1:port, got \"\(v)\"")
+        }
+        return v
+    }
+
+    func duration(_ key: String, default fallback: Duration) throws -> Duration {
+        guard values[key] != nil else { return fallback }
+        let v = try string(key)
+        guard let d = GoDuration.parse(v), d > .zero else { throw error(key, "not a duration such as 500ms, 2s or 1m (\"\(v)\")") }
+        return d
+    }
+
+    mutating func build() throws -> AppConfig {
+        let host = try string("server.host")
+        let portText = try string("server.port")
+        guard let port = Int(portText), (0...65535).contains(port) else { throw error("server.port", "not a port number (\"\(portText)\")") }
+
+        let recordPath = try string("mediamtx.record_path")
+        let timeParts = ["%Y", "%m", "%d", "%H", "%M", "%S"]
+        guard recordPath.contains("%path"), recordPath.contains("%s") || timeParts.allSatisfy(recordPath.contains) else {
+            throw error("mediamtx.record_path", "must contain %path and either %s or all of %Y %m %d %H %M %S (\"\(recordPath)\")")
+        }
+        let format = try string("mediamtx.record_format")
+        guard ["fmp4", "mpegts"].contains(format) else { throw error("mediamtx.record_format", "must be fmp4 or mpegts (\"\(format)\")") }
+        let segment = try string("mediamtx.segment_duration")
+        guard let seg = GoDuration.parse(segment), seg > .zero else {
+            throw error("mediamtx.segment_duration", "not a duration such as 1h, 60s or 1m30s (\"\(segment)\")")
+        }
+
+        return AppConfig(
+            server: .init(host: host, port: port),
+            database: .init(path: try string("database.path")),
+            mediamtx: .init(
+                apiAddress: try url("mediamtx.api_address", schemes: ["http", "https"]),
+                rtspAddress: try url("mediamtx.rtsp_address", schemes: ["rtsp", "rtsps"]),
+                rtmpAddress: try url("mediamtx.rtmp_address", schemes: ["rtmp", "rtmps"]),
+                hlsAddress: try url("mediamtx.hls_address", schemes: ["http", "https"]),
+                webrtcAddress: try url("mediamtx.webrtc_address", schemes: ["http", "https"]),
+                srtAddress: try url("mediamtx.srt_address", schemes: ["srt"]),
+                playbackAddress: try url("mediamtx.playback_address", schemes: ["http", "https"]),
+                recordPath: recordPath,
+                recordFormat: format,
+                segmentDuration: segment,
+                connectTimeout: try duration("mediamtx.connect_timeout", default: .seconds(2)),
+                requestTimeout: try duration("mediamtx.request_timeout", default: .seconds(5))
+            )
+        )
+    }
+}
+
+/// Go's duration syntax (`300ms`, `1.5h`, `1m30s`), used by MediaMTX and by our config.
+public enum GoDuration {
+    public static func parse(_ text: String) -> Duration? {
+        if text == "0" { return .zero }
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return nil }
+        var total = 0.0
+        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)]
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            guard let unit = units.filter({ rest.hasPrefix($0.0) }).max(by: { $0.0.count < $1.0.count }) else { return nil }
+            rest = rest.dropFirst(unit.0.count)
+            total += value * unit.1
+        }
+        return .nanoseconds(Int64((total * 1e9).rounded()))
+    }
+}

@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Catalog
+import Foundation
+import Hummingbird
+import Logging
+import MediaMTX
+import NIOCore
+import ServiceLifecycle
+
+public typealias AppRouter = Router<AppRequestContext>
+
+/// Builds the companion: database, MediaMTX client, services and router. `serve` and the tests build the same app.
+public func buildApplication(_ config: AppConfig, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+    var logger = logger ?? Logger(label: "mtx-companion")
+    if logger.logLevel > .info, logger.label == "mtx-companion" { logger.logLevel = .info }
+    let database = try AppDatabase.open(path: config.database.path)
+    let httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
+    let mediamtx = MediaMTXClient(
+        apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
+        httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger
+    )
+    let sources = SourcesService(database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger)
+    let router = buildRouter(sources: sources, settings: config.mediamtx)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "mtx-companion"),
+        services: [HTTPClientService(client: httpClient)],
+        logger: logger
+    )
+}
+
+func buildRouter(sources: SourcesService, settings: AppConfig.MediaMTX) -> AppRouter {
+    let router = AppRouter(context: AppRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    SourcesController(service: sources, urls: StreamURLs(settings: settings))
+        .addRoutes(to: router.group("api/v1/sources"))
+    return router
+}
+
+/// Shuts the MediaMTX HTTP client down when the application stops.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

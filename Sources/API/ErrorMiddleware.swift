@@ -1,0 +1,53 @@
+import Catalog
+import Foundation
+import GRDB
+import Hummingbird
+import MediaMTX
+
+/// Turns every error into an `APIError`, so no answer is an empty 500, and refuses oversized bodies up front.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > AppRequestContext.maxBodySize {
+            throw APIError.bodyTooLarge
+        }
+        do {
+            return try await next(request, context)
+        } catch {
+            throw map(error, context: context)
+        }
+    }
+
+    func map(_ error: any Error, context: Context) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as MediaMTXError:
+            return Self.map(error)
+        case CatalogError.pathNameTaken(let path):
+            return .pathConflict(path)
+        case CatalogError.notFound:
+            return .notFound(.source)
+        case let error as HTTPError where error.status == .contentTooLarge:
+            return .bodyTooLarge
+        case let error as HTTPError where error.status == .notFound:
+            return .routeNotFound
+        case let error as HTTPError where error.status.code < 500:
+            return APIError(error.status, code: "invalid_request", message: .invalidJSON(error.body ?? "\(error.status)"))
+        default:
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return .internalError
+        }
+    }
+
+    static func map(_ error: MediaMTXError) -> APIError {
+        switch error {
+        case .unavailable(let detail): return .mediamtxUnavailable(detail)
+        case .conflict(let message): return .pathConflict(message)
+        case .notFound(let message): return .mediamtxRejected(message)
+        case .rejected(_, let message): return .mediamtxRejected(message)
+        case .badResponse(let detail): return .mediamtxRejected(detail)
+        }
+    }
+}

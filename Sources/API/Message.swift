@@ -1,0 +1,94 @@
+/// Every message the API can show a person, in English and Chinese.
+public enum Message: Sendable, Equatable {
+    public enum Thing: Sendable, Equatable {
+        case source
+
+        func text(_ language: Language) -> String {
+            switch (self, language) {
+            case (.source, .en): return "media source"
+            case (.source, .zh): return "媒体源"
+            }
+        }
+    }
+
+    case missingField(String)
+    case unknownField(String)
+    case wrongType(String, expected: String)
+    case invalidJSON(String)
+    case notOneOf(String, [String])
+    case tooLong(String, max: Int)
+    case mustNotBeEmpty(String)
+    case unsupportedURL(String)
+    case pushTakesNoURL
+    case typeIsFixed
+    case notAnInteger(String, min: Int, max: Int)
+    case notABoolean(String)
+    case notATime(String)
+    case notPositiveSeconds(String)
+    case notFound(Thing)
+    case routeNotFound
+    case bodyTooLarge
+    case internalError
+    case mediamtxUnavailable(String)
+    case mediamtxRejected(String)
+    case pathConflict(String)
+
+    public func text(_ language: Language) -> String {
+        switch language {
+        case .en: return english
+        case .zh: return chinese
+        }
+    }
+
+    var english: String {
+        switch self {
+        case .missingField(let f): return "The field \(f) is required."
+        case .unknownField(let f): return "Unknown field \(f)."
+        case .wrongType(let f, let expected): return "The field \(f) must be \(expected)."
+        case .invalidJSON(let detail): return "The request body is not valid JSON: \(detail)."
+        case .notOneOf(let f, let values): return "\(f) must be one of: \(values.joined(separator: ", "))."
+        case .tooLong(let f, let max): return "\(f) is longer than \(max) characters."
+        case .mustNotBeEmpty(let f): return "\(f) must not be empty."
+        case .unsupportedURL(let url): return "MediaMTX cannot pull from \"\(url)\": use an rtsp, rtsps, rtmp, rtmps, http(s) (HLS), srt, whep/wheps, udp+mpegts, udp+rtp or moqt URL."
+        case .pushTakesNoURL: return "A push source takes no url: encoders publish to its push_url."
+        case .typeIsFixed: return "The type of a source cannot be changed; create a new source instead."
+        case .notAnInteger(let f, let min, let max): return "\(f) must be a whole number from \(min) to \(max)."
+        case .notABoolean(let f): return "\(f) must be true or false."
+        case .notATime(let f): return "\(f) must be an RFC 3339 time (2026-01-02T15:04:05Z) or unix seconds."
+        case .notPositiveSeconds(let f): return "\(f) must be a number of seconds greater than 0."
+        case .notFound(let thing): return "The \(thing.text(.en)) does not exist."
+        case .routeNotFound: return "No such endpoint."
+        case .bodyTooLarge: return "The request body is larger than 1 MiB."
+        case .internalError: return "Internal error; the server log has the details."
+        case .mediamtxUnavailable(let detail): return "The streaming server (MediaMTX) is unavailable right now (\(detail)). Try again later."
+        case .mediamtxRejected(let detail): return "The streaming server (MediaMTX) refused the request: \(detail)"
+        case .pathConflict(let path): return "The path \(path) already exists in MediaMTX. Please retry."
+        }
+    }
+
+    var chinese: String {
+        switch self {
+        case .missingField(let f): return "缺少必填字段 \(f)。"
+        case .unknownField(let f): return "未知字段 \(f)。"
+        case .wrongType(let f, let expected): return "字段 \(f) 的类型应为 \(expected)。"
+        case .invalidJSON(let detail): return "请求体不是合法的 JSON：\(detail)。"
+        case .notOneOf(let f, let values): return "\(f) 只能是以下之一：\(values.joined(separator: ", "))。"
+        case .tooLong(let f, let max): return "\(f) 超过 \(max) 个字符。"
+        case .mustNotBeEmpty(let f): return "\(f) 不能为空。"
+        case .unsupportedURL(let url): return "MediaMTX 无法从“\(url)”拉流：请使用 rtsp、rtsps、rtmp、rtmps、http(s)（HLS）、srt、whep/wheps、udp+mpegts、udp+rtp 或 moqt 地址。"
+        case .pushTakesNoURL: return "推流类型的媒体源不需要 url：编码器向其 push_url 推流。"
+        case .typeIsFixed: return "媒体源的类型不能修改，请新建媒体源。"
+        case .notAnInteger(let f, let min, let max): return "\(f) 必须是 \(min) 到 \(max) 之间的整数。"
+        case .notABoolean(let f): return "\(f) 只能是 true 或 false。"
+        case .notATime(let f): return "\(f) 必须是 RFC 3339 时间（如 2026-01-02T15:04:05Z）或 Unix 秒数。"
+        case .notPositiveSeconds(let f): return "\(f) 必须是大于 0 的秒数。"
+        case .notFound(let thing): return "\(thing.text(.zh))不存在。"
+        case .routeNotFound: return "接口不存在。"
+        case .bodyTooLarge: return "请求体超过 1 MiB。"
+        case .internalError: return "服务器内部错误，详情见服务日志。"
+        case .mediamtxUnavailable(let detail): return "流媒体服务暂不可用（\(detail)），请稍后重试。"
+        case .mediamtxRejected(let detail): return "流媒体服务（MediaMTX）拒绝了请求：\(detail)"
+        case .pathConflict(let path): return "路径 \(path) 在 MediaMTX 中已存在，请重试。"
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+
+/// A JSON request body whose top-level keys are checked: unknown keys are refused, naming the key.
+protocol StrictBody: Decodable {
+    static var allowedKeys: Set<String> { get }
+}
+
+extension Request {
+    /// Reads and decodes a JSON object body (≤ 1 MiB), mapping every decoding failure to a 400 naming the field.
+    func decodeStrict<T: StrictBody>(_ type: T.Type) async throws -> T {
+        var request = self
+        let buffer = try await request.collectBody(upTo: AppRequestContext.maxBodySize)
+        let data = Data(buffer: buffer)
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            throw APIError.invalidJSON(data.isEmpty ? "empty body" : "malformed JSON")
+        }
+        guard let dictionary = object as? [String: Any] else { throw APIError.invalidJSON("expected a JSON object") }
+        if let unknown = dictionary.keys.sorted().first(where: { !T.allowedKeys.contains($0) }) {
+            throw APIError.unknownField(unknown)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw Self.map(error)
+        }
+    }
+
+    static func map(_ error: DecodingError) -> APIError {
+        func name(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let ctx):
+            return .missingField(name(ctx.codingPath + [key]))
+        case .typeMismatch(let type, let ctx), .valueNotFound(let type, let ctx):
+            let expected = type == Bool.self ? "true or false" : (type == String.self ? "a string" : (type == [String].self ? "a list of strings" : "a number"))
+            return .invalidField(name(ctx.codingPath), .wrongType(name(ctx.codingPath), expected: expected))
+        case .dataCorrupted(let ctx):
+            return ctx.codingPath.isEmpty ? .invalidJSON("malformed JSON") : .invalidField(name(ctx.codingPath), .wrongType(name(ctx.codingPath), expected: "valid"))
+        @unknown default:
+            return .invalidJSON("\(error)")
+        }
+    }
+}
+
+/// Typed access to query parameters, with 400s that name the parameter.
+struct QueryInput {
+    let parameters: [String: String]
+
+    init(_ request: Request) {
+        var out: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters where out[String(k)] == nil { out[String(k)] = String(v) }
+        parameters = out
+    }
+
+    func string(_ name: String) -> String? {
+        parameters[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let v = string(name) else { return nil }
+        switch v.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw APIError.invalidField(name, .notABoolean(name))
+        }
+    }
+
+    func int(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let v = string(name) else { return fallback }
+        guard let n = Int(v), range.contains(n) else {
+            throw APIError.invalidField(name, .notAnInteger(name, min: range.lowerBound, max: range.upperBound))
+        }
+        return n
+    }
+
+    func oneOf(_ name: String, _ allowed: [String]) throws -> String? {
+        guard let v = string(name) else { return nil }
+        guard allowed.contains(v) else { throw APIError.invalidField(name, .notOneOf(name, allowed)) }
+        return v
+    }
+}

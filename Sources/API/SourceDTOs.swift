@@ -1,0 +1,279 @@
+import Catalog
+import Foundation
+import Hummingbird
+import MediaMTX
+
+// MARK: - Requests
+
+struct CreateSourceRequest: StrictBody {
+    static let allowedKeys: Set<String> = ["name", "type", "url", "protocol", "enabled", "record_enabled"]
+    var name: String?
+    var type: String?
+    var url: String?
+    var `protocol`: String?
+    var enabled: Bool?
+    var recordEnabled: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, url, `protocol`, enabled
+        case recordEnabled = "record_enabled"
+    }
+}
+
+struct UpdateSourceRequest: StrictBody {
+    static let allowedKeys: Set<String> = ["name", "url", "protocol", "enabled", "record_enabled", "type"]
+    var name: String?
+    var url: String?
+    var type: String?
+    var `protocol`: String?
+    var enabled: Bool?
+    var recordEnabled: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case name, url, type, `protocol`, enabled
+        case recordEnabled = "record_enabled"
+    }
+}
+
+// MARK: - Responses
+
+struct SourceResponse: ResponseEncodable {
+    var id: String
+    var name: String
+    var pathName: String
+    var type: String
+    var url: String?
+    var `protocol`: String?
+    var enabled: Bool
+    var recordEnabled: Bool
+    var pushURL: String?
+    var createdAt: String
+    var updatedAt: String
+    var status: StatusResponse?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, type, url, `protocol`, enabled, status
+        case pathName = "path_name"
+        case recordEnabled = "record_enabled"
+        case pushURL = "push_url"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    init(_ s: MediaSource, urls: StreamURLs, status: StatusResponse? = nil) {
+        id = s.id.uuidString.lowercased()
+        name = s.name
+        pathName = s.pathName
+        type = s.kind.rawValue
+        url = s.url
+        self.protocol = s.protocol
+        enabled = s.enabled
+        recordEnabled = s.recordEnabled
+        pushURL = s.kind == .push ? urls.push(s.pathName) : nil
+        createdAt = Timestamp.format(s.createdAt)
+        updatedAt = Timestamp.format(s.updatedAt)
+        self.status = status
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(pathName, forKey: .pathName)
+        try c.encode(type, forKey: .type)
+        try c.encode(url, forKey: .url)
+        try c.encode(self.protocol, forKey: .protocol)
+        try c.encode(enabled, forKey: .enabled)
+        try c.encode(recordEnabled, forKey: .recordEnabled)
+        try c.encodeIfPresent(pushURL, forKey: .pushURL)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encodeIfPresent(status, forKey: .status)
+    }
+}
+
+struct SourceListResponse: ResponseEncodable {
+    var items: [SourceResponse]
+    var total: Int
+    var page: Int
+    var pageSize: Int
+
+    enum CodingKeys: String, CodingKey {
+        case items, total, page
+        case pageSize = "page_size"
+    }
+}
+
+/// Live state of a source's path (MediaMTX `Path`); a path MediaMTX doesn't have is simply not live.
+struct StatusResponse: ResponseEncodable {
+    var pathName: String
+    var ready: Bool
+    var available: Bool
+    var online: Bool
+    var readyTime: String?
+    var availableTime: String?
+    var onlineTime: String?
+    var readers: Int
+    var readerTypes: [String]
+    var sourceType: String?
+    var sourceID: String?
+    var tracks: [String]
+    var bytesReceived: UInt64
+    var bytesSent: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case ready, available, online, readers, tracks
+        case pathName = "path_name"
+        case readyTime = "ready_time"
+        case availableTime = "available_time"
+        case onlineTime = "online_time"
+        case readerTypes = "reader_types"
+        case sourceType = "source_type"
+        case sourceID = "source_id"
+        case bytesReceived = "bytes_received"
+        case bytesSent = "bytes_sent"
+    }
+
+    init(pathName: String, path: Path?) {
+        self.pathName = pathName
+        ready = path?.ready ?? false
+        available = path?.available ?? ready
+        online = path?.online ?? ready
+        readyTime = path?.readyTime
+        availableTime = path?.availableTime ?? readyTime
+        onlineTime = path?.onlineTime ?? readyTime
+        readers = path?.readers.count ?? 0
+        readerTypes = path?.readers.map(\.type) ?? []
+        sourceType = path?.source?.type
+        sourceID = path?.source?.id
+        tracks = path?.tracks ?? []
+        bytesReceived = path?.inboundBytes ?? path?.bytesReceived ?? 0
+        bytesSent = path?.outboundBytes ?? path?.bytesSent ?? 0
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(pathName, forKey: .pathName)
+        try c.encode(ready, forKey: .ready)
+        try c.encode(available, forKey: .available)
+        try c.encode(online, forKey: .online)
+        try c.encode(readyTime, forKey: .readyTime)
+        try c.encode(availableTime, forKey: .availableTime)
+        try c.encode(onlineTime, forKey: .onlineTime)
+        try c.encode(readers, forKey: .readers)
+        try c.encode(readerTypes, forKey: .readerTypes)
+        try c.encode(sourceType, forKey: .sourceType)
+        try c.encode(sourceID, forKey: .sourceID)
+        try c.encode(tracks, forKey: .tracks)
+        try c.encode(bytesReceived, forKey: .bytesReceived)
+        try c.encode(bytesSent, forKey: .bytesSent)
+    }
+}
+
+struct PreviewResponse: ResponseEncodable {
+    var pathName: String
+    var hlsURL: String
+    var rtspURL: String
+    var rtmpURL: String
+    var webrtcURL: String
+    var srtURL: String
+    var hlsPlayerURL: String
+    var webrtcPlayerURL: String
+    var pushURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case pathName = "path_name"
+        case hlsURL = "hls_url"
+        case rtspURL = "rtsp_url"
+        case rtmpURL = "rtmp_url"
+        case webrtcURL = "webrtc_url"
+        case srtURL = "srt_url"
+        case hlsPlayerURL = "hls_player_url"
+        case webrtcPlayerURL = "webrtc_player_url"
+        case pushURL = "push_url"
+    }
+
+    init(_ s: MediaSource, urls: StreamURLs) {
+        pathName = s.pathName
+        hlsURL = urls.hls(s.pathName)
+        rtspURL = urls.rtsp(s.pathName)
+        rtmpURL = urls.rtmp(s.pathName)
+        webrtcURL = urls.whep(s.pathName)
+        srtURL = urls.srt(s.pathName)
+        hlsPlayerURL = urls.hlsPlayer(s.pathName)
+        webrtcPlayerURL = urls.webrtcPlayer(s.pathName)
+        pushURL = s.kind == .push ? urls.push(s.pathName) : nil
+    }
+}
+
+struct ReadyResponse: ResponseEncodable {
+    var ready: Bool
+}
+
+struct RecordStatusResponse: ResponseEncodable {
+    var recordEnabled: Bool
+    var recording: Bool
+    var recordPath: String
+    var recordFormat: String
+    var segmentDuration: String
+
+    enum CodingKeys: String, CodingKey {
+        case recording
+        case recordEnabled = "record_enabled"
+        case recordPath = "record_path"
+        case recordFormat = "record_format"
+        case segmentDuration = "segment_duration"
+    }
+
+    init(_ s: SourcesService.RecordStatus) {
+        recordEnabled = s.recordEnabled
+        recording = s.recording
+        recordPath = s.recordPath
+        recordFormat = s.recordFormat
+        segmentDuration = s.segmentDuration
+    }
+}
+
+struct RecordFile: Encodable {
+    var start: String
+}
+
+struct RecordSession: Encodable {
+    var start: String
+    var end: String
+    var duration: Double
+}
+
+struct PlaybackSegment: Encodable {
+    var start: String
+    var duration: Double
+    var url: String
+}
+
+struct ItemsResponse<Item: Encodable & Sendable>: ResponseEncodable {
+    var pathName: String
+    var items: [Item]
+
+    enum CodingKeys: String, CodingKey {
+        case items
+        case pathName = "path_name"
+    }
+}
+
+struct PlaybackResponse: ResponseEncodable {
+    var pathName: String
+    var url: String
+    var start: String
+    var duration: Double
+    var format: String
+
+    enum CodingKeys: String, CodingKey {
+        case url, start, duration, format
+        case pathName = "path_name"
+    }
+}
+
+/// Times in API answers: RFC 3339, UTC, always with microseconds.
+enum Timestamp {
+    static func format(_ date: Date) -> String { RFC3339.format(date, fixedFraction: true) }
+}

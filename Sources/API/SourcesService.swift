@@ -1,0 +1,261 @@
+import Catalog
+import Foundation
+import Logging
+import MediaMTX
+
+/// Orchestrates the catalogue and MediaMTX for media sources (design §2): MediaMTX first, then the row,
+/// undoing the MediaMTX change when the row write fails.
+public struct SourcesService: Sendable {
+    let database: AppDatabase
+    let mediamtx: MediaMTXClient
+    let settings: AppConfig.MediaMTX
+    let logger: Logger
+
+    public init(database: AppDatabase, mediamtx: MediaMTXClient, settings: AppConfig.MediaMTX, logger: Logger) {
+        self.database = database
+        self.mediamtx = mediamtx
+        self.settings = settings
+        self.logger = logger
+    }
+
+    // MARK: - Create
+
+    public struct NewSource: Sendable {
+        var name: String
+        var kind: MediaSource.Kind
+        var url: String?
+        var `protocol`: String?
+        var enabled: Bool
+        var recordEnabled: Bool
+    }
+
+    /// path_name → AddPath → insert; DeletePath if the insert fails (§2.1).
+    public func create(_ input: NewSource) async throws -> MediaSource {
+        let now = Self.now()
+        var source = MediaSource(
+            id: UUID(), name: input.name, pathName: "", kind: input.kind, url: input.url,
+            protocol: input.protocol, enabled: input.enabled, recordEnabled: input.recordEnabled, createdAt: now, updatedAt: now
+        )
+        source.pathName = PathName.make(name: source.name, id: source.id)
+        // The 8-hex suffix makes a clash rare; if the catalogue has it anyway, draw another id.
+        var attempts = 0
+        while try await database.sourceExists(pathName: source.pathName), attempts < 8 {
+            source.id = UUID()
+            source.pathName = PathName.make(name: source.name, id: source.id)
+            attempts += 1
+        }
+        if source.enabled {
+            try await mediamtx.addPath(source.pathName, pathConf(for: source))
+        }
+        do {
+            try await database.insertSource(source)
+        } catch {
+            logger.error("insert of source failed; removing its MediaMTX path", metadata: ["path": "\(source.pathName)", "error": "\(error)"])
+            if source.enabled { await compensate("deletePath \(source.pathName)") { try await mediamtx.deletePath(source.pathName) } }
+            throw error
+        }
+        logger.info("source created", metadata: ["id": "\(source.id)", "path": "\(source.pathName)"])
+        return source
+    }
+
+    // MARK: - Read
+
+    public func get(_ id: UUID) async throws -> MediaSource {
+        guard let source = try await database.source(id: id) else { throw APIError.notFound(.source) }
+        return source
+    }
+
+    public func list(_ query: SourceQuery) async throws -> Page<MediaSource> {
+        try await database.sources(query)
+    }
+
+    /// Live state of many sources with one MediaMTX listing instead of a call per source.
+    public func statuses(of sources: [MediaSource]) async throws -> [UUID: Path?] {
+        let live = Dictionary(try await mediamtx.listAllPaths().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return Dictionary(uniqueKeysWithValues: sources.map { ($0.id, live[$0.pathName]) })
+    }
+
+    /// The runtime path, or nil when MediaMTX has no such path (e.g. a disabled source): not live, not an error.
+    public func status(of source: MediaSource) async throws -> Path? {
+        do {
+            return try await mediamtx.getPath(source.pathName)
+        } catch MediaMTXError.notFound {
+            return nil
+        }
+    }
+
+    public func isReady(_ source: MediaSource) async throws -> Bool {
+        try await mediamtx.isPathReady(source.pathName)
+    }
+
+    // MARK: - Update
+
+    public struct Changes: Sendable {
+        var name: String?
+        var url: String?
+        var `protocol`: String?
+        var enabled: Bool?
+        var recordEnabled: Bool?
+    }
+
+    /// Applies `changes`: MediaMTX first (PatchPath, or Add/Delete when `enabled` flips), then the row;
+    /// if the row update fails, MediaMTX's previous state is restored.
+    public func update(_ id: UUID, _ changes: Changes) async throws -> MediaSource {
+        let old = try await get(id)
+        var new = old
+        if let name = changes.name { new.name = name }
+        if let url = changes.url {
+            guard old.kind == .pull else { throw APIError.invalidField("url", .pushTakesNoURL) }
+            new.url = url
+            new.protocol = changes.protocol ?? StreamProtocol.derive(fromURL: url)
+        } else if let proto = changes.protocol {
+            new.protocol = proto
+        }
+        if let enabled = changes.enabled { new.enabled = enabled }
+        if let record = changes.recordEnabled { new.recordEnabled = record }
+        guard new != old else { return old }
+        new.updatedAt = Self.now()
+
+        let undo = try await applyToMediaMTX(from: old, to: new)
+        do {
+            try await database.updateSource(new)
+        } catch {
+            logger.error("update of source failed; restoring MediaMTX", metadata: ["path": "\(old.pathName)", "error": "\(error)"])
+            await undo()
+            throw error
+        }
+        return new
+    }
+
+    /// Re-asserts an enabled source's path in MediaMTX (adds it back if MediaMTX lost it).
+    public func enable(_ id: UUID) async throws -> MediaSource {
+        let source = try await get(id)
+        if source.enabled {
+            try await ensurePath(source)
+            return source
+        }
+        return try await update(id, Changes(enabled: true))
+    }
+
+    public func disable(_ id: UUID) async throws -> MediaSource {
+        try await update(id, Changes(enabled: false))
+    }
+
+    public func setRecording(_ id: UUID, _ on: Bool) async throws -> MediaSource {
+        try await update(id, Changes(recordEnabled: on))
+    }
+
+    // MARK: - Delete
+
+    /// DeletePath, then the row (§2.1). A path MediaMTX already lost is not an error.
+    public func delete(_ id: UUID) async throws {
+        let source = try await get(id)
+        try await checkDeletable(source)
+        if source.enabled { try await deletePathIfPresent(source.pathName) }
+        do {
+            guard try await database.deleteSource(id: id) else { throw APIError.notFound(.source) }
+        } catch {
+            if source.enabled { await compensate("re-add \(source.pathName)") { try await ensurePath(source) } }
+            throw error
+        }
+        logger.info("source deleted", metadata: ["id": "\(id)", "path": "\(source.pathName)"])
+    }
+
+    /// Where the "source still has assets → 409" rule plugs in (§2.1, §3.3); no asset table exists yet.
+    func checkDeletable(_ source: MediaSource) async throws {}
+
+    // MARK: - MediaMTX
+
+    /// The path configuration a source asks of MediaMTX (§2.4: recording settings from config).
+    func pathConf(for source: MediaSource) -> PathConf {
+        var conf = PathConf(source: source.kind == .push ? "publisher" : source.url, record: source.recordEnabled)
+        if source.recordEnabled { applyRecordSettings(&conf) }
+        return conf
+    }
+
+    func applyRecordSettings(_ conf: inout PathConf) {
+        conf.recordPath = settings.recordPath
+        conf.recordFormat = settings.recordFormat
+        conf.recordSegmentDuration = settings.segmentDuration
+    }
+
+    /// Makes MediaMTX match `new`; returns how to put back `old`.
+    private func applyToMediaMTX(from old: MediaSource, to new: MediaSource) async throws -> @Sendable () async -> Void {
+        switch (old.enabled, new.enabled) {
+        case (false, false):
+            return {}
+        case (true, false):
+            try await deletePathIfPresent(old.pathName)
+            return { await compensate("re-add \(old.pathName)") { try await ensurePath(old) } }
+        case (false, true):
+            try await ensurePath(new)
+            return { await compensate("deletePath \(new.pathName)") { try await mediamtx.deletePath(new.pathName) } }
+        case (true, true):
+            var patch = PathConf()
+            if new.url != old.url { patch.source = new.url }
+            if new.recordEnabled != old.recordEnabled {
+                patch.record = new.recordEnabled
+                if new.recordEnabled { applyRecordSettings(&patch) }
+            }
+            guard patch != PathConf() else { return {} }
+            let previous: PathConf
+            do {
+                previous = try await mediamtx.getPathConfig(new.pathName)
+            } catch MediaMTXError.notFound {
+                // MediaMTX lost the path (it keeps API-added paths in memory only): add it back whole.
+                try await ensurePath(new)
+                return { await compensate("deletePath \(new.pathName)") { try await mediamtx.deletePath(new.pathName) } }
+            }
+            try await mediamtx.patchPath(new.pathName, patch)
+            let restore = Self.restoring(patch, from: previous)
+            return { await compensate("restore \(new.pathName)") { try await mediamtx.patchPath(new.pathName, restore) } }
+        }
+    }
+
+    /// The fields set in `patch`, with the values `previous` had.
+    static func restoring(_ patch: PathConf, from previous: PathConf) -> PathConf {
+        var out = PathConf()
+        if patch.source != nil { out.source = previous.source }
+        if patch.record != nil { out.record = previous.record }
+        if patch.recordPath != nil { out.recordPath = previous.recordPath }
+        if patch.recordFormat != nil { out.recordFormat = previous.recordFormat }
+        if patch.recordSegmentDuration != nil { out.recordSegmentDuration = previous.recordSegmentDuration }
+        return out
+    }
+
+    /// AddPath; if MediaMTX already has the path, overwrite it with the source's configuration.
+    func ensurePath(_ source: MediaSource) async throws {
+        do {
+            try await mediamtx.addPath(source.pathName, pathConf(for: source))
+        } catch MediaMTXError.conflict {
+            try await mediamtx.replacePath(source.pathName, pathConf(for: source))
+        }
+    }
+
+    func deletePathIfPresent(_ name: String) async throws {
+        do {
+            try await mediamtx.deletePath(name)
+        } catch MediaMTXError.notFound {
+            logger.notice("MediaMTX had no path to delete", metadata: ["path": "\(name)"])
+        }
+    }
+
+    private func compensate(_ what: String, _ action: () async throws -> Void) async {
+        do {
+            try await action()
+        } catch {
+            logger.error("rollback failed: \(what)", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Millisecond precision, as stored, so a source reads back exactly as it was returned.
+    static func now() -> Date {
+        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+    }
+}
+
+extension SourcesService.Changes {
+    init(enabled: Bool? = nil, recordEnabled: Bool? = nil) {
+        self.init(name: nil, url: nil, protocol: nil, enabled: enabled, recordEnabled: recordEnabled)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+
+// MARK: - Record mapping (stays inside Catalog)
+
+extension MediaSource: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "media_sources"
+
+    public enum Columns {
+        public static let id = Column("id")
+        public static let name = Column("name")
+        public static let pathName = Column("path_name")
+        public static let kind = Column("type")
+        public static let enabled = Column("enabled")
+        public static let createdAt = Column("created_at")
+    }
+
+    public init(row: Row) throws {
+        guard let id = UUID(uuidString: row["id"]) else { throw CatalogError.notFound }
+        self.init(
+            id: id,
+            name: row["name"],
+            pathName: row["path_name"],
+            kind: Kind(rawValue: row["type"]) ?? .pull,
+            url: row["url"],
+            protocol: row["protocol"],
+            enabled: row["enabled"],
+            recordEnabled: row["record_enabled"],
+            createdAt: row["created_at"],
+            updatedAt: row["updated_at"]
+        )
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id.uuidString.lowercased()
+        container["name"] = name
+        container["path_name"] = pathName
+        container["type"] = kind.rawValue
+        container["url"] = url
+        container["protocol"] = `protocol`
+        container["enabled"] = enabled
+        container["record_enabled"] = recordEnabled
+        container["created_at"] = createdAt
+        container["updated_at"] = updatedAt
+    }
+}
+
+// MARK: - Sources
+
+extension AppDatabase {
+    public func insertSource(_ source: MediaSource) async throws {
+        do {
+            try await writer.write { try source.insert($0) }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw CatalogError.pathNameTaken(source.pathName)
+        }
+    }
+
+    public func source(id: UUID) async throws -> MediaSource? {
+        try await writer.read { try MediaSource.fetchOne($0, key: id.uuidString.lowercased()) }
+    }
+
+    public func sourceExists(pathName: String) async throws -> Bool {
+        try await writer.read { try MediaSource.filter(MediaSource.Columns.pathName == pathName).fetchCount($0) > 0 }
+    }
+
+    /// Saves every column of an existing source; throws `notFound` if it is gone.
+    public func updateSource(_ source: MediaSource) async throws {
+        try await writer.write { db in
+            guard try MediaSource.exists(db, key: source.id.uuidString.lowercased()) else { throw CatalogError.notFound }
+            try source.update(db)
+        }
+    }
+
+    /// Returns false if there was no such source.
+    @discardableResult
+    public func deleteSource(id: UUID) async throws -> Bool {
+        try await writer.write { try MediaSource.deleteOne($0, key: id.uuidString.lowercased()) }
+    }
+
+    /// Newest first.
+    public func sources(_ query: SourceQuery) async throws -> Page<MediaSource> {
+        try await writer.read { db in
+            var request = MediaSource.all()
+            if let kind = query.kind { request = request.filter(MediaSource.Columns.kind == kind.rawValue) }
+            if let enabled = query.enabled { request = request.filter(MediaSource.Columns.enabled == enabled) }
+            if let q = query.nameContains, !q.isEmpty {
+                request = request.filter(sql: "name LIKE ? ESCAPE '\\'", arguments: ["%" + Self.escapeLike(q) + "%"])
+            }
+            let total = try request.fetchCount(db)
+            let items = try request
+                .order(MediaSource.Columns.createdAt.desc, MediaSource.Columns.id)
+                .limit(query.pageSize, offset: (query.page - 1) * query.pageSize)
+                .fetchAll(db)
+            return Page(items: items, total: total)
+        }
+    }
+
+    /// Every source, for reconciliation and status joins.
+    public func allSources() async throws -> [MediaSource] {
+        try await writer.read { try MediaSource.order(MediaSource.Columns.createdAt).fetchAll($0) }
+    }
+
+    static func escapeLike(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import GRDB
+
+/// The catalogue: one SQLite file (WAL, foreign keys on), migrated when opened.
+public struct AppDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Wraps a writer and brings its schema up to date.
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Opens (creating if needed) the SQLite file at `path`.
+    public static func open(path: String) throws -> AppDatabase {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(5)
+        return try AppDatabase(DatabasePool(path: path, configuration: config))
+    }
+
+    /// Names of the migrations applied to the database, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try writer.read { try Self.migrator.appliedMigrations($0) }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1_media_sources") { db in
+            try db.create(table: "media_sources") { t in
+                t.column("id", .text).primaryKey()
+                t.column("name", .text).notNull().check { length($0) >= 1 && length($0) <= 255 }
+                t.column("path_name", .text).notNull().unique().check { length($0) <= 255 }
+                t.column("type", .text).notNull().check { ["pull", "push"].contains($0) }
+                t.column("url", .text).check { $0 == nil || length($0) <= 1024 }
+                t.column("protocol", .text).check { $0 == nil || length($0) <= 20 }
+                t.column("enabled", .boolean).notNull().defaults(to: true)
+                t.column("record_enabled", .boolean).notNull().defaults(to: false)
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(index: "media_sources_created_at", on: "media_sources", columns: ["created_at", "id"])
+        }
+        return migrator
+    }
+}
+
+public enum CatalogError: Error, Equatable, Sendable {
+    /// Another source already has this path_name.
+    case pathNameTaken(String)
+    case notFound
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// The path_name rule of design §2.2.1: `live/` + slug(name) + `-` + the first 8 hex digits of a UUID.
+public enum PathName {
+    public static let prefix = "live/"
+    public static let maxSlugLength = 48
+    /// Used when a name has no character MediaMTX accepts (e.g. `摄像头`).
+    public static let fallbackSlug = "stream"
+
+    /// Keeps `[A-Za-z0-9_-]`, turns whitespace into `-`, collapses and trims dashes, caps the length.
+    public static func slug(_ name: String) -> String {
+        var out = ""
+        for scalar in name.unicodeScalars {
+            if scalar.isASCII, CharacterSet.alphanumerics.contains(scalar) || scalar == "_" || scalar == "-" {
+                out.unicodeScalars.append(scalar)
+            } else if CharacterSet.whitespaces.contains(scalar) {
+                out.append("-")
+            }
+        }
+        while out.contains("--") { out = out.replacingOccurrences(of: "--", with: "-") }
+        out = String(out.prefix(maxSlugLength))
+        out = String(out.drop(while: { $0 == "-" }).reversed().drop(while: { $0 == "-" }).reversed())
+        return out.isEmpty ? fallbackSlug : out
+    }
+
+    /// `live/{slug}-{first 8 hex of id}`; never `live/{slug}` alone.
+    public static func make(name: String, id: UUID) -> String {
+        let short = id.uuidString.lowercased().prefix(8)
+        return "\(prefix)\(slug(name))-\(short)"
+    }
+}

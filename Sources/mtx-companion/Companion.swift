@@ -1,0 +1,56 @@
+import API
+import ArgumentParser
+import Catalog
+import Foundation
+import Hummingbird
+import Logging
+
+/// Options every subcommand takes: which `configs/config.<env>.yaml` to use.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "Environment: reads configs/config.<env>.yaml (default: $MTX_COMPANION_ENV or development).")
+    var env: String?
+
+    @Option(name: .long, help: "A config file to read instead of configs/config.<env>.yaml.")
+    var config: String?
+
+    func load() throws -> AppConfig {
+        do {
+            if let config { return try AppConfig.load(file: config) }
+            return try AppConfig.load(environment: env ?? ProcessInfo.processInfo.environment["MTX_COMPANION_ENV"] ?? "development")
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+@main
+struct Companion: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mtx-companion",
+        abstract: "The companion server of MediaMTX: media sources, catalogue, recordings.",
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API.")
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let config = try options.load()
+        let app = try await buildApplication(config)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the catalogue database, then exit.")
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let config = try options.load()
+        let database = try AppDatabase.open(path: config.database.path)
+        print("\(config.database.path): migrations applied: \(try database.appliedMigrations().joined(separator: ", "))")
+    }
+}
