@@ -7,11 +7,20 @@ public struct AppConfig: Sendable {
     public struct Server: Sendable {
         public var host: String
         public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
     }
 
     public struct Database: Sendable {
         /// The SQLite file; relative paths are resolved from the working directory.
         public var path: String
+
+        public init(path: String) {
+            self.path = path
+        }
     }
 
     /// The design's `mediamtx` section (§1.1, §2.4, §5.1) plus request timeouts.
@@ -29,6 +38,25 @@ public struct AppConfig: Sendable {
         public var segmentDuration: String
         public var connectTimeout: Duration
         public var requestTimeout: Duration
+
+        public init(
+            apiAddress: String, rtspAddress: String, rtmpAddress: String, hlsAddress: String, webrtcAddress: String,
+            srtAddress: String, playbackAddress: String, recordPath: String, recordFormat: String, segmentDuration: String,
+            connectTimeout: Duration = .seconds(2), requestTimeout: Duration = .seconds(5)
+        ) {
+            self.apiAddress = apiAddress
+            self.rtspAddress = rtspAddress
+            self.rtmpAddress = rtmpAddress
+            self.hlsAddress = hlsAddress
+            self.webrtcAddress = webrtcAddress
+            self.srtAddress = srtAddress
+            self.playbackAddress = playbackAddress
+            self.recordPath = recordPath
+            self.recordFormat = recordFormat
+            self.segmentDuration = segmentDuration
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+        }
     }
 
     public var server: Server

@@ -17,7 +17,7 @@ public struct AppRequestContext: RequestContext {
 extension JSONEncoder {
     static var api: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return encoder
     }
 }

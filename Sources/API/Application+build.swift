@@ -10,7 +10,10 @@ import ServiceLifecycle
 public typealias AppRouter = Router<AppRequestContext>
 
 /// Builds the companion: database, MediaMTX client, services and router. `serve` and the tests build the same app.
-public func buildApplication(_ config: AppConfig, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+/// `makeSourceID` exists so tests can provoke a path_name clash; the server uses random UUIDs.
+public func buildApplication(
+    _ config: AppConfig, logger: Logger? = nil, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }
+) async throws -> some ApplicationProtocol {
     var logger = logger ?? Logger(label: "mtx-companion")
     if logger.logLevel > .info, logger.label == "mtx-companion" { logger.logLevel = .info }
     let database = try AppDatabase.open(path: config.database.path)
@@ -19,7 +22,7 @@ public func buildApplication(_ config: AppConfig, logger: Logger? = nil) async t
         apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
         httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger
     )
-    let sources = SourcesService(database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger)
+    let sources = SourcesService(database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger, makeID: makeSourceID)
     let router = buildRouter(sources: sources, settings: config.mediamtx)
     return Application(
         router: router,

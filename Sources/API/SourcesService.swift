@@ -10,12 +10,18 @@ public struct SourcesService: Sendable {
     let mediamtx: MediaMTXClient
     let settings: AppConfig.MediaMTX
     let logger: Logger
+    /// Draws the id (and so the path_name suffix) of a new source.
+    let makeID: @Sendable () -> UUID
 
-    public init(database: AppDatabase, mediamtx: MediaMTXClient, settings: AppConfig.MediaMTX, logger: Logger) {
+    public init(
+        database: AppDatabase, mediamtx: MediaMTXClient, settings: AppConfig.MediaMTX, logger: Logger,
+        makeID: @escaping @Sendable () -> UUID = { UUID() }
+    ) {
         self.database = database
         self.mediamtx = mediamtx
         self.settings = settings
         self.logger = logger
+        self.makeID = makeID
     }
 
     // MARK: - Create
@@ -33,14 +39,14 @@ public struct SourcesService: Sendable {
     public func create(_ input: NewSource) async throws -> MediaSource {
         let now = Self.now()
         var source = MediaSource(
-            id: UUID(), name: input.name, pathName: "", kind: input.kind, url: input.url,
+            id: makeID(), name: input.name, pathName: "", kind: input.kind, url: input.url,
             protocol: input.protocol, enabled: input.enabled, recordEnabled: input.recordEnabled, createdAt: now, updatedAt: now
         )
         source.pathName = PathName.make(name: source.name, id: source.id)
         // The 8-hex suffix makes a clash rare; if the catalogue has it anyway, draw another id.
         var attempts = 0
         while try await database.sourceExists(pathName: source.pathName), attempts < 8 {
-            source.id = UUID()
+            source.id = makeID()
             source.pathName = PathName.make(name: source.name, id: source.id)
             attempts += 1
         }

@@ -3,13 +3,15 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import ServiceLifecycle
 
 /// A MediaMTX stand-in for tests: the v3 control API and the playback server on two loopback ports,
 /// answering with MediaMTX's status codes and bodies (../shared/reference/mediamtx), plus `/_sim/*` controls.
 public actor MediaMTXSimulator {
-    public let state: SimulatorState
+    public nonisolated let state: SimulatorState
     public private(set) var apiPort = 0
     public private(set) var playbackPort = 0
+    private var groups: [ServiceGroup] = []
     private var tasks: [Task<Void, any Error>] = []
     private let logger: Logger
 
@@ -31,9 +33,10 @@ public actor MediaMTXSimulator {
 
     public func stop() async {
         await state.setMode(.normal)
-        for task in tasks { task.cancel() }
+        for group in groups { await group.triggerGracefulShutdown() }
         for task in tasks { _ = try? await task.value }
         tasks = []
+        groups = []
     }
 
     /// Runs `body` with a started simulator and stops it afterwards.
@@ -65,7 +68,9 @@ public actor MediaMTXSimulator {
             },
             logger: logger
         )
-        tasks.append(Task { try await app.runService(gracefulShutdownSignals: []) })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        groups.append(group)
+        tasks.append(Task { try await group.run() })
         for await bound in stream { return bound }
         throw CancellationError()
     }

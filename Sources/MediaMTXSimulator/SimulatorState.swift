@@ -156,7 +156,7 @@ public actor SimulatorState {
         return SimResponse(status: 200, body: .object(conf))
     }
 
-    func addPath(_ name: String, body: Data) -> SimResponse {
+    public func addPath(_ name: String, body: Data) -> SimResponse {
         switch decode(body) {
         case .failure(let r): return r
         case .success(let fields):

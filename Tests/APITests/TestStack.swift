@@ -1,0 +1,151 @@
+import API
+import Catalog
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MediaMTXSimulator
+import NIOCore
+import NIOFoundationCompat
+import Testing
+
+/// A companion on a temp SQLite file, talking to a fresh simulator, driven over loopback HTTP.
+struct TestStack {
+    let sim: MediaMTXSimulator
+    let config: AppConfig
+    let client: any TestClientProtocol
+
+    var state: SimulatorState { sim.state }
+
+    /// Opens the companion's database file directly (e.g. to inject a failure with a trigger).
+    func database() throws -> DatabaseQueue {
+        try DatabaseQueue(path: config.database.path)
+    }
+}
+
+/// Settings that point at `sim`; `apiAddress` overrides where MediaMTX's API is (e.g. a closed port).
+func testConfig(sim: MediaMTXSimulator, databasePath: String, apiAddress: String? = nil, requestTimeout: Duration = .seconds(5)) async -> AppConfig {
+    let simAPI = await sim.apiURL
+    return AppConfig(
+        server: .init(host: "127.0.0.1", port: 0),
+        database: .init(path: databasePath),
+        mediamtx: .init(
+            apiAddress: apiAddress ?? simAPI,
+            rtspAddress: "rtsp://media.example:8554",
+            rtmpAddress: "rtmp://media.example:1935",
+            hlsAddress: "https://media.example:8888",
+            webrtcAddress: "https://media.example:8889",
+            srtAddress: "srt://media.example:8890",
+            playbackAddress: await sim.playbackURL,
+            recordPath: "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f",
+            recordFormat: "fmp4",
+            segmentDuration: "2s",
+            connectTimeout: .seconds(1),
+            requestTimeout: requestTimeout
+        )
+    )
+}
+
+func makeTempDirectory() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mtx-companion-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+var quietLogger: Logger {
+    var logger = Logger(label: "mtx-companion-test")
+    logger.logLevel = .critical
+    return logger
+}
+
+/// Runs `body` against a live companion and a simulator; both are torn down afterwards.
+func withStack(
+    apiAddress: String? = nil,
+    requestTimeout: Duration = .seconds(5),
+    databasePath: String? = nil,
+    makeSourceID: @escaping @Sendable () -> UUID = { UUID() },
+    sim existing: MediaMTXSimulator? = nil,
+    _ body: @Sendable (TestStack) async throws -> Void
+) async throws {
+    let dir = try makeTempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let sim = existing ?? MediaMTXSimulator()
+    if existing == nil { try await sim.start() }
+    let config = await testConfig(
+        sim: sim, databasePath: databasePath ?? dir.appendingPathComponent("catalog.sqlite").path,
+        apiAddress: apiAddress, requestTimeout: requestTimeout
+    )
+    do {
+        let app = try await buildApplication(config, logger: quietLogger, makeSourceID: makeSourceID)
+        try await app.test(.live) { client in
+            try await body(TestStack(sim: sim, config: config, client: client))
+        }
+    } catch {
+        if existing == nil { await sim.stop() }
+        throw error
+    }
+    if existing == nil { await sim.stop() }
+}
+
+// MARK: - Requests
+
+struct Reply: Sendable {
+    let status: HTTPResponse.Status
+    let json: JSONValue
+    let headers: HTTPFields
+
+    subscript(key: String) -> JSONValue? { json[key] }
+
+    /// `error.field` of an error answer.
+    var errorField: String? { json["error"]?["field"]?.stringValue }
+    var errorCode: String? { json["error"]?["code"]?.stringValue }
+    var errorMessage: String? { json["error"]?["message"]?.stringValue }
+}
+
+extension TestClientProtocol {
+    /// Sends a request with an optional JSON body (a dictionary literal or raw text) and parses the JSON answer.
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, json: [String: any Sendable]? = nil, raw: String? = nil, headers: HTTPFields = [:]) async throws -> Reply {
+        var body: ByteBuffer?
+        var headers = headers
+        if let json {
+            body = ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
+        } else if let raw {
+            body = ByteBuffer(string: raw)
+        }
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body) { response in
+            let data = Data(buffer: response.body)
+            let json = data.isEmpty ? JSONValue.null : ((try? JSONValue.parse(data)) ?? .string(String(decoding: data, as: UTF8.self)))
+            return Reply(status: response.status, json: json, headers: response.headers)
+        }
+    }
+
+    /// Creates a source and returns its JSON, failing the test unless the answer is 201.
+    func createSource(_ body: [String: any Sendable], sourceLocation: SourceLocation = #_sourceLocation) async throws -> JSONValue {
+        let reply = try await call(.post, "/api/v1/sources", json: body)
+        #expect(reply.status == .created, "create answered \(reply.status): \(reply.json.serialized())", sourceLocation: sourceLocation)
+        return reply.json
+    }
+}
+
+extension JSONValue {
+    var intValue: Int? {
+        if case .number(let n) = self { return Int(n) }
+        return nil
+    }
+
+    var doubleValue: Double? {
+        if case .number(let n) = self { return n }
+        return nil
+    }
+
+    var arrayValue: [JSONValue] {
+        if case .array(let items) = self { return items }
+        return []
+    }
+
+    var isNull: Bool { self == .null }
+}
+
