@@ -1,0 +1,153 @@
+import Foundation
+import MediaMTXSimulator
+import Testing
+
+@Suite("Status, preview and recording of a source")
+struct StreamEndpointTests {
+    @Test func statusFollowsThePublisherAndReaders() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "push"])
+            let id = try #require(source["id"]?.stringValue)
+            let path = try #require(source["path_name"]?.stringValue)
+
+            let idle = try await stack.client.call(.get, "/api/v1/sources/\(id)/status")
+            #expect(idle.status == .ok)
+            #expect(idle["ready"]?.boolValue == false)
+            #expect(idle["online"]?.boolValue == false)
+            #expect(idle["readers"]?.intValue == 0)
+            #expect(idle["source_type"]?.isNull == true)
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/preview/ready")["ready"]?.boolValue == false)
+
+            await stack.state.publish(path: path, sourceType: "rtmpConn", tracks: ["H264", "MPEG-4 Audio"])
+            await stack.state.addReader(path: path, type: "hlsMuxer")
+            await stack.state.addReader(path: path, type: "webRTCSession")
+            let live = try await stack.client.call(.get, "/api/v1/sources/\(id)/status")
+            #expect(live["ready"]?.boolValue == true)
+            #expect(live["available"]?.boolValue == true)
+            #expect(live["online"]?.boolValue == true)
+            #expect(live["ready_time"]?.stringValue != nil)
+            #expect(live["readers"]?.intValue == 2)
+            #expect(live["reader_types"]?.arrayValue == [.string("hlsMuxer"), .string("webRTCSession")])
+            #expect(live["source_type"]?.stringValue == "rtmpConn")
+            #expect(live["tracks"]?.arrayValue == [.string("H264"), .string("MPEG-4 Audio")])
+            #expect(live["bytes_received"]?.intValue == 204_876)
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/preview/ready")["ready"]?.boolValue == true)
+
+            let detail = try await stack.client.call(.get, "/api/v1/sources/\(id)?with_status=true")
+            #expect(detail["status"]?["readers"]?.intValue == 2)
+        }
+    }
+
+    @Test func previewURLsAreBuiltFromTheConfiguredAddresses() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://cam/s"])
+            let id = try #require(source["id"]?.stringValue)
+            let p = try #require(source["path_name"]?.stringValue)
+            let preview = try await stack.client.call(.get, "/api/v1/sources/\(id)/preview")
+            #expect(preview.json == .object([
+                ("hls_player_url", .string("https://media.example:8888/\(p)/")),
+                ("hls_url", .string("https://media.example:8888/\(p)/index.m3u8")),
+                ("path_name", .string(p)),
+                ("rtmp_url", .string("rtmp://media.example:1935/\(p)")),
+                ("rtsp_url", .string("rtsp://media.example:8554/\(p)")),
+                ("srt_url", .string("srt://media.example:8890?streamid=read:\(p)")),
+                ("webrtc_player_url", .string("https://media.example:8889/\(p)/")),
+                ("webrtc_url", .string("https://media.example:8889/\(p)/whep")),
+            ]))
+        }
+    }
+
+    @Test func recordStartAndStopPatchMediaMTXAndTheRow() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "push"])
+            let id = try #require(source["id"]?.stringValue)
+            let path = try #require(source["path_name"]?.stringValue)
+
+            let started = try await stack.client.call(.post, "/api/v1/sources/\(id)/record/start")
+            #expect(started["record_enabled"]?.boolValue == true)
+            let conf = try #require(await stack.state.pathConfig(path))
+            #expect(conf["record"]?.boolValue == true)
+            #expect(conf["recordPath"]?.stringValue == "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f")
+            #expect(conf["recordFormat"]?.stringValue == "fmp4")
+            #expect(conf["recordSegmentDuration"]?.stringValue == "2s")
+
+            var status = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/status")
+            #expect(status.json == .object([
+                ("record_enabled", .bool(true)), ("record_format", .string("fmp4")),
+                ("record_path", .string("/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f")),
+                ("recording", .bool(false)), ("segment_duration", .string("2s")),
+            ]))
+            await stack.state.publish(path: path)
+            status = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/status")
+            #expect(status["recording"]?.boolValue == true)
+
+            let stopped = try await stack.client.call(.post, "/api/v1/sources/\(id)/record/stop")
+            #expect(stopped["record_enabled"]?.boolValue == false)
+            #expect(await stack.state.pathConfig(path)?["record"]?.boolValue == false)
+            status = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/status")
+            #expect(status["recording"]?.boolValue == false)
+            #expect(status["record_enabled"]?.boolValue == false)
+        }
+    }
+
+    @Test func recordingsAndPlaybackFromMediaMTX() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "push", "record_enabled": true])
+            let id = try #require(source["id"]?.stringValue)
+            let path = try #require(source["path_name"]?.stringValue)
+
+            // Never recorded: MediaMTX's playback server answers 400 "no such file"; we answer empty lists.
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/sessions")["items"]?.arrayValue == [])
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")["items"]?.arrayValue == [])
+
+            let t0 = Date(timeIntervalSince1970: 1_795_000_000.294696)
+            for i in 0..<3 { await stack.state.addSegment(path: path, start: t0.addingTimeInterval(Double(i) * 2), duration: 2) }
+            await stack.state.addSegment(path: path, start: t0.addingTimeInterval(60), duration: 2.5)
+
+            let files = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")
+            #expect(files["path_name"]?.stringValue == path)
+            #expect(files["items"]?.arrayValue.compactMap { $0["start"]?.stringValue } == [
+                "2026-11-18T11:06:40.294696Z", "2026-11-18T11:06:42.294696Z", "2026-11-18T11:06:44.294696Z", "2026-11-18T11:07:40.294696Z",
+            ])
+
+            let sessions = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/sessions")
+            let spans = try #require(sessions["items"]?.arrayValue)
+            #expect(spans.count == 2)
+            #expect(spans.first?["start"]?.stringValue == "2026-11-18T11:06:40.294696Z")
+            #expect(spans.first?["end"]?.stringValue == "2026-11-18T11:06:46.294696Z")
+            #expect(spans.first?["duration"]?.doubleValue == 6)
+            #expect(spans.last?["duration"]?.doubleValue == 2.5)
+
+            let segments = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback/segments?format=mp4")
+            let playbackBase = await stack.sim.playbackURL
+            #expect(segments["items"]?.arrayValue.first?["url"]?.stringValue ==
+                "\(playbackBase)/get?path=\(path.replacingOccurrences(of: "/", with: "%2F"))&start=2026-11-18T11%3A06%3A40.294696Z&duration=6&format=mp4")
+
+            let playback = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=2026-11-18T11:06:41Z&duration=30.5&format=mp4")
+            #expect(playback.status == .ok)
+            #expect(playback["url"]?.stringValue ==
+                "\(playbackBase)/get?path=\(path.replacingOccurrences(of: "/", with: "%2F"))&start=2026-11-18T11%3A06%3A41Z&duration=30.5&format=mp4")
+            #expect(playback["duration"]?.doubleValue == 30.5)
+            #expect(playback["format"]?.stringValue == "mp4")
+
+            let unix = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=1795000001")
+            #expect(unix["start"]?.stringValue == "2026-11-18T11:06:41.000000Z")
+            #expect(unix["format"]?.stringValue == "fmp4")
+            #expect(unix["duration"]?.doubleValue == 3600)
+        }
+    }
+
+    @Test(arguments: [
+        ("", "start"), ("?start=yesterday", "start"), ("?start=2026-11-18T11:06:41Z&duration=-1", "duration"),
+        ("?start=2026-11-18T11:06:41Z&duration=abc", "duration"), ("?start=2026-11-18T11:06:41Z&format=avi", "format"),
+    ])
+    func badPlaybackQueryIs400(query: String, field: String) async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "push"])
+            let id = try #require(source["id"]?.stringValue)
+            let reply = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback\(query)")
+            #expect(reply.status == .badRequest)
+            #expect(reply.errorField == field)
+        }
+    }
+}
