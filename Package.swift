@@ -66,12 +66,16 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(
             name: "MediaMTXTests",
-            dependencies: ["MediaMTX", "MediaMTXSimulator"]
+            dependencies: [
+                "MediaMTX", "MediaMTXSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Catalog", "MediaMTX", "MediaMTXSimulator",
+                "API", "Catalog", "MediaMTX", "MediaMTXSimulator", "mtx-companion",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -74,6 +74,13 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var file: String
     public var key: String
     public var reason: String
+
+    public init(file: String, key: String, reason: String) {
+        self.file = file
+        self.key = key
+        self.reason = reason
+    }
+
     /// One line: `configs/config.test.yaml: mediamtx.segment_duration: not a duration ("abc")`.
     public var description: String { key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)" }
 }

@@ -53,9 +53,13 @@ public actor SimulatorState {
     public struct Options: Sendable {
         public var recordPath: String
         public var recordSegmentDuration: String
-        public init(recordPath: String = "./recordings/%path/%Y-%m-%d_%H-%M-%S-%f", recordSegmentDuration: String = "1h") {
+        public var recordDeleteAfter: String
+        public init(
+            recordPath: String = "./recordings/%path/%Y-%m-%d_%H-%M-%S-%f", recordSegmentDuration: String = "1h", recordDeleteAfter: String = "1d"
+        ) {
             self.recordPath = recordPath
             self.recordSegmentDuration = recordSegmentDuration
+            self.recordDeleteAfter = recordDeleteAfter
         }
     }
 
@@ -76,6 +80,7 @@ public actor SimulatorState {
             switch field.name {
             case "recordPath": return (field.name, .string(options.recordPath))
             case "recordSegmentDuration": return (field.name, .string(options.recordSegmentDuration))
+            case "recordDeleteAfter": return (field.name, .string(options.recordDeleteAfter))
             default: return (field.name, field.defaultValue)
             }
         }

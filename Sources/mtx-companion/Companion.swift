@@ -18,7 +18,9 @@ struct ConfigOptions: ParsableArguments {
             if let config { return try AppConfig.load(file: config) }
             return try AppConfig.load(environment: env ?? ProcessInfo.processInfo.environment["MTX_COMPANION_ENV"] ?? "development")
         } catch let error as ConfigError {
-            throw ValidationError(error.description)
+            // One line naming the file and key, nothing else.
+            FileHandle.standardError.write(Data("mtx-companion: \(error)\n".utf8))
+            throw ExitCode(78)
         }
     }
 }

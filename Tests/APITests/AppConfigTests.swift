@@ -1,0 +1,93 @@
+import API
+import Foundation
+import Testing
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+@Suite("configs/config.<env>.yaml")
+struct AppConfigTests {
+    static let valid = """
+    server:
+      host: 127.0.0.1
+      port: 8080
+    database:
+      path: data/x.sqlite
+    mediamtx:
+      api_address: http://127.0.0.1:9997/
+      rtsp_address: rtsp://127.0.0.1:8554
+      rtmp_address: rtmp://127.0.0.1:1935
+      hls_address: http://127.0.0.1:8888
+      webrtc_address: http://127.0.0.1:8889
+      srt_address: srt://127.0.0.1:8890
+      playback_address: http://127.0.0.1:9996
+      record_path: ./recordings/%path/%Y-%m-%d_%H-%M-%S-%f
+      record_format: fmp4
+      segment_duration: 1h
+      request_timeout: 750ms
+    """
+
+    @Test(arguments: ["development", "test", "production"])
+    func shippedConfigsLoad(env: String) throws {
+        let config = try AppConfig.load(environment: env, directory: repositoryRoot.appendingPathComponent("configs").path, variables: [:])
+        #expect(config.mediamtx.apiAddress == "http://127.0.0.1:9997")
+        #expect(config.mediamtx.connectTimeout == .seconds(2))
+        #expect(config.mediamtx.requestTimeout == .seconds(5))
+    }
+
+    @Test func valuesAreReadAndTrailingSlashesDropped() throws {
+        let config = try AppConfig.parse(yaml: Self.valid, file: "c.yaml")
+        #expect(config.server.port == 8080)
+        #expect(config.mediamtx.apiAddress == "http://127.0.0.1:9997")
+        #expect(config.mediamtx.segmentDuration == "1h")
+        #expect(config.mediamtx.requestTimeout == .milliseconds(750))
+        #expect(config.mediamtx.connectTimeout == .seconds(2))
+    }
+
+    @Test func environmentOverridesAddresses() throws {
+        let config = try AppConfig.parse(yaml: Self.valid, file: "c.yaml", variables: [
+            "MTX_COMPANION_MEDIAMTX_API_ADDRESS": "http://10.1.2.3:9997",
+            "MTX_COMPANION_SERVER_PORT": "9090",
+            "MTX_COMPANION_DATABASE_PATH": "/tmp/other.sqlite",
+        ])
+        #expect(config.mediamtx.apiAddress == "http://10.1.2.3:9997")
+        #expect(config.server.port == 9090)
+        #expect(config.database.path == "/tmp/other.sqlite")
+    }
+
+    @Test(arguments: [
+        ("port: 8080", "port: 8080\n  bogus: 1", "c.yaml: server.bogus: unknown key"),
+        ("server:", "extra: 1\nserver:", "c.yaml: extra: unknown key"),
+        ("  rtsp_address: rtsp://127.0.0.1:8554\n", "", "c.yaml: mediamtx.rtsp_address: missing"),
+        ("port: 8080", "port: eighty", "c.yaml: server.port: not a port number (\"eighty\")"),
+        ("segment_duration: 1h", "segment_duration: forever", "c.yaml: mediamtx.segment_duration: not a duration such as 1h, 60s or 1m30s (\"forever\")"),
+        ("record_format: fmp4", "record_format: mp4", "c.yaml: mediamtx.record_format: must be fmp4 or mpegts (\"mp4\")"),
+        ("api_address: http://127.0.0.1:9997/", "api_address: 127.0.0.1:9997", "c.yaml: mediamtx.api_address: expected a http/https address such as http://127.0.0.1:port, got \"127.0.0.1:9997\""),
+        ("%path/", "", "c.yaml: mediamtx.record_path: must contain %path and either %s or all of %Y %m %d %H %M %S (\"./recordings/%Y-%m-%d_%H-%M-%S-%f\")"),
+        ("request_timeout: 750ms", "request_timeout: soon", "c.yaml: mediamtx.request_timeout: not a duration such as 500ms, 2s or 1m (\"soon\")"),
+        ("  path: data/x.sqlite", "  path: [a, b]", "c.yaml: database.path: expected a single value"),
+    ])
+    func badConfigStopsWithOneLineNamingFileAndKey(replace: String, with: String, message: String) {
+        let yaml = Self.valid.replacingOccurrences(of: replace, with: with)
+        #expect(throws: ConfigError.self) { try AppConfig.parse(yaml: yaml, file: "c.yaml") }
+        do {
+            _ = try AppConfig.parse(yaml: yaml, file: "c.yaml")
+        } catch {
+            #expect("\(error)" == message)
+            #expect(!"\(error)".contains("\n"))
+        }
+    }
+
+    @Test func badEnvironmentValueNamesTheVariable() {
+        #expect(throws: ConfigError(file: "MTX_COMPANION_SERVER_PORT", key: "", reason: "server.port: not a port number (\"x\")")) {
+            try AppConfig.parse(yaml: Self.valid, file: "c.yaml", variables: ["MTX_COMPANION_SERVER_PORT": "x"])
+        }
+    }
+
+    @Test func missingFileAndBadYAML() {
+        #expect(throws: ConfigError(file: "configs/config.nope.yaml", key: "", reason: "cannot read the file (missing or not UTF-8)")) {
+            try AppConfig.load(environment: "nope", variables: [:])
+        }
+        #expect(throws: ConfigError.self) { try AppConfig.parse(yaml: "server: [", file: "c.yaml") }
+        #expect(throws: ConfigError.self) { try AppConfig.load(environment: "../etc/passwd", variables: [:]) }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// The `mtx-companion` executable, run as a child process.
+@Suite("mtx-companion command line")
+struct CommandLineTests {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtx-companion")
+    }
+
+    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func migrateCreatesTheDatabase() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("sub/catalog.sqlite").path
+        let result = try run(
+            ["migrate", "--env", "test"], environment: ["MTX_COMPANION_DATABASE_PATH": db],
+            in: repositoryRoot
+        )
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("v1_media_sources"))
+        #expect(FileManager.default.fileExists(atPath: db))
+    }
+
+    @Test func badConfigStopsWithOneLine() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("bad.yaml")
+        try AppConfigTests.valid.replacingOccurrences(of: "record_format: fmp4", with: "record_format: mkv").write(to: file, atomically: true, encoding: .utf8)
+        let result = try run(["serve", "--config", file.path], in: dir)
+        #expect(result.status != 0)
+        #expect(result.output.contains("\(file.path): mediamtx.record_format: must be fmp4 or mpegts (\"mkv\")"))
+
+        let missing = try run(["serve", "--env", "staging"], in: dir)
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("configs/config.staging.yaml: cannot read the file"))
+    }
+}

@@ -1,0 +1,92 @@
+import Catalog
+import Foundation
+import GRDB
+import Testing
+
+@Suite("SQLite catalogue")
+struct AppDatabaseTests {
+    func withDatabase(_ body: (AppDatabase, String) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("nested/catalog.sqlite").path
+        try await body(try AppDatabase.open(path: path), path)
+    }
+
+    func source(_ name: String, kind: MediaSource.Kind = .push, enabled: Bool = true, at: Date = Date()) -> MediaSource {
+        let id = UUID()
+        return MediaSource(
+            id: id, name: name, pathName: PathName.make(name: name, id: id), kind: kind, url: kind == .pull ? "rtsp://a/b" : nil,
+            protocol: kind == .pull ? "rtsp" : "rtmp", enabled: enabled, recordEnabled: false, createdAt: at, updatedAt: at
+        )
+    }
+
+    @Test func schemaIsMigratedWithWALAndForeignKeys() async throws {
+        try await withDatabase { db, path in
+            #expect(try db.appliedMigrations() == ["v1_media_sources"])
+            try await db.writer.read { conn in
+                #expect(try String.fetchOne(conn, sql: "PRAGMA journal_mode") == "wal")
+                #expect(try Bool.fetchOne(conn, sql: "PRAGMA foreign_keys") == true)
+                let columns = try conn.columns(in: "media_sources").map(\.name)
+                #expect(columns == ["id", "name", "path_name", "type", "url", "protocol", "enabled", "record_enabled", "created_at", "updated_at"])
+                let unique = try conn.indexes(on: "media_sources").filter(\.isUnique).map(\.columns)
+                #expect(unique.contains(["path_name"]))
+            }
+            // Opening again does not re-run migrations.
+            #expect(try AppDatabase.open(path: path).appliedMigrations() == ["v1_media_sources"])
+        }
+    }
+
+    @Test func roundTripAndUniquePathName() async throws {
+        try await withDatabase { db, _ in
+            let at = Date(timeIntervalSince1970: 1_795_000_000.123)
+            let a = source("cam", kind: .pull, at: at)
+            try await db.insertSource(a)
+            // Times are stored to the millisecond.
+            var read = try #require(try await db.source(id: a.id))
+            #expect(abs(read.createdAt.timeIntervalSince(a.createdAt)) < 0.000_5)
+            read.createdAt = a.createdAt
+            read.updatedAt = a.updatedAt
+            #expect(read == a)
+            #expect(try await db.sourceExists(pathName: a.pathName))
+
+            var clash = source("other")
+            clash.pathName = a.pathName
+            await #expect(throws: CatalogError.pathNameTaken(a.pathName)) { try await db.insertSource(clash) }
+
+            var changed = a
+            changed.name = "renamed"
+            try await db.updateSource(changed)
+            #expect(try await db.source(id: a.id)?.name == "renamed")
+            await #expect(throws: CatalogError.notFound) { try await db.updateSource(clash) }
+
+            #expect(try await db.deleteSource(id: a.id))
+            #expect(try await db.deleteSource(id: a.id) == false)
+            #expect(try await db.source(id: a.id) == nil)
+        }
+    }
+
+    @Test func storedValuesAreChecked() async throws {
+        try await withDatabase { db, _ in
+            await #expect(throws: (any Error).self) {
+                try await db.writer.write { try $0.execute(sql: "INSERT INTO media_sources (id, name, path_name, type, enabled, record_enabled, created_at, updated_at) VALUES ('x', 'n', 'p', 'relay', 1, 0, 0, 0)") }
+            }
+        }
+    }
+
+    @Test func listFiltersPagesNewestFirst() async throws {
+        try await withDatabase { db, _ in
+            let base = Date(timeIntervalSince1970: 1_795_000_000)
+            for i in 0..<7 {
+                try await db.insertSource(source("cam \(i)", kind: i % 2 == 0 ? .pull : .push, enabled: i != 3, at: base.addingTimeInterval(Double(i))))
+            }
+            let all = try await db.sources(SourceQuery(pageSize: 3))
+            #expect(all.total == 7)
+            #expect(all.items.map(\.name) == ["cam 6", "cam 5", "cam 4"])
+            #expect(try await db.sources(SourceQuery(page: 3, pageSize: 3)).items.map(\.name) == ["cam 0"])
+            #expect(try await db.sources(SourceQuery(kind: .pull)).total == 4)
+            #expect(try await db.sources(SourceQuery(enabled: false)).items.map(\.name) == ["cam 3"])
+            #expect(try await db.sources(SourceQuery(nameContains: "CAM 5")).total == 1)
+            #expect(try await db.sources(SourceQuery(nameContains: "%")).total == 0)
+        }
+    }
+}
