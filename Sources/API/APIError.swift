@@ -73,6 +73,10 @@ extension APIError {
         APIError(.conflict, code: "conflict", message: .pathConflict(path))
     }
 
+    static func sourceHasAssets(count: Int, names: [String]) -> APIError {
+        APIError(.conflict, code: "source_has_assets", message: .sourceHasAssets(count: count, names: names))
+    }
+
     static func mediamtxRejected(_ detail: String) -> APIError {
         APIError(.badGateway, code: "mediamtx_error", message: .mediamtxRejected(detail))
     }

@@ -23,7 +23,8 @@ public func buildApplication(
         httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger
     )
     let sources = SourcesService(database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger, makeID: makeSourceID)
-    let router = buildRouter(sources: sources, settings: config.mediamtx)
+    let assets = AssetsService(database: database, sources: sources, logger: logger)
+    let router = buildRouter(sources: sources, assets: assets, settings: config.mediamtx)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "mtx-companion"),
@@ -32,12 +33,14 @@ public func buildApplication(
     )
 }
 
-func buildRouter(sources: SourcesService, settings: AppConfig.MediaMTX) -> AppRouter {
+func buildRouter(sources: SourcesService, assets: AssetsService, settings: AppConfig.MediaMTX) -> AppRouter {
     let router = AppRouter(context: AppRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
-    SourcesController(service: sources, urls: StreamURLs(settings: settings))
-        .addRoutes(to: router.group("api/v1/sources"))
+    let sourcesController = SourcesController(service: sources, urls: StreamURLs(settings: settings))
+    sourcesController.addRoutes(to: router.group("api/v1/sources"))
+    AssetsController(service: assets, sources: sourcesController, playbackAddress: settings.playbackAddress)
+        .addRoutes(to: router.group("api/v1/assets"))
     return router
 }
 

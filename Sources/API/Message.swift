@@ -2,11 +2,14 @@
 public enum Message: Sendable, Equatable {
     public enum Thing: Sendable, Equatable {
         case source
+        case asset
 
         func text(_ language: Language) -> String {
             switch (self, language) {
             case (.source, .en): return "media source"
             case (.source, .zh): return "媒体源"
+            case (.asset, .en): return "asset"
+            case (.asset, .zh): return "资产"
             }
         }
     }
@@ -32,6 +35,13 @@ public enum Message: Sendable, Equatable {
     case mediamtxUnavailable(String)
     case mediamtxRejected(String)
     case pathConflict(String)
+    case sourceHasAssets(count: Int, names: [String])
+    case streamURLOrSourceID
+    case notAStreamAsset(String)
+    case notALiveStream
+    case fieldIsFixed(String)
+    case noRecording
+    case relinkOnlyLive
 
     public func text(_ language: Language) -> String {
         switch language {
@@ -63,6 +73,15 @@ public enum Message: Sendable, Equatable {
         case .mediamtxUnavailable(let detail): return "The streaming server (MediaMTX) is unavailable right now (\(detail)). Try again later."
         case .mediamtxRejected(let detail): return "The streaming server (MediaMTX) refused the request: \(detail)"
         case .pathConflict(let path): return "The path \(path) already exists in MediaMTX. Please retry."
+        case .sourceHasAssets(let count, let names):
+            let list = names.joined(separator: ", ") + (count > names.count ? ", …" : "")
+            return "\(count) stream asset(s) use this media source (\(list)). Delete them, or relink them to another source with PUT /api/v1/assets/{id} and a new source_id, then delete the source."
+        case .streamURLOrSourceID: return "Give exactly one of stream_url (a new stream) or source_id (an existing media source)."
+        case .notAStreamAsset(let type): return "This asset is of type \(type), not a stream asset: it has no stream."
+        case .notALiveStream: return "This asset is a recorded clip (vod), not a live stream: use its playback_url."
+        case .fieldIsFixed(let f): return "\(f) cannot be changed."
+        case .noRecording: return "Nothing was recorded in that time range."
+        case .relinkOnlyLive: return "Only live stream assets can be relinked to another source."
         }
     }
 
@@ -89,6 +108,15 @@ public enum Message: Sendable, Equatable {
         case .mediamtxUnavailable(let detail): return "流媒体服务暂不可用（\(detail)），请稍后重试。"
         case .mediamtxRejected(let detail): return "流媒体服务（MediaMTX）拒绝了请求：\(detail)"
         case .pathConflict(let path): return "路径 \(path) 在 MediaMTX 中已存在，请重试。"
+        case .sourceHasAssets(let count, let names):
+            let list = names.joined(separator: "、") + (count > names.count ? "等" : "")
+            return "存在 \(count) 个关联的流媒体资产（\(list)），请先删除或解除关联（PUT /api/v1/assets/{id} 改为其他 source_id）后再删除媒体源。"
+        case .streamURLOrSourceID: return "stream_url（新建流）与 source_id（已有媒体源）必须且只能提供一个。"
+        case .notAStreamAsset(let type): return "该资产类型为 \(type)，不是流媒体资产，没有流。"
+        case .notALiveStream: return "该资产是录像片段（vod），不是直播流，请使用其 playback_url。"
+        case .fieldIsFixed(let f): return "\(f) 不能修改。"
+        case .noRecording: return "该时间段没有录像。"
+        case .relinkOnlyLive: return "只有直播类型的流媒体资产可以改为关联其他媒体源。"
         }
     }
 }

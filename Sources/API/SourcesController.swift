@@ -14,22 +14,18 @@ struct SourcesController {
         group.get(":id", use: show)
         group.put(":id", use: update)
         group.delete(":id", use: delete)
-        group.post(":id/enable") { request, context in try await respond(service.enable(try id(context))) }
-        group.post(":id/disable") { request, context in try await respond(service.disable(try id(context))) }
-        group.get(":id/status", use: status)
-        group.get(":id/preview") { _, context in PreviewResponse(try await service.get(try id(context)), urls: urls) }
-        group.get(":id/preview/ready") { _, context in
-            ReadyResponse(ready: try await service.isReady(try await service.get(try id(context))))
-        }
-        group.post(":id/record/start") { _, context in try await respond(service.setRecording(try id(context), true)) }
-        group.post(":id/record/stop") { _, context in try await respond(service.setRecording(try id(context), false)) }
-        group.get(":id/record/status") { _, context in
-            RecordStatusResponse(try await service.recordStatus(try await service.get(try id(context))))
-        }
-        group.get(":id/record/files", use: recordFiles)
-        group.get(":id/record/sessions", use: recordSessions)
-        group.get(":id/playback/segments", use: playbackSegments)
-        group.get(":id/playback", use: playback)
+        group.post(":id/enable") { _, context in respond(try await service.enable(try id(context))) }
+        group.post(":id/disable") { _, context in respond(try await service.disable(try id(context))) }
+        group.get(":id/status") { _, context in try await status(of: try await source(context)) }
+        group.get(":id/preview") { _, context in preview(of: try await source(context)) }
+        group.get(":id/preview/ready") { _, context in try await ready(of: try await source(context)) }
+        group.post(":id/record/start") { _, context in try await setRecording(try await source(context), true) }
+        group.post(":id/record/stop") { _, context in try await setRecording(try await source(context), false) }
+        group.get(":id/record/status") { _, context in try await recordStatus(of: try await source(context)) }
+        group.get(":id/record/files") { _, context in try await recordFiles(of: try await source(context)) }
+        group.get(":id/record/sessions") { request, context in try await recordSessions(of: try await source(context), QueryInput(request)) }
+        group.get(":id/playback/segments") { request, context in try await playbackSegments(of: try await source(context), QueryInput(request)) }
+        group.get(":id/playback") { request, context in try await playback(of: try await source(context), QueryInput(request)) }
     }
 
     // MARK: - CRUD
@@ -102,31 +98,41 @@ struct SourcesController {
         return Response(status: .noContent)
     }
 
-    @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> StatusResponse {
-        let source = try await service.get(try id(context))
-        return StatusResponse(pathName: source.pathName, path: try await service.status(of: source))
+    // MARK: - Stream endpoints of one source (assets reuse them, §4)
+
+    func status(of source: MediaSource) async throws -> StatusResponse {
+        StatusResponse(pathName: source.pathName, path: try await service.status(of: source))
     }
 
-    // MARK: - Recordings and playback
+    func preview(of source: MediaSource) -> PreviewResponse {
+        PreviewResponse(source, urls: urls)
+    }
 
-    @Sendable func recordFiles(_ request: Request, context: AppRequestContext) async throws -> ItemsResponse<RecordFile> {
-        let source = try await service.get(try id(context))
+    func ready(of source: MediaSource) async throws -> ReadyResponse {
+        ReadyResponse(ready: try await service.isReady(source))
+    }
+
+    func setRecording(_ source: MediaSource, _ on: Bool) async throws -> SourceResponse {
+        respond(try await service.setRecording(source.id, on))
+    }
+
+    func recordStatus(of source: MediaSource) async throws -> RecordStatusResponse {
+        RecordStatusResponse(try await service.recordStatus(source))
+    }
+
+    func recordFiles(of source: MediaSource) async throws -> ItemsResponse<RecordFile> {
         let starts = try await service.recordFiles(source)
         return ItemsResponse(pathName: source.pathName, items: starts.map { RecordFile(start: Timestamp.format($0)) })
     }
 
-    @Sendable func recordSessions(_ request: Request, context: AppRequestContext) async throws -> ItemsResponse<RecordSession> {
-        let source = try await service.get(try id(context))
-        let q = QueryInput(request)
+    func recordSessions(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<RecordSession> {
         let spans = try await service.recordSpans(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
         return ItemsResponse(pathName: source.pathName, items: spans.map {
             RecordSession(start: Timestamp.format($0.start), end: Timestamp.format($0.start.addingTimeInterval($0.duration)), duration: $0.duration)
         })
     }
 
-    @Sendable func playbackSegments(_ request: Request, context: AppRequestContext) async throws -> ItemsResponse<PlaybackSegment> {
-        let source = try await service.get(try id(context))
-        let q = QueryInput(request)
+    func playbackSegments(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<PlaybackSegment> {
         let format = try q.oneOf("format", ["fmp4", "mp4"]) ?? "fmp4"
         let spans = try await service.recordSpans(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
         return ItemsResponse(pathName: source.pathName, items: spans.map {
@@ -135,15 +141,9 @@ struct SourcesController {
     }
 
     /// `?start=` (RFC 3339 or unix seconds, required), `duration` (seconds, default 3600: MediaMTX returns at most what exists), `format`.
-    @Sendable func playback(_ request: Request, context: AppRequestContext) async throws -> PlaybackResponse {
-        let source = try await service.get(try id(context))
-        let q = QueryInput(request)
+    func playback(of source: MediaSource, _ q: QueryInput) async throws -> PlaybackResponse {
         guard let start = try SourceValidation.time(q, "start") else { throw APIError.missingField("start") }
-        var duration = 3600.0
-        if let text = q.string("duration") {
-            guard let d = Double(text), d > 0, d.isFinite else { throw APIError.invalidField("duration", .notPositiveSeconds("duration")) }
-            duration = d
-        }
+        let duration = try SourceValidation.seconds(q, "duration") ?? 3600
         let format = try q.oneOf("format", ["fmp4", "mp4"]) ?? "fmp4"
         return PlaybackResponse(
             pathName: source.pathName, url: service.playbackURL(source, start: start, duration: duration, format: format),
@@ -157,6 +157,10 @@ struct SourcesController {
     func id(_ context: AppRequestContext) throws -> UUID {
         guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else { throw APIError.notFound(.source) }
         return id
+    }
+
+    func source(_ context: AppRequestContext) async throws -> MediaSource {
+        try await service.get(try id(context))
     }
 
     func respond(_ source: MediaSource) -> SourceResponse {
@@ -189,6 +193,13 @@ enum SourceValidation {
         guard let value else { return nil }
         guard StreamProtocol.known.contains(value) else { throw APIError.invalidField("protocol", .notOneOf("protocol", StreamProtocol.known.sorted())) }
         return value
+    }
+
+    /// A number of seconds greater than 0.
+    static func seconds(_ q: QueryInput, _ name: String) throws -> Double? {
+        guard let text = q.string(name) else { return nil }
+        guard let d = Double(text), d > 0, d.isFinite else { throw APIError.invalidField(name, .notPositiveSeconds(name)) }
+        return d
     }
 
     /// RFC 3339 or unix seconds.

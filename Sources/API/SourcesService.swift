@@ -36,7 +36,8 @@ public struct SourcesService: Sendable {
     }
 
     /// path_name → AddPath → insert; DeletePath if the insert fails (§2.1).
-    public func create(_ input: NewSource) async throws -> MediaSource {
+    /// `insert` writes the row; assets pass one that also writes the asset in the same transaction.
+    public func create(_ input: NewSource, insert: (@Sendable (MediaSource) async throws -> Void)? = nil) async throws -> MediaSource {
         let now = Self.now()
         var source = MediaSource(
             id: makeID(), name: input.name, pathName: "", kind: input.kind, url: input.url,
@@ -54,7 +55,7 @@ public struct SourcesService: Sendable {
             try await mediamtx.addPath(source.pathName, pathConf(for: source))
         }
         do {
-            try await database.insertSource(source)
+            if let insert { try await insert(source) } else { try await database.insertSource(source) }
         } catch {
             logger.error("insert of source failed; removing its MediaMTX path", metadata: ["path": "\(source.pathName)", "error": "\(error)"])
             if source.enabled { await compensate("deletePath \(source.pathName)") { try await mediamtx.deletePath(source.pathName) } }
@@ -160,6 +161,11 @@ public struct SourcesService: Sendable {
         if source.enabled { try await deletePathIfPresent(source.pathName) }
         do {
             guard try await database.deleteSource(id: id) else { throw APIError.notFound(.source) }
+        } catch CatalogError.sourceHasAssets {
+            // An asset was linked between the check and the delete.
+            if source.enabled { await compensate("re-add \(source.pathName)") { try await ensurePath(source) } }
+            let users = try await database.assetsUsing(sourceID: id, limit: 5)
+            throw APIError.sourceHasAssets(count: users.count, names: users.first.map(\.name))
         } catch {
             if source.enabled { await compensate("re-add \(source.pathName)") { try await ensurePath(source) } }
             throw error
@@ -167,8 +173,12 @@ public struct SourcesService: Sendable {
         logger.info("source deleted", metadata: ["id": "\(id)", "path": "\(source.pathName)"])
     }
 
-    /// Where the "source still has assets → 409" rule plugs in (§2.1, §3.3); no asset table exists yet.
-    func checkDeletable(_ source: MediaSource) async throws {}
+    /// A source that stream assets point at can't be deleted (§2.1, §3.3): 409, nothing changed.
+    func checkDeletable(_ source: MediaSource) async throws {
+        let users = try await database.assetsUsing(sourceID: source.id, limit: 5)
+        guard users.count > 0 else { return }
+        throw APIError.sourceHasAssets(count: users.count, names: users.first.map(\.name))
+    }
 
     // MARK: - MediaMTX
 

@@ -75,7 +75,11 @@ extension AppDatabase {
     /// Returns false if there was no such source.
     @discardableResult
     public func deleteSource(id: UUID) async throws -> Bool {
-        try await writer.write { try MediaSource.deleteOne($0, key: id.uuidString.lowercased()) }
+        do {
+            return try await writer.write { try MediaSource.deleteOne($0, key: id.uuidString.lowercased()) }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            throw CatalogError.sourceHasAssets
+        }
     }
 
     /// Newest first.

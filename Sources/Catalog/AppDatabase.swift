@@ -43,6 +43,7 @@ public struct AppDatabase: Sendable {
             }
             try db.create(index: "media_sources_created_at", on: "media_sources", columns: ["created_at", "id"])
         }
+        registerAssetMigrations(&migrator)
         return migrator
     }
 }
@@ -51,4 +52,6 @@ public enum CatalogError: Error, Equatable, Sendable {
     /// Another source already has this path_name.
     case pathNameTaken(String)
     case notFound
+    /// Stream assets still point at the source.
+    case sourceHasAssets
 }

@@ -1,0 +1,141 @@
+import Catalog
+import Foundation
+import Hummingbird
+import MediaMTX
+
+/// `/api/v1/assets` (design §3, §4). Stream endpoints resolve asset → source and reuse the sources controller.
+struct AssetsController {
+    let service: AssetsService
+    let sources: SourcesController
+    let playbackAddress: String
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+        group.post(use: create)
+        group.get(":id") { _, context in respond(try await asset(context)) }
+        group.put(":id", use: update)
+        group.delete(":id") { _, context in
+            try await service.delete(try id(context))
+            return Response(status: .noContent)
+        }
+        group.post(":id/clips", use: createClip)
+        group.get(":id/preview") { _, context in sources.preview(of: try await live(context)) }
+        group.get(":id/stream/status") { _, context in try await sources.status(of: try await live(context)) }
+        group.post(":id/stream/record/start") { _, context in try await sources.setRecording(try await live(context), true) }
+        group.post(":id/stream/record/stop") { _, context in try await sources.setRecording(try await live(context), false) }
+        group.get(":id/stream/record/status") { _, context in try await sources.recordStatus(of: try await live(context)) }
+        group.get(":id/stream/recordings") { _, context in try await sources.recordFiles(of: try await live(context)) }
+        group.get(":id/stream/playback") { request, context in try await sources.playback(of: try await live(context), QueryInput(request)) }
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AssetResponse> {
+        let body = try await request.decodeStrict(CreateAssetRequest.self)
+        guard let type = body.type else { throw APIError.missingField("type") }
+        guard type == MediaAsset.streamType else { throw APIError.invalidField("type", .notOneOf("type", [MediaAsset.streamType])) }
+        guard let sourceType = body.sourceType else { throw APIError.missingField("source_type") }
+        guard sourceType == "live" else { throw APIError.invalidField("source_type", .notOneOf("source_type", ["live"])) }
+        let details = AssetsService.Details(
+            name: try SourceValidation.name(body.name, required: true)!,
+            tags: try AssetValidation.tags(body.tags) ?? [],
+            description: try AssetValidation.description(body.description)
+        )
+        let asset: MediaAsset
+        switch (body.streamURL, body.sourceID) {
+        case (let url?, nil):
+            let streamURL: String
+            do {
+                streamURL = try SourceValidation.pullURL(url)
+            } catch let error as APIError {
+                throw APIError(error.status, code: error.code, message: error.message, field: "stream_url")
+            }
+            asset = try await service.createFromURL(details, streamURL: streamURL)
+        case (nil, let sourceID?):
+            asset = try await service.createFromSource(details, sourceID: try AssetValidation.sourceID(sourceID))
+        case (nil, nil):
+            throw APIError(.badRequest, code: "invalid_argument", message: .streamURLOrSourceID, field: "stream_url")
+        case (_?, _?):
+            throw APIError(.badRequest, code: "invalid_argument", message: .streamURLOrSourceID, field: "source_id")
+        }
+        return EditedResponse(status: .created, response: respond(asset))
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> AssetListResponse {
+        let q = QueryInput(request)
+        var tags: [String] = []
+        for (key, value) in request.uri.queryParameters where key == "tag" {
+            let tag = String(value).trimmingCharacters(in: .whitespaces)
+            guard !tag.isEmpty else { throw APIError.invalidField("tag", .mustNotBeEmpty("tag")) }
+            tags.append(tag)
+        }
+        let query = AssetQuery(
+            type: q.string("type"),
+            sourceType: try q.oneOf("source_type", ["live", "vod"]).flatMap(MediaAsset.SourceType.init(rawValue:)),
+            sourceID: try q.string("source_id").map { text in
+                guard let id = UUID(uuidString: text) else { throw APIError.invalidField("source_id", .wrongType("source_id", expected: "a UUID")) }
+                return id
+            },
+            tags: tags,
+            nameContains: q.string("q"),
+            page: try q.int("page", default: 1, range: 1...1_000_000),
+            pageSize: try q.int("page_size", default: 50, range: 1...500)
+        )
+        let page = try await service.list(query)
+        return AssetListResponse(items: page.items.map(respond), total: page.total, page: query.page, pageSize: query.pageSize)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> AssetResponse {
+        let assetID = try id(context)
+        _ = try await service.get(assetID)
+        let body = try await request.decodeStrict(UpdateAssetRequest.self)
+        for (field, value) in [("type", body.type), ("source_type", body.sourceType), ("path", body.path)] where value != nil {
+            throw APIError.invalidField(field, .fieldIsFixed(field))
+        }
+        let changes = AssetsService.Changes(
+            name: try SourceValidation.name(body.name, required: false),
+            tags: try AssetValidation.tags(body.tags),
+            description: try body.description.map { try AssetValidation.description($0) },
+            sourceID: try body.sourceID.map(AssetValidation.sourceID)
+        )
+        return respond(try await service.update(assetID, changes))
+    }
+
+    /// `{name, start, duration, tags}` → a vod asset on the same source, for a recorded range.
+    @Sendable func createClip(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AssetResponse> {
+        let parent = try await asset(context)
+        let body = try await request.decodeStrict(CreateClipRequest.self)
+        let name = try SourceValidation.name(body.name, required: true)!
+        guard let startText = body.start else { throw APIError.missingField("start") }
+        guard let start = RFC3339.parse(startText) ?? Double(startText).map(Date.init(timeIntervalSince1970:)) else {
+            throw APIError.invalidField("start", .notATime("start"))
+        }
+        guard let duration = body.duration else { throw APIError.missingField("duration") }
+        guard duration > 0, duration.isFinite, duration <= 86_400 else { throw APIError.invalidField("duration", .notPositiveSeconds("duration")) }
+        let format = body.format ?? "mp4"
+        guard ["mp4", "fmp4"].contains(format) else { throw APIError.invalidField("format", .notOneOf("format", ["mp4", "fmp4"])) }
+        let clip = try await service.createClip(
+            of: parent,
+            .init(name: name, tags: try AssetValidation.tags(body.tags) ?? [], description: try AssetValidation.description(body.description)),
+            start: start, duration: duration, format: format
+        )
+        return EditedResponse(status: .created, response: respond(clip))
+    }
+
+    // MARK: - Helpers
+
+    func id(_ context: AppRequestContext) throws -> UUID {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else { throw APIError.notFound(.asset) }
+        return id
+    }
+
+    func asset(_ context: AppRequestContext) async throws -> MediaAsset {
+        try await service.get(try id(context))
+    }
+
+    func live(_ context: AppRequestContext) async throws -> MediaSource {
+        try await service.liveSource(of: try await asset(context))
+    }
+
+    func respond(_ asset: MediaAsset) -> AssetResponse {
+        AssetResponse(asset, playbackAddress: playbackAddress)
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import GRDB
+
+// MARK: - Record mapping (stays inside Catalog)
+
+/// The `media_assets` row; tags live in `media_asset_tags` (indexed by tag).
+struct AssetRow: FetchableRecord, PersistableRecord {
+    static let databaseTableName = "media_assets"
+    var asset: MediaAsset
+
+    init(_ asset: MediaAsset) { self.asset = asset }
+
+    init(row: Row) throws {
+        guard let id = UUID(uuidString: row["id"]) else { throw CatalogError.notFound }
+        let sourceID: String? = row["source_id"]
+        asset = MediaAsset(
+            id: id, name: row["name"], type: row["type"], sourceType: MediaAsset.SourceType(rawValue: row["source_type"]) ?? .live,
+            sourceID: sourceID.flatMap(UUID.init(uuidString:)), path: row["path"], tags: [], description: row["description"],
+            clipStart: row["clip_start"], clipDuration: row["clip_duration"], clipFormat: row["clip_format"],
+            createdAt: row["created_at"], updatedAt: row["updated_at"]
+        )
+    }
+
+    func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = asset.id.uuidString.lowercased()
+        container["name"] = asset.name
+        container["type"] = asset.type
+        container["source_type"] = asset.sourceType.rawValue
+        container["source_id"] = asset.sourceID?.uuidString.lowercased()
+        container["path"] = asset.path
+        container["description"] = asset.description
+        container["clip_start"] = asset.clipStart
+        container["clip_duration"] = asset.clipDuration
+        container["clip_format"] = asset.clipFormat
+        container["created_at"] = asset.createdAt
+        container["updated_at"] = asset.updatedAt
+    }
+}
+
+extension AppDatabase {
+    static func registerAssetMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v2_media_assets") { db in
+            try db.create(table: "media_assets") { t in
+                t.column("id", .text).primaryKey()
+                t.column("name", .text).notNull().check { length($0) >= 1 && length($0) <= 255 }
+                t.column("type", .text).notNull().check { length($0) >= 1 && length($0) <= 20 }
+                t.column("source_type", .text).notNull().check { ["live", "vod"].contains($0) }
+                t.column("source_id", .text).references("media_sources", onDelete: .restrict)
+                t.column("path", .text)
+                t.column("description", .text)
+                t.column("clip_start", .datetime)
+                t.column("clip_duration", .double)
+                t.column("clip_format", .text)
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+                // A stream asset always points at a source (design §3.1).
+                t.check(sql: "type <> 'stream' OR (source_id IS NOT NULL AND path IS NOT NULL)")
+            }
+            try db.create(index: "media_assets_source_id", on: "media_assets", columns: ["source_id"])
+            try db.create(index: "media_assets_created_at", on: "media_assets", columns: ["created_at", "id"])
+            try db.create(table: "media_asset_tags") { t in
+                t.column("asset_id", .text).notNull().references("media_assets", onDelete: .cascade)
+                t.column("tag", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.primaryKey(["asset_id", "tag"])
+            }
+            try db.create(index: "media_asset_tags_tag", on: "media_asset_tags", columns: ["tag", "asset_id"])
+        }
+    }
+
+    // MARK: - Writes
+
+    /// Inserts a new source (when given) and the asset in one transaction: both or neither.
+    public func insertAsset(_ asset: MediaAsset, withNewSource source: MediaSource? = nil) async throws {
+        do {
+            try await writer.write { db in
+                if let source { try source.insert(db) }
+                try AssetRow(asset).insert(db)
+                try Self.saveTags(asset, db)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && source != nil {
+            throw CatalogError.pathNameTaken(source!.pathName)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            throw CatalogError.notFound
+        }
+    }
+
+    public func updateAsset(_ asset: MediaAsset) async throws {
+        do {
+            try await writer.write { db in
+                guard try AssetRow.exists(db, key: asset.id.uuidString.lowercased()) else { throw CatalogError.notFound }
+                try AssetRow(asset).update(db)
+                try db.execute(sql: "DELETE FROM media_asset_tags WHERE asset_id = ?", arguments: [asset.id.uuidString.lowercased()])
+                try Self.saveTags(asset, db)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            throw CatalogError.notFound
+        }
+    }
+
+    @discardableResult
+    public func deleteAsset(id: UUID) async throws -> Bool {
+        try await writer.write { try AssetRow.deleteOne($0, key: id.uuidString.lowercased()) }
+    }
+
+    private static func saveTags(_ asset: MediaAsset, _ db: Database) throws {
+        for (position, tag) in asset.tags.enumerated() {
+            try db.execute(
+                sql: "INSERT INTO media_asset_tags (asset_id, tag, position) VALUES (?, ?, ?)",
+                arguments: [asset.id.uuidString.lowercased(), tag, position]
+            )
+        }
+    }
+
+    // MARK: - Reads
+
+    public func asset(id: UUID) async throws -> MediaAsset? {
+        try await writer.read { db in
+            guard let row = try AssetRow.fetchOne(db, key: id.uuidString.lowercased()) else { return nil }
+            return try Self.withTags([row.asset], db).first
+        }
+    }
+
+    /// Newest first; `tags` must all be present.
+    public func assets(_ query: AssetQuery) async throws -> Page<MediaAsset> {
+        try await writer.read { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let type = query.type { conditions.append("type = ?"); arguments.append(type) }
+            if let sourceType = query.sourceType { conditions.append("source_type = ?"); arguments.append(sourceType.rawValue) }
+            if let sourceID = query.sourceID { conditions.append("source_id = ?"); arguments.append(sourceID.uuidString.lowercased()) }
+            if let q = query.nameContains, !q.isEmpty {
+                conditions.append("name LIKE ? ESCAPE '\\'")
+                arguments.append("%" + Self.escapeLike(q) + "%")
+            }
+            let tags = Array(Set(query.tags))
+            if !tags.isEmpty {
+                let marks = tags.map { _ in "?" }.joined(separator: ",")
+                conditions.append("id IN (SELECT asset_id FROM media_asset_tags WHERE tag IN (\(marks)) GROUP BY asset_id HAVING COUNT(*) = \(tags.count))")
+                arguments += tags
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media_assets \(whereClause)", arguments: StatementArguments(arguments)) ?? 0
+            let rows = try AssetRow.fetchAll(
+                db,
+                sql: "SELECT * FROM media_assets \(whereClause) ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                arguments: StatementArguments(arguments + [query.pageSize, (query.page - 1) * query.pageSize])
+            )
+            return Page(items: try Self.withTags(rows.map(\.asset), db), total: total)
+        }
+    }
+
+    /// How many assets point at a source, and the first few of them (for the 409 on delete).
+    public func assetsUsing(sourceID: UUID, limit: Int = 10) async throws -> (count: Int, first: [MediaAsset]) {
+        try await writer.read { db in
+            let id = sourceID.uuidString.lowercased()
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media_assets WHERE source_id = ?", arguments: [id]) ?? 0
+            let rows = try AssetRow.fetchAll(db, sql: "SELECT * FROM media_assets WHERE source_id = ? ORDER BY created_at LIMIT ?", arguments: [id, limit])
+            return (count, rows.map(\.asset))
+        }
+    }
+
+    private static func withTags(_ assets: [MediaAsset], _ db: Database) throws -> [MediaAsset] {
+        guard !assets.isEmpty else { return [] }
+        let ids = assets.map { $0.id.uuidString.lowercased() }
+        let marks = ids.map { _ in "?" }.joined(separator: ",")
+        var tags: [String: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT asset_id, tag FROM media_asset_tags WHERE asset_id IN (\(marks)) ORDER BY position", arguments: StatementArguments(ids)) {
+            tags[row["asset_id"], default: []].append(row["tag"])
+        }
+        return assets.map { asset in
+            var asset = asset
+            asset.tags = tags[asset.id.uuidString.lowercased()] ?? []
+            return asset
+        }
+    }
+}
