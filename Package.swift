@@ -50,6 +50,15 @@ let package = Package(
             name: "mtx-companion",
             dependencies: ["API", "Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Benchmarks that print figures: `swift run -c release mtx-bench`.
+        .executableTarget(
+            name: "mtx-bench",
+            dependencies: [
+                "Catalog",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // Test support: a MediaMTX stand-in written from ../shared/reference/mediamtx.
         .target(
             name: "MediaMTXSimulator",

@@ -14,8 +14,7 @@ public typealias AppRouter = Router<AppRequestContext>
 public func buildApplication(
     _ config: AppConfig, logger: Logger? = nil, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }
 ) async throws -> some ApplicationProtocol {
-    var logger = logger ?? Logger(label: "mtx-companion")
-    if logger.logLevel > .info, logger.label == "mtx-companion" { logger.logLevel = .info }
+    let logger = logger ?? Logger(label: "mtx-companion")
     let database = try AppDatabase.open(path: config.database.path)
     let httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
     let mediamtx = MediaMTXClient(

@@ -34,7 +34,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as HTTPError where error.status == .notFound:
             return .routeNotFound
         case let error as HTTPError where error.status.code < 500:
-            return APIError(error.status, code: "invalid_request", message: .invalidJSON(error.body ?? "\(error.status)"))
+            return APIError(error.status, code: "invalid_request", message: .invalidRequest(error.body ?? error.status.reasonPhrase))
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return .internalError

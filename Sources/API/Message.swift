@@ -18,6 +18,7 @@ public enum Message: Sendable, Equatable {
     case unknownField(String)
     case wrongType(String, expected: String)
     case invalidJSON(String)
+    case invalidRequest(String)
     case notOneOf(String, [String])
     case tooLong(String, max: Int)
     case mustNotBeEmpty(String)
@@ -56,6 +57,7 @@ public enum Message: Sendable, Equatable {
         case .unknownField(let f): return "Unknown field \(f)."
         case .wrongType(let f, let expected): return "The field \(f) must be \(expected)."
         case .invalidJSON(let detail): return "The request body is not valid JSON: \(detail)."
+        case .invalidRequest(let detail): return "Invalid request: \(detail)."
         case .notOneOf(let f, let values): return "\(f) must be one of: \(values.joined(separator: ", "))."
         case .tooLong(let f, let max): return "\(f) is longer than \(max) characters."
         case .mustNotBeEmpty(let f): return "\(f) must not be empty."
@@ -91,6 +93,7 @@ public enum Message: Sendable, Equatable {
         case .unknownField(let f): return "未知字段 \(f)。"
         case .wrongType(let f, let expected): return "字段 \(f) 的类型应为 \(expected)。"
         case .invalidJSON(let detail): return "请求体不是合法的 JSON：\(detail)。"
+        case .invalidRequest(let detail): return "请求无效：\(detail)。"
         case .notOneOf(let f, let values): return "\(f) 只能是以下之一：\(values.joined(separator: ", "))。"
         case .tooLong(let f, let max): return "\(f) 超过 \(max) 个字符。"
         case .mustNotBeEmpty(let f): return "\(f) 不能为空。"

@@ -77,7 +77,7 @@ extension AppDatabase {
     public func deleteSource(id: UUID) async throws -> Bool {
         do {
             return try await writer.write { try MediaSource.deleteOne($0, key: id.uuidString.lowercased()) }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+        } catch let error as DatabaseError where error.isForeignKeyViolation {
             throw CatalogError.sourceHasAssets
         }
     }

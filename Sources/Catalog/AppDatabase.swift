@@ -55,3 +55,10 @@ public enum CatalogError: Error, Equatable, Sendable {
     /// Stream assets still point at the source.
     case sourceHasAssets
 }
+
+extension DatabaseError {
+    /// SQLite reports a violated foreign key as a plain SQLITE_CONSTRAINT (19) unless extended codes are on.
+    var isForeignKeyViolation: Bool {
+        extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY || (resultCode == .SQLITE_CONSTRAINT && message?.contains("FOREIGN KEY") == true)
+    }
+}

@@ -89,4 +89,42 @@ struct AppDatabaseTests {
             #expect(try await db.sources(SourceQuery(nameContains: "%")).total == 0)
         }
     }
+
+    @Test func assetTagFiltersPageNewestFirst() async throws {
+        try await withDatabase { db, _ in
+            let cam = source("cam")
+            try await db.insertSource(cam)
+            let base = Date(timeIntervalSince1970: 1_795_000_000)
+            var assets: [MediaAsset] = []
+            for i in 0..<10 {
+                let tags = ["all"] + (i % 2 == 0 ? ["even"] : ["odd"]) + (i % 3 == 0 ? ["three"] : [])
+                let at = base.addingTimeInterval(Double(i))
+                assets.append(MediaAsset(
+                    id: UUID(), name: "a\(i)", type: MediaAsset.streamType, sourceType: i == 9 ? .vod : .live, sourceID: cam.id,
+                    path: cam.pathName, tags: tags, description: nil, createdAt: at, updatedAt: at
+                ))
+            }
+            try await db.insertAssets(assets)
+            let even = try await db.assets(AssetQuery(tags: ["even"], pageSize: 2))
+            #expect(even.total == 5)
+            #expect(even.items.map(\.name) == ["a8", "a6"])
+            #expect(even.items.first?.tags == ["all", "even"])
+            #expect(try await db.assets(AssetQuery(tags: ["even"], page: 3, pageSize: 2)).items.map(\.name) == ["a0"])
+            #expect(try await db.assets(AssetQuery(tags: ["even", "three"])).items.map(\.name) == ["a6", "a0"])
+            #expect(try await db.assets(AssetQuery(tags: ["three", "three"])).total == 4)
+            let liveOdd = try await db.assets(AssetQuery(sourceType: .live, tags: ["odd"]))
+            #expect(liveOdd.total == 4)
+            #expect(liveOdd.items.map(\.name) == ["a7", "a5", "a3", "a1"])
+            #expect(try await db.assets(AssetQuery(tags: ["none"])).total == 0)
+
+            // Tags are replaced on update; the source can't be deleted while assets use it.
+            var first = assets[0]
+            first.tags = ["renamed"]
+            try await db.updateAsset(first)
+            #expect(try await db.asset(id: first.id)?.tags == ["renamed"])
+            #expect(try await db.assets(AssetQuery(tags: ["three"])).total == 3)
+            await #expect(throws: CatalogError.sourceHasAssets) { try await db.deleteSource(id: cam.id) }
+            #expect(try await db.assetsUsing(sourceID: cam.id).count == 10)
+        }
+    }
 }
