@@ -111,18 +111,6 @@ struct AssetResponse: ResponseEncodable {
     }
 }
 
-struct AssetListResponse: ResponseEncodable {
-    var items: [AssetResponse]
-    var total: Int
-    var page: Int
-    var pageSize: Int
-
-    enum CodingKeys: String, CodingKey {
-        case items, total, page
-        case pageSize = "page_size"
-    }
-}
-
 /// Input rules for assets.
 enum AssetValidation {
     static let maxTags = 50

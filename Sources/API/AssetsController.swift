@@ -59,7 +59,7 @@ struct AssetsController {
         return EditedResponse(status: .created, response: respond(asset))
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> AssetListResponse {
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<AssetResponse> {
         let q = QueryInput(request)
         var tags: [String] = []
         for (key, value) in request.uri.queryParameters where key == "tag" {
@@ -80,7 +80,7 @@ struct AssetsController {
             pageSize: try q.int("page_size", default: 50, range: 1...500)
         )
         let page = try await service.list(query)
-        return AssetListResponse(items: page.items.map(respond), total: page.total, page: query.page, pageSize: query.pageSize)
+        return PageResponse(items: page.items.map(respond), total: page.total, page: query.page, pageSize: query.pageSize)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> AssetResponse {

@@ -92,8 +92,9 @@ struct SourceResponse: ResponseEncodable {
     }
 }
 
-struct SourceListResponse: ResponseEncodable {
-    var items: [SourceResponse]
+/// A page of a list: `{items, total, page, page_size}`.
+struct PageResponse<Item: Encodable & Sendable>: ResponseEncodable {
+    var items: [Item]
     var total: Int
     var page: Int
     var pageSize: Int

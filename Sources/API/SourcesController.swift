@@ -52,7 +52,7 @@ struct SourcesController {
         return EditedResponse(status: .created, response: SourceResponse(source, urls: urls))
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> SourceListResponse {
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<SourceResponse> {
         let q = QueryInput(request)
         let query = SourceQuery(
             kind: try q.oneOf("type", ["pull", "push"]).flatMap(MediaSource.Kind.init(rawValue:)),
@@ -64,7 +64,7 @@ struct SourcesController {
         let withStatus = try q.bool("with_status") ?? false
         let page = try await service.list(query)
         let statuses = withStatus ? try await service.statuses(of: page.items) : [:]
-        return SourceListResponse(
+        return PageResponse(
             items: page.items.map { s in
                 SourceResponse(s, urls: urls, status: withStatus ? StatusResponse(pathName: s.pathName, path: statuses[s.id] ?? nil) : nil)
             },
