@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "mtx-companion", targets: ["mtx-companion"]),
         .executable(name: "mediamtx-sim", targets: ["mediamtx-sim"]),
+        .executable(name: "mtx-hook", targets: ["HookRunner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -19,6 +20,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        // The hook event's names and fields, shared by mtx-hook and the API. No dependencies.
+        .target(name: "HookWire"),
+        // mtx-hook: run by MediaMTX on stream events. Glibc only, static Swift stdlib, so it starts in a few ms.
+        .executableTarget(
+            name: "HookRunner",
+            dependencies: ["HookWire"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
         // Domain types, path_name rule, SQLite store and migrations.
         .target(
             name: "Catalog",
@@ -39,7 +48,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Catalog", "MediaMTX",
+                "Catalog", "MediaMTX", "HookWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),

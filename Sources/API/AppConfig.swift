@@ -59,14 +59,32 @@ public struct AppConfig: Sendable {
         }
     }
 
+    /// What `mtx-hook` posts to `POST /api/v1/hooks/events`, and how the index reads it.
+    public struct Hooks: Sendable {
+        /// Shared with mtx-hook (`MTX_COMPANION_HOOK_TOKEN`); empty refuses every hook event.
+        public var token: String
+        /// Segments closer than this are one recording session.
+        public var sessionGap: Duration
+        /// Zone MediaMTX wrote segment file names in (its host's local time), unless record_path has %z or %s.
+        public var recordTimezone: String
+
+        public init(token: String, sessionGap: Duration = .seconds(1), recordTimezone: String = "UTC") {
+            self.token = token
+            self.sessionGap = sessionGap
+            self.recordTimezone = recordTimezone
+        }
+    }
+
     public var server: Server
     public var database: Database
     public var mediamtx: MediaMTX
+    public var hooks: Hooks
 
-    public init(server: Server, database: Database, mediamtx: MediaMTX) {
+    public init(server: Server, database: Database, mediamtx: MediaMTX, hooks: Hooks = Hooks(token: "")) {
         self.server = server
         self.database = database
         self.mediamtx = mediamtx
+        self.hooks = hooks
     }
 }
 
@@ -105,6 +123,9 @@ extension AppConfig {
         ("mediamtx", "segment_duration", "MTX_COMPANION_MEDIAMTX_SEGMENT_DURATION", true),
         ("mediamtx", "connect_timeout", "MTX_COMPANION_MEDIAMTX_CONNECT_TIMEOUT", false),
         ("mediamtx", "request_timeout", "MTX_COMPANION_MEDIAMTX_REQUEST_TIMEOUT", false),
+        ("hooks", "token", "MTX_COMPANION_HOOK_TOKEN", false),
+        ("hooks", "session_gap", "MTX_COMPANION_HOOKS_SESSION_GAP", false),
+        ("hooks", "record_timezone", "MTX_COMPANION_HOOKS_RECORD_TIMEZONE", false),
     ]
 
     /// The file for an environment name: `configs/config.<env>.yaml`.
@@ -135,7 +156,7 @@ extension AppConfig {
         } catch {
             throw ConfigError(file: file, key: "", reason: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
-        guard let mapping = root?.mapping else { throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx") }
+        guard let mapping = root?.mapping else { throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx, hooks") }
 
         var values: [String: (text: String, origin: String)] = [:]
         let sections = Set(keys.map(\.section))
@@ -171,6 +192,10 @@ private struct Reader {
         let origin = values[key]?.origin ?? file
         // An environment variable is named by itself; a file value by file and key.
         return origin == file ? ConfigError(file: file, key: key, reason: reason) : ConfigError(file: origin, key: "", reason: "\(key): \(reason)")
+    }
+
+    func optional(_ key: String) -> String? {
+        values[key]?.text
     }
 
     func string(_ key: String) throws -> String {
@@ -212,6 +237,9 @@ private struct Reader {
             throw error("mediamtx.segment_duration", "not a duration such as 1h, 60s or 1m30s (\"\(segment)\")")
         }
 
+        let timezone = optional("hooks.record_timezone") ?? "UTC"
+        guard TimeZone(identifier: timezone) != nil else { throw error("hooks.record_timezone", "not a time zone such as UTC or Asia/Shanghai (\"\(timezone)\")") }
+
         return AppConfig(
             server: .init(host: host, port: port),
             database: .init(path: try string("database.path")),
@@ -228,6 +256,11 @@ private struct Reader {
                 segmentDuration: segment,
                 connectTimeout: try duration("mediamtx.connect_timeout", default: .seconds(2)),
                 requestTimeout: try duration("mediamtx.request_timeout", default: .seconds(5))
+            ),
+            hooks: .init(
+                token: optional("hooks.token") ?? "",
+                sessionGap: try duration("hooks.session_gap", default: .seconds(1)),
+                recordTimezone: timezone
             )
         )
     }

@@ -21,9 +21,15 @@ public func buildApplication(
         apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
         httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger
     )
-    let sources = SourcesService(database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger, makeID: makeSourceID)
+    let sources = SourcesService(database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger,
+        sessionGap: config.hooks.sessionGap, makeID: makeSourceID
+    )
     let assets = AssetsService(database: database, sources: sources, logger: logger)
     let router = buildRouter(sources: sources, assets: assets, settings: config.mediamtx)
+    let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
+    HooksController(database: database, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone))
+        .addRoutes(to: router)
+    if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "mtx-companion"),

@@ -24,7 +24,7 @@ struct AssetsController {
         group.post(":id/stream/record/start") { _, context in try await sources.setRecording(try await live(context), true) }
         group.post(":id/stream/record/stop") { _, context in try await sources.setRecording(try await live(context), false) }
         group.get(":id/stream/record/status") { _, context in try await sources.recordStatus(of: try await live(context)) }
-        group.get(":id/stream/recordings") { _, context in try await sources.recordFiles(of: try await live(context)) }
+        group.get(":id/stream/recordings") { request, context in try await sources.recordFiles(of: try await live(context), QueryInput(request)) }
         group.get(":id/stream/playback") { request, context in try await sources.playback(of: try await live(context), QueryInput(request)) }
     }
 

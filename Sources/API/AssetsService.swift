@@ -58,9 +58,8 @@ public struct AssetsService: Sendable {
     /// A clip: a vod asset on the same source for a recorded time range (404 when nothing was recorded then).
     public func createClip(of parent: MediaAsset, _ details: Details, start: Date, duration: Double, format: String) async throws -> MediaAsset {
         let source = try await source(of: parent)
-        let end = start.addingTimeInterval(duration)
-        let recorded = try await sources.recordSpans(source)
-        guard recorded.contains(where: { $0.start < end && $0.start.addingTimeInterval($0.duration) > start }) else {
+        let recorded = try await sources.sessions(source, from: start, to: start.addingTimeInterval(duration))
+        guard !recorded.isEmpty else {
             throw APIError(.notFound, code: "no_recording", message: .noRecording, field: "start")
         }
         let now = SourcesService.now()

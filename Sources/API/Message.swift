@@ -43,6 +43,11 @@ public enum Message: Sendable, Equatable {
     case fieldIsFixed(String)
     case noRecording
     case relinkOnlyLive
+    case hookTokenRequired
+    case tooMany(String, max: Int)
+    case segmentOutsideRoot(String)
+    case notASegmentName(String)
+    case noSegmentAt
 
     public func text(_ language: Language) -> String {
         switch language {
@@ -84,6 +89,11 @@ public enum Message: Sendable, Equatable {
         case .fieldIsFixed(let f): return "\(f) cannot be changed."
         case .noRecording: return "Nothing was recorded in that time range."
         case .relinkOnlyLive: return "Only live stream assets can be relinked to another source."
+        case .hookTokenRequired: return "A valid hook token is required (Authorization: Bearer …, the companion's hooks.token)."
+        case .tooMany(let f, let max): return "At most \(max) \(f) per request."
+        case .segmentOutsideRoot(let root): return "The segment file is not under the record root \(root) (or its path has ..)."
+        case .notASegmentName(let pattern): return "The segment file name does not follow record_path \(pattern) with .mp4 or .ts."
+        case .noSegmentAt: return "No recording covers that time."
         }
     }
 
@@ -120,6 +130,11 @@ public enum Message: Sendable, Equatable {
         case .fieldIsFixed(let f): return "\(f) 不能修改。"
         case .noRecording: return "该时间段没有录像。"
         case .relinkOnlyLive: return "只有直播类型的流媒体资产可以改为关联其他媒体源。"
+        case .hookTokenRequired: return "需要有效的钩子令牌（Authorization: Bearer …，即 hooks.token）。"
+        case .tooMany(let f, let max): return "每个请求最多 \(max) 个 \(f)。"
+        case .segmentOutsideRoot(let root): return "录像段文件不在录像根目录 \(root) 之下（或路径含 ..）。"
+        case .notASegmentName(let pattern): return "录像段文件名不符合 record_path \(pattern)（扩展名 .mp4 或 .ts）。"
+        case .noSegmentAt: return "该时间点没有录像。"
         }
     }
 }

@@ -50,6 +50,7 @@ struct SourceResponse: ResponseEncodable {
     var createdAt: String
     var updatedAt: String
     var status: StatusResponse?
+    var live: LiveStatusResponse?
 
     enum CodingKeys: String, CodingKey {
         case id, name, type, url, `protocol`, enabled, status
@@ -60,7 +61,7 @@ struct SourceResponse: ResponseEncodable {
         case updatedAt = "updated_at"
     }
 
-    init(_ s: MediaSource, urls: StreamURLs, status: StatusResponse? = nil) {
+    init(_ s: MediaSource, urls: StreamURLs, status: StatusResponse? = nil, live: LiveStatusResponse? = nil) {
         id = s.id.uuidString.lowercased()
         name = s.name
         pathName = s.pathName
@@ -73,6 +74,7 @@ struct SourceResponse: ResponseEncodable {
         createdAt = Timestamp.format(s.createdAt)
         updatedAt = Timestamp.format(s.updatedAt)
         self.status = status
+        self.live = live
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -88,7 +90,7 @@ struct SourceResponse: ResponseEncodable {
         try c.encodeIfPresent(pushURL, forKey: .pushURL)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
-        try c.encodeIfPresent(status, forKey: .status)
+        if let live { try c.encode(live, forKey: .status) } else { try c.encodeIfPresent(status, forKey: .status) }
     }
 }
 
@@ -235,14 +237,118 @@ struct RecordStatusResponse: ResponseEncodable {
     }
 }
 
-struct RecordFile: Encodable {
-    var start: String
+/// A source's live state as the hook events indexed it (no MediaMTX call).
+struct LiveStatusResponse: Encodable, Sendable {
+    var pathName: String
+    var ready: Bool
+    var available: Bool
+    var online: Bool
+    var availableSince: String?
+    var onlineSince: String?
+    var readers: Int
+    var readerTypes: [String]
+    var sourceType: String?
+    var sourceID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case ready, available, online, readers
+        case pathName = "path_name"
+        case availableSince = "available_since"
+        case onlineSince = "online_since"
+        case readerTypes = "reader_types"
+        case sourceType = "source_type"
+        case sourceID = "source_id"
+    }
+
+    init(_ s: PathState) {
+        pathName = s.pathName
+        ready = s.available
+        available = s.available
+        online = s.online
+        availableSince = s.available ? s.availableSince.map { Timestamp.format(Date(micros: $0)) } : nil
+        onlineSince = s.online ? s.onlineSince.map { Timestamp.format(Date(micros: $0)) } : nil
+        readers = s.readers.count
+        readerTypes = s.readers.values.sorted()
+        sourceType = s.available ? s.sourceType : nil
+        sourceID = s.available ? s.sourceID : nil
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(pathName, forKey: .pathName)
+        try c.encode(ready, forKey: .ready)
+        try c.encode(available, forKey: .available)
+        try c.encode(online, forKey: .online)
+        try c.encode(availableSince, forKey: .availableSince)
+        try c.encode(onlineSince, forKey: .onlineSince)
+        try c.encode(readers, forKey: .readers)
+        try c.encode(readerTypes, forKey: .readerTypes)
+        try c.encode(sourceType, forKey: .sourceType)
+        try c.encode(sourceID, forKey: .sourceID)
+    }
 }
 
-struct RecordSession: Encodable {
+/// `{id, path_name, file_path, start, end, duration, size, state}`.
+struct SegmentResponse: Encodable, Sendable {
+    var id: Int64
+    var pathName: String
+    var filePath: String?
+    var start: String
+    var end: String?
+    var duration: Double?
+    var size: Int64?
+    var state: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, start, end, duration, size, state
+        case pathName = "path_name"
+        case filePath = "file_path"
+    }
+
+    init(_ s: Segment) {
+        id = s.id
+        pathName = s.pathName
+        filePath = s.filePath
+        start = Timestamp.format(Date(micros: s.start))
+        end = s.end.map { Timestamp.format(Date(micros: $0)) }
+        duration = s.duration
+        size = s.size
+        state = s.state.rawValue
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(pathName, forKey: .pathName)
+        try c.encode(filePath, forKey: .filePath)
+        try c.encode(start, forKey: .start)
+        try c.encode(end, forKey: .end)
+        try c.encode(duration, forKey: .duration)
+        try c.encode(size, forKey: .size)
+        try c.encode(state, forKey: .state)
+    }
+}
+
+/// `{start, end, duration, segment_count}`; `recording` while its last segment is still open.
+struct SessionResponse: Encodable, Sendable {
     var start: String
     var end: String
     var duration: Double
+    var segmentCount: Int
+    var recording: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case start, end, duration, recording
+        case segmentCount = "segment_count"
+    }
+
+    init(_ s: RecordingSession) {
+        start = Timestamp.format(Date(micros: s.start))
+        end = Timestamp.format(Date(micros: s.end))
+        duration = Double(s.end - s.start) / 1_000_000
+        segmentCount = s.segmentCount
+        recording = s.open
+    }
 }
 
 struct PlaybackSegment: Encodable {

@@ -22,7 +22,7 @@ struct SourcesController {
         group.post(":id/record/start") { _, context in try await setRecording(try await source(context), true) }
         group.post(":id/record/stop") { _, context in try await setRecording(try await source(context), false) }
         group.get(":id/record/status") { _, context in try await recordStatus(of: try await source(context)) }
-        group.get(":id/record/files") { _, context in try await recordFiles(of: try await source(context)) }
+        group.get(":id/record/files") { request, context in try await recordFiles(of: try await source(context), QueryInput(request)) }
         group.get(":id/record/sessions") { request, context in try await recordSessions(of: try await source(context), QueryInput(request)) }
         group.get(":id/playback/segments") { request, context in try await playbackSegments(of: try await source(context), QueryInput(request)) }
         group.get(":id/playback") { request, context in try await playback(of: try await source(context), QueryInput(request)) }
@@ -63,10 +63,10 @@ struct SourcesController {
         )
         let withStatus = try q.bool("with_status") ?? false
         let page = try await service.list(query)
-        let statuses = withStatus ? try await service.statuses(of: page.items) : [:]
+        let states = withStatus ? try await service.indexedStates(of: page.items) : [:]
         return PageResponse(
             items: page.items.map { s in
-                SourceResponse(s, urls: urls, status: withStatus ? StatusResponse(pathName: s.pathName, path: statuses[s.id] ?? nil) : nil)
+                SourceResponse(s, urls: urls, live: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
             },
             total: page.total, page: query.page, pageSize: query.pageSize
         )
@@ -120,31 +120,43 @@ struct SourcesController {
         RecordStatusResponse(try await service.recordStatus(source))
     }
 
-    func recordFiles(of source: MediaSource) async throws -> ItemsResponse<RecordFile> {
-        let starts = try await service.recordFiles(source)
-        return ItemsResponse(pathName: source.pathName, items: starts.map { RecordFile(start: Timestamp.format($0)) })
+    /// Indexed segments; `from`/`to` select those overlapping the range; paged.
+    func recordFiles(of source: MediaSource, _ q: QueryInput) async throws -> PageResponse<SegmentResponse> {
+        let page = try q.int("page", default: 1, range: 1...1_000_000)
+        let pageSize = try q.int("page_size", default: 100, range: 1...1000)
+        let segments = try await service.segments(
+            source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"), page: page, pageSize: pageSize
+        )
+        return PageResponse(items: segments.items.map(SegmentResponse.init), total: segments.total, page: page, pageSize: pageSize)
     }
 
-    func recordSessions(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<RecordSession> {
-        let spans = try await service.recordSpans(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
-        return ItemsResponse(pathName: source.pathName, items: spans.map {
-            RecordSession(start: Timestamp.format($0.start), end: Timestamp.format($0.start.addingTimeInterval($0.duration)), duration: $0.duration)
-        })
+    func recordSessions(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<SessionResponse> {
+        let sessions = try await service.sessions(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
+        return ItemsResponse(pathName: source.pathName, items: sessions.map(SessionResponse.init))
     }
 
+    /// Sessions in the shape of MediaMTX's playback `/list`: `start`, `duration`, `url`.
     func playbackSegments(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<PlaybackSegment> {
         let format = try q.oneOf("format", ["fmp4", "mp4"]) ?? "fmp4"
-        let spans = try await service.recordSpans(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
-        return ItemsResponse(pathName: source.pathName, items: spans.map {
-            PlaybackSegment(start: Timestamp.format($0.start), duration: $0.duration, url: service.playbackURL(source, start: $0.start, duration: $0.duration, format: format))
+        let sessions = try await service.sessions(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
+        return ItemsResponse(pathName: source.pathName, items: sessions.map { s in
+            let start = Date(micros: s.start)
+            let duration = Double(s.end - s.start) / 1_000_000
+            return PlaybackSegment(start: Timestamp.format(start), duration: duration, url: service.playbackURL(source, start: start, duration: duration, format: format))
         })
     }
 
-    /// `?start=` (RFC 3339 or unix seconds, required), `duration` (seconds, default 3600: MediaMTX returns at most what exists), `format`.
+    /// `?start=` (RFC 3339 or unix seconds, required) must lie in a recorded segment (404 otherwise);
+    /// `duration` (seconds) defaults to the rest of that session; `format` fmp4 (default) or mp4.
     func playback(of source: MediaSource, _ q: QueryInput) async throws -> PlaybackResponse {
         guard let start = try SourceValidation.time(q, "start") else { throw APIError.missingField("start") }
-        let duration = try SourceValidation.seconds(q, "duration") ?? 3600
+        let given = try SourceValidation.seconds(q, "duration")
         let format = try q.oneOf("format", ["fmp4", "mp4"]) ?? "fmp4"
+        guard let session = try await service.session(source, covering: start) else {
+            throw APIError(.notFound, code: "no_recording", message: .noSegmentAt, field: "start")
+        }
+        // An open session grows: ask for an hour, MediaMTX returns what exists.
+        let duration = given ?? (session.open ? 3600 : max(0.000_001, Double(session.end - start.micros) / 1_000_000))
         return PlaybackResponse(
             pathName: source.pathName, url: service.playbackURL(source, start: start, duration: duration, format: format),
             start: Timestamp.format(start), duration: duration, format: format

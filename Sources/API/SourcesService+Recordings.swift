@@ -2,7 +2,7 @@ import Catalog
 import Foundation
 import MediaMTX
 
-/// Recording state and recorded spans. For now answered by MediaMTX (recordings API and playback `/list`).
+/// Recording state, segments, sessions and playback, answered from the index that hook events fill.
 extension SourcesService {
     public struct RecordStatus: Sendable {
         var recordEnabled: Bool
@@ -12,35 +12,29 @@ extension SourcesService {
         var segmentDuration: String
     }
 
-    /// `recording` is true while MediaMTX records the path and a stream is live on it.
+    /// `recording` is true while a segment of the path is open (created, not yet complete).
     public func recordStatus(_ source: MediaSource) async throws -> RecordStatus {
-        var status = RecordStatus(
-            recordEnabled: source.recordEnabled, recording: false,
+        RecordStatus(
+            recordEnabled: source.recordEnabled, recording: try await database.isRecording(path: source.pathName),
             recordPath: settings.recordPath, recordFormat: settings.recordFormat, segmentDuration: settings.segmentDuration
         )
-        guard source.enabled else { return status }
-        do {
-            let conf = try await mediamtx.getPathConfig(source.pathName)
-            status.recordPath = conf.recordPath ?? status.recordPath
-            status.recordFormat = conf.recordFormat ?? status.recordFormat
-            status.segmentDuration = conf.recordSegmentDuration ?? status.segmentDuration
-            status.recording = conf.record == true ? try await mediamtx.isPathReady(source.pathName) : false
-        } catch MediaMTXError.notFound {
-            status.recording = false
-        }
-        return status
     }
 
-    /// Recorded segments (their start times), oldest first.
-    public func recordFiles(_ source: MediaSource) async throws -> [Date] {
-        try await mediamtx.getRecordings(source.pathName).segments.compactMap { RFC3339.parse($0.start) }.sorted()
+    public func segments(_ source: MediaSource, from: Date?, to: Date?, page: Int, pageSize: Int) async throws -> Page<Segment> {
+        try await database.segments(SegmentQuery(path: source.pathName, from: from?.micros, to: to?.micros, page: page, pageSize: pageSize))
     }
 
-    /// Spans of contiguous recording, as MediaMTX's playback server merges them.
-    public func recordSpans(_ source: MediaSource, from: Date? = nil, to: Date? = nil) async throws -> [(start: Date, duration: Double)] {
-        try await mediamtx.playbackList(path: source.pathName, start: from, end: to).compactMap { entry in
-            RFC3339.parse(entry.start).map { ($0, entry.duration) }
-        }
+    /// Contiguous segments merged into sessions (gap ≤ `hooks.session_gap`).
+    public func sessions(_ source: MediaSource, from: Date? = nil, to: Date? = nil) async throws -> [RecordingSession] {
+        mergeSessions(try await database.allSegments(path: source.pathName, from: from?.micros, to: to?.micros), gap: sessionGap)
+    }
+
+    /// The session holding `start` (looked for within a day either side), or nil when no segment covers it.
+    public func session(_ source: MediaSource, covering start: Date) async throws -> RecordingSession? {
+        let t = start.micros
+        let segments = try await database.allSegments(path: source.pathName, from: t - 86_400_000_000, to: t + 86_400_000_000)
+        guard segments.contains(where: { $0.start <= t && (t < ($0.end ?? $0.start) || $0.state == .recording) }) else { return nil }
+        return mergeSessions(segments, gap: sessionGap).first { $0.start <= t && (t < $0.end || $0.open) }
     }
 
     /// `{playback_address}/get?path=…&start=…&duration=…&format=…` (MediaMTX's playback API).

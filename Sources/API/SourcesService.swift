@@ -10,17 +10,21 @@ public struct SourcesService: Sendable {
     let mediamtx: MediaMTXClient
     let settings: AppConfig.MediaMTX
     let logger: Logger
+    /// Segments at most this far apart (µs) are one recording session.
+    let sessionGap: Int64
     /// Draws the id (and so the path_name suffix) of a new source.
     let makeID: @Sendable () -> UUID
 
     public init(
         database: AppDatabase, mediamtx: MediaMTXClient, settings: AppConfig.MediaMTX, logger: Logger,
-        makeID: @escaping @Sendable () -> UUID = { UUID() }
+        sessionGap: Duration = .seconds(1), makeID: @escaping @Sendable () -> UUID = { UUID() }
     ) {
         self.database = database
         self.mediamtx = mediamtx
         self.settings = settings
         self.logger = logger
+        let (seconds, attoseconds) = sessionGap.components
+        self.sessionGap = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
         self.makeID = makeID
     }
 
@@ -76,10 +80,9 @@ public struct SourcesService: Sendable {
         try await database.sources(query)
     }
 
-    /// Live state of many sources with one MediaMTX listing instead of a call per source.
-    public func statuses(of sources: [MediaSource]) async throws -> [UUID: Path?] {
-        let live = Dictionary(try await mediamtx.listAllPaths().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        return Dictionary(uniqueKeysWithValues: sources.map { ($0.id, live[$0.pathName]) })
+    /// Indexed live state of many sources: two catalogue queries, no MediaMTX call.
+    public func indexedStates(of sources: [MediaSource]) async throws -> [String: PathState] {
+        try await database.pathStates(sources.map(\.pathName))
     }
 
     /// The runtime path, or nil when MediaMTX has no such path (e.g. a disabled source): not live, not an error.

@@ -44,6 +44,7 @@ public struct AppDatabase: Sendable {
             try db.create(index: "media_sources_created_at", on: "media_sources", columns: ["created_at", "id"])
         }
         registerAssetMigrations(&migrator)
+        registerIndexMigrations(&migrator)
         return migrator
     }
 }

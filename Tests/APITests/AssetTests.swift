@@ -218,12 +218,13 @@ struct AssetStreamTests {
 
             #expect(try await stack.client.call(.post, "/api/v1/assets/\(id)/stream/record/start").status == .ok)
             #expect(await stack.state.pathConfig(path)?["record"]?.boolValue == true)
+            let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+            let events = segmentEvents(path: path, start: t0, duration: 2)
+            try await stack.client.postEvents([events[0]])
             let recordStatus = try await stack.client.call(.get, "/api/v1/assets/\(id)/stream/record/status")
             #expect(recordStatus["record_enabled"]?.boolValue == true)
             #expect(recordStatus["recording"]?.boolValue == true)
-
-            let t0 = Date(timeIntervalSince1970: 1_795_000_000)
-            await stack.state.addSegment(path: path, start: t0, duration: 2)
+            try await stack.client.postEvents([events[1]])
             let recordings = try await stack.client.call(.get, "/api/v1/assets/\(id)/stream/recordings")
             #expect(recordings["items"]?.arrayValue.map { $0["start"]?.stringValue } == ["2026-11-18T11:06:40.000000Z"])
             let playback = try await stack.client.call(.get, "/api/v1/assets/\(id)/stream/playback?start=1795000000&duration=2")
@@ -242,7 +243,7 @@ struct AssetStreamTests {
             let id = try #require(asset["id"]?.stringValue)
             let path = try #require(asset["path"]?.stringValue)
             let t0 = Date(timeIntervalSince1970: 1_795_000_000)
-            for i in 0..<5 { await stack.state.addSegment(path: path, start: t0.addingTimeInterval(Double(i) * 2), duration: 2) }
+            try await stack.client.postEvents((0..<5).flatMap { segmentEvents(path: path, start: t0.addingTimeInterval(Double($0) * 2), duration: 2) })
 
             let clip = try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: [
                 "name": "Goal", "start": "2026-11-18T11:06:42Z", "duration": 5, "tags": ["highlight"],

@@ -77,9 +77,11 @@ struct StreamEndpointTests {
                 ("record_path", .string("/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f")),
                 ("recording", .bool(false)), ("segment_duration", .string("2s")),
             ]))
-            await stack.state.publish(path: path)
+            let file = segmentFile(path, Date())
+            try await stack.client.postEvents([hookEvent("segment-create", path: path, extra: ["segment_path": file])])
             status = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/status")
             #expect(status["recording"]?.boolValue == true)
+            try await stack.client.postEvents([hookEvent("segment-complete", path: path, extra: ["segment_path": file, "segment_duration": 1.5])])
 
             let stopped = try await stack.client.call(.post, "/api/v1/sources/\(id)/record/stop")
             #expect(stopped["record_enabled"]?.boolValue == false)
@@ -90,50 +92,60 @@ struct StreamEndpointTests {
         }
     }
 
-    @Test func recordingsAndPlaybackFromMediaMTX() async throws {
+    @Test func recordingsAndPlaybackFromTheIndex() async throws {
         try await withStack { stack in
             let source = try await stack.client.createSource(["name": "cam", "type": "push", "record_enabled": true])
             let id = try #require(source["id"]?.stringValue)
             let path = try #require(source["path_name"]?.stringValue)
 
-            // Never recorded: MediaMTX's playback server answers 400 "no such file"; we answer empty lists.
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/sessions")["items"]?.arrayValue == [])
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")["items"]?.arrayValue == [])
 
             let t0 = Date(timeIntervalSince1970: 1_795_000_000.294696)
-            for i in 0..<3 { await stack.state.addSegment(path: path, start: t0.addingTimeInterval(Double(i) * 2), duration: 2) }
-            await stack.state.addSegment(path: path, start: t0.addingTimeInterval(60), duration: 2.5)
+            var events: [[String: any Sendable]] = []
+            for i in 0..<3 { events += segmentEvents(path: path, start: t0.addingTimeInterval(Double(i) * 2), duration: 2) }
+            events += segmentEvents(path: path, start: t0.addingTimeInterval(60), duration: 2.5)
+            #expect(try await stack.client.postEvents(events).status == .ok)
 
             let files = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")
-            #expect(files["path_name"]?.stringValue == path)
-            #expect(files["items"]?.arrayValue.compactMap { $0["start"]?.stringValue } == [
-                "2026-11-18T11:06:40.294696Z", "2026-11-18T11:06:42.294696Z", "2026-11-18T11:06:44.294696Z", "2026-11-18T11:07:40.294696Z",
-            ])
+            #expect(files["total"]?.intValue == 4)
+            let first = try #require(files["items"]?.arrayValue.first)
+            #expect(first["start"]?.stringValue == "2026-11-18T11:06:40.294696Z")
+            #expect(first["end"]?.stringValue == "2026-11-18T11:06:42.294696Z")
+            #expect(first["duration"]?.doubleValue == 2)
+            #expect(first["size"]?.intValue == 1000)
+            #expect(first["state"]?.stringValue == "complete")
+            #expect(first["file_path"]?.stringValue == "/srv/mediamtx/recordings/\(path)/2026-11-18_11-06-40-294696.mp4")
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files?from=2026-11-18T11:07:00Z")["total"]?.intValue == 1)
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files?to=2026-11-18T11:06:41Z")["total"]?.intValue == 1)
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files?page_size=3&page=2")["items"]?.arrayValue.count == 1)
 
-            let sessions = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/sessions")
-            let spans = try #require(sessions["items"]?.arrayValue)
-            #expect(spans.count == 2)
-            #expect(spans.first?["start"]?.stringValue == "2026-11-18T11:06:40.294696Z")
-            #expect(spans.first?["end"]?.stringValue == "2026-11-18T11:06:46.294696Z")
-            #expect(spans.first?["duration"]?.doubleValue == 6)
-            #expect(spans.last?["duration"]?.doubleValue == 2.5)
+            let sessions = try #require(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/sessions")["items"]?.arrayValue)
+            #expect(sessions.count == 2)
+            #expect(sessions.first?["start"]?.stringValue == "2026-11-18T11:06:40.294696Z")
+            #expect(sessions.first?["end"]?.stringValue == "2026-11-18T11:06:46.294696Z")
+            #expect(sessions.first?["duration"]?.doubleValue == 6)
+            #expect(sessions.first?["segment_count"]?.intValue == 3)
+            #expect(sessions.last?["duration"]?.doubleValue == 2.5)
 
             let segments = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback/segments?format=mp4")
             let playbackBase = await stack.sim.playbackURL
+            let encodedPath = path.replacingOccurrences(of: "/", with: "%2F")
             #expect(segments["items"]?.arrayValue.first?["url"]?.stringValue ==
-                "\(playbackBase)/get?path=\(path.replacingOccurrences(of: "/", with: "%2F"))&start=2026-11-18T11%3A06%3A40.294696Z&duration=6&format=mp4")
+                "\(playbackBase)/get?path=\(encodedPath)&start=2026-11-18T11%3A06%3A40.294696Z&duration=6&format=mp4")
 
             let playback = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=2026-11-18T11:06:41Z&duration=30.5&format=mp4")
             #expect(playback.status == .ok)
-            #expect(playback["url"]?.stringValue ==
-                "\(playbackBase)/get?path=\(path.replacingOccurrences(of: "/", with: "%2F"))&start=2026-11-18T11%3A06%3A41Z&duration=30.5&format=mp4")
-            #expect(playback["duration"]?.doubleValue == 30.5)
-            #expect(playback["format"]?.stringValue == "mp4")
-
-            let unix = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=1795000001")
-            #expect(unix["start"]?.stringValue == "2026-11-18T11:06:41.000000Z")
-            #expect(unix["format"]?.stringValue == "fmp4")
-            #expect(unix["duration"]?.doubleValue == 3600)
+            #expect(playback["url"]?.stringValue == "\(playbackBase)/get?path=\(encodedPath)&start=2026-11-18T11%3A06%3A41Z&duration=30.5&format=mp4")
+            // Without a duration: the rest of the session.
+            let rest = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=1795000001.294696")
+            #expect(rest["start"]?.stringValue == "2026-11-18T11:06:41.294696Z")
+            #expect(rest["format"]?.stringValue == "fmp4")
+            #expect(rest["duration"]?.doubleValue == 5)
+            // Nothing recorded then: 404.
+            let gap = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=2026-11-18T11:07:00Z")
+            #expect(gap.status == .notFound)
+            #expect(gap.errorCode == "no_recording")
         }
     }
 

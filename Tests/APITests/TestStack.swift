@@ -24,6 +24,8 @@ struct TestStack {
     }
 }
 
+let hookToken = "test-hook-token"
+
 /// Settings that point at `sim`; `apiAddress` overrides where MediaMTX's API is (e.g. a closed port).
 func testConfig(sim: MediaMTXSimulator, databasePath: String, apiAddress: String? = nil, requestTimeout: Duration = .seconds(5)) async -> AppConfig {
     let simAPI = await sim.apiURL
@@ -43,7 +45,8 @@ func testConfig(sim: MediaMTXSimulator, databasePath: String, apiAddress: String
             segmentDuration: "2s",
             connectTimeout: .seconds(1),
             requestTimeout: requestTimeout
-        )
+        ),
+        hooks: .init(token: hookToken)
     )
 }
 
@@ -149,3 +152,47 @@ extension JSONValue {
     var isNull: Bool { self == .null }
 }
 
+
+// MARK: - Hook events
+
+/// The file MediaMTX would write for a segment of `path` starting at `start` (test config's record_path, UTC).
+func segmentFile(_ path: String, _ start: Date) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: start)
+    let micros = Int((start.timeIntervalSince1970 * 1_000_000).rounded()) % 1_000_000
+    return String(format: "/srv/mediamtx/recordings/%@/%04d-%02d-%02d_%02d-%02d-%02d-%06d.mp4", path, c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, micros)
+}
+
+func hookEvent(_ type: String, path: String, at: Date = Date(), id: String = UUID().uuidString, extra: [String: any Sendable] = [:]) -> [String: any Sendable] {
+    var event: [String: any Sendable] = [
+        "event_id": id, "type": type, "path": path,
+        "occurred_at": ISO8601DateFormatter.micro.string(from: at),
+    ]
+    for (k, v) in extra { event[k] = v }
+    return event
+}
+
+/// segment-create then segment-complete of one segment.
+func segmentEvents(path: String, start: Date, duration: Double, size: Int = 1000) -> [[String: any Sendable]] {
+    let file = segmentFile(path, start)
+    return [
+        hookEvent("segment-create", path: path, at: start.addingTimeInterval(1), extra: ["segment_path": file, "segment_size": 10]),
+        hookEvent("segment-complete", path: path, at: start.addingTimeInterval(duration), extra: ["segment_path": file, "segment_duration": duration, "segment_size": size]),
+    ]
+}
+
+extension ISO8601DateFormatter {
+    nonisolated(unsafe) static let micro: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+}
+
+extension TestClientProtocol {
+    @discardableResult
+    func postEvents(_ events: [[String: any Sendable]], token: String = hookToken) async throws -> Reply {
+        try await call(.post, "/api/v1/hooks/events", json: ["events": events], headers: [.authorization: "Bearer \(token)"])
+    }
+}

@@ -1,0 +1,118 @@
+import Catalog
+import Foundation
+import HookWire
+import Hummingbird
+import MediaMTX
+
+/// `POST /api/v1/hooks/events`: what `mtx-hook` reports, indexed in one transaction; 200 only after commit.
+struct HooksController {
+    let database: AppDatabase
+    let token: String
+    let pattern: RecordPathPattern
+
+    func addRoutes(to router: AppRouter) {
+        router.post(RouterPath(HookJSON.endpoint), use: ingest)
+    }
+
+    struct WireEvent: Codable {
+        var event_id: String?
+        var type: String?
+        var occurred_at: String?
+        var node: String?
+        var path: String?
+        var query: String?
+        var source_type: String?
+        var source_id: String?
+        var reader_type: String?
+        var reader_id: String?
+        var segment_path: String?
+        var segment_duration: Double?
+        var segment_size: Int64?
+    }
+
+    struct Batch: Decodable {
+        var events: [WireEvent]
+    }
+
+    struct IngestResponse: ResponseEncodable {
+        var accepted: Int
+        var duplicates: Int
+    }
+
+    @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
+        guard authorized(request) else {
+            throw APIError(.unauthorized, code: "unauthorized", message: .hookTokenRequired)
+        }
+        var request = request
+        let data = Data(buffer: try await request.collectBody(upTo: AppRequestContext.maxBodySize))
+        let decoder = JSONDecoder()
+        let wire: [WireEvent]
+        let prefix: String
+        do {
+            if let batch = try? decoder.decode(Batch.self, from: data) {
+                wire = batch.events
+                prefix = "events"
+            } else {
+                wire = [try decoder.decode(WireEvent.self, from: data)]
+                prefix = ""
+            }
+        } catch let error as DecodingError {
+            throw Request.map(error)
+        }
+        guard wire.count <= 1000 else { throw APIError.invalidField("events", .tooMany("events", max: 1000)) }
+        let events = try wire.enumerated().map { index, event in
+            try check(event, field: { prefix.isEmpty ? $0 : "\(prefix)[\(index)].\($0)" })
+        }
+        let result = try await database.ingest(events)
+        context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
+        return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)
+    }
+
+    /// Bearer token, compared in constant time; never taken from the URL.
+    func authorized(_ request: Request) -> Bool {
+        guard !token.isEmpty, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
+        let given = Array(header.dropFirst(7).utf8)
+        let expected = Array(token.utf8)
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for i in 0..<expected.count { difference |= expected[i] ^ (i < given.count ? given[i] : 0) }
+        return difference == 0
+    }
+
+    /// Validates one event; a bad field fails the whole request, naming it, with nothing written.
+    func check(_ e: WireEvent, field: (String) -> String) throws -> IngestEvent {
+        guard let id = e.event_id, !id.isEmpty, id.count <= 100 else { throw APIError.missingField(field("event_id")) }
+        guard let typeText = e.type, let type = HookEvent(argument: typeText) else {
+            throw APIError.invalidField(field("type"), .notOneOf(field("type"), HookEvent.allCases.map(\.rawValue)))
+        }
+        guard let occurredText = e.occurred_at, let occurred = RFC3339.parse(occurredText) else {
+            throw APIError.invalidField(field("occurred_at"), .notATime(field("occurred_at")))
+        }
+        guard let path = e.path, !path.isEmpty, path.count <= 255 else { throw APIError.missingField(field("path")) }
+        if type.isReader, e.reader_id?.isEmpty ?? true { throw APIError.missingField(field("reader_id")) }
+        var segment: IngestEvent.SegmentInfo?
+        if type.isSegment {
+            guard let file = e.segment_path, !file.isEmpty else { throw APIError.missingField(field("segment_path")) }
+            let parsed: (path: String, start: Int64)
+            do {
+                parsed = try pattern.parse(file)
+            } catch .outsideRoot {
+                throw APIError.invalidField(field("segment_path"), .segmentOutsideRoot(pattern.root))
+            } catch {
+                throw APIError.invalidField(field("segment_path"), .notASegmentName(pattern.pattern))
+            }
+            if let d = e.segment_duration, !(d.isFinite && d >= 0) { throw APIError.invalidField(field("segment_duration"), .notPositiveSeconds(field("segment_duration"))) }
+            if type == .segmentComplete, e.segment_duration == nil { throw APIError.missingField(field("segment_duration")) }
+            if let size = e.segment_size, size < 0 { throw APIError.invalidField(field("segment_size"), .wrongType(field("segment_size"), expected: "a byte count")) }
+            segment = .init(filePath: file, start: parsed.start, duration: e.segment_duration, size: e.segment_size)
+        }
+        var normalized = e
+        normalized.type = type.rawValue
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return IngestEvent(
+            eventID: id, type: type.rawValue, occurredAt: occurred.micros, node: e.node, path: path, sourceType: e.source_type,
+            sourceID: e.source_id, readerType: e.reader_type, readerID: e.reader_id, segment: segment,
+            payload: String(decoding: try encoder.encode(normalized), as: UTF8.self)
+        )
+    }
+}
