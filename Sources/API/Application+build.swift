@@ -29,6 +29,7 @@ public func buildApplication(
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
     HooksController(database: database, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone))
         .addRoutes(to: router)
+    RecordingsController(database: database).addRoutes(to: router.group("api/v1/recordings"))
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
     return Application(
         router: router,

@@ -48,10 +48,13 @@ struct HooksController {
         let decoder = JSONDecoder()
         let wire: [WireEvent]
         let prefix: String
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw APIError.invalidJSON("expected an event object or {\"events\": [...]}")
+        }
         do {
-            if let batch = try? decoder.decode(Batch.self, from: data) {
-                wire = batch.events
-                prefix = "events"
+            if object[HookJSON.events] != nil {
+                wire = try decoder.decode(Batch.self, from: data).events
+                prefix = HookJSON.events
             } else {
                 wire = [try decoder.decode(WireEvent.self, from: data)]
                 prefix = ""

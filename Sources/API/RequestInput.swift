@@ -31,7 +31,10 @@ extension Request {
 
     static func map(_ error: DecodingError) -> APIError {
         func name(_ path: [any CodingKey]) -> String {
-            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            path.reduce("") { out, key in
+                if let i = key.intValue { return out + "[\(i)]" }
+                return out.isEmpty ? key.stringValue : out + "." + key.stringValue
+            }
         }
         switch error {
         case .keyNotFound(let key, let ctx):

@@ -384,3 +384,29 @@ struct PlaybackResponse: ResponseEncodable {
 enum Timestamp {
     static func format(_ date: Date) -> String { RFC3339.format(date, fixedFraction: true) }
 }
+
+/// One indexed hook event: `{event_id, type, path_name, occurred_at, node, data}` (`data` as the hook sent it).
+struct HistoryEventResponse: Encodable, Sendable {
+    var eventID: String
+    var type: String
+    var pathName: String
+    var occurredAt: String
+    var node: String?
+    var data: HooksController.WireEvent?
+
+    enum CodingKeys: String, CodingKey {
+        case type, node, data
+        case eventID = "event_id"
+        case pathName = "path_name"
+        case occurredAt = "occurred_at"
+    }
+
+    init(_ e: HistoryEvent) {
+        eventID = e.eventID
+        type = e.type
+        pathName = e.pathName
+        occurredAt = Timestamp.format(Date(micros: e.occurredAt))
+        node = e.node
+        data = try? JSONDecoder().decode(HooksController.WireEvent.self, from: Data(e.payload.utf8))
+    }
+}

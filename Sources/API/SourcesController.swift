@@ -26,6 +26,15 @@ struct SourcesController {
         group.get(":id/record/sessions") { request, context in try await recordSessions(of: try await source(context), QueryInput(request)) }
         group.get(":id/playback/segments") { request, context in try await playbackSegments(of: try await source(context), QueryInput(request)) }
         group.get(":id/playback") { request, context in try await playback(of: try await source(context), QueryInput(request)) }
+        group.get(":id/events") { request, context in try await events(of: try await source(context), QueryInput(request)) }
+    }
+
+    /// The hook events of a source's path, newest first; `before` (a time) pages back, `limit` ≤ 500.
+    func events(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<HistoryEventResponse> {
+        let limit = try q.int("limit", default: 100, range: 1...500)
+        let before = try SourceValidation.time(q, "before")
+        let events = try await service.database.history(path: source.pathName, limit: limit, before: before?.micros)
+        return ItemsResponse(pathName: source.pathName, items: events.map(HistoryEventResponse.init))
     }
 
     // MARK: - CRUD

@@ -100,6 +100,19 @@ extension AppDatabase {
         }
     }
 
+    /// Which source manages each path name (paths no source manages are absent).
+    public func sourceIDs(forPaths paths: [String]) async throws -> [String: UUID] {
+        guard !paths.isEmpty else { return [:] }
+        return try await writer.read { db in
+            let marks = paths.map { _ in "?" }.joined(separator: ",")
+            var out: [String: UUID] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, path_name FROM media_sources WHERE path_name IN (\(marks))", arguments: StatementArguments(paths)) {
+                if let id = UUID(uuidString: row["id"]) { out[row["path_name"]] = id }
+            }
+            return out
+        }
+    }
+
     /// Every source, for reconciliation and status joins.
     public func allSources() async throws -> [MediaSource] {
         try await writer.read { try MediaSource.order(MediaSource.Columns.createdAt).fetchAll($0) }

@@ -27,7 +27,10 @@ struct TestStack {
 let hookToken = "test-hook-token"
 
 /// Settings that point at `sim`; `apiAddress` overrides where MediaMTX's API is (e.g. a closed port).
-func testConfig(sim: MediaMTXSimulator, databasePath: String, apiAddress: String? = nil, requestTimeout: Duration = .seconds(5)) async -> AppConfig {
+func testConfig(
+    sim: MediaMTXSimulator, databasePath: String, apiAddress: String? = nil, requestTimeout: Duration = .seconds(5),
+    recordPath: String = "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f"
+) async -> AppConfig {
     let simAPI = await sim.apiURL
     return AppConfig(
         server: .init(host: "127.0.0.1", port: 0),
@@ -40,7 +43,7 @@ func testConfig(sim: MediaMTXSimulator, databasePath: String, apiAddress: String
             webrtcAddress: "https://media.example:8889",
             srtAddress: "srt://media.example:8890",
             playbackAddress: await sim.playbackURL,
-            recordPath: "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f",
+            recordPath: recordPath,
             recordFormat: "fmp4",
             segmentDuration: "2s",
             connectTimeout: .seconds(1),
@@ -67,6 +70,7 @@ func withStack(
     apiAddress: String? = nil,
     requestTimeout: Duration = .seconds(5),
     databasePath: String? = nil,
+    recordPath: String = "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f",
     makeSourceID: @escaping @Sendable () -> UUID = { UUID() },
     sim existing: MediaMTXSimulator? = nil,
     _ body: @Sendable (TestStack) async throws -> Void
@@ -77,7 +81,7 @@ func withStack(
     if existing == nil { try await sim.start() }
     let config = await testConfig(
         sim: sim, databasePath: databasePath ?? dir.appendingPathComponent("catalog.sqlite").path,
-        apiAddress: apiAddress, requestTimeout: requestTimeout
+        apiAddress: apiAddress, requestTimeout: requestTimeout, recordPath: recordPath
     )
     do {
         let app = try await buildApplication(config, logger: quietLogger, makeSourceID: makeSourceID)

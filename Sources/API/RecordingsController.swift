@@ -1,0 +1,49 @@
+import Catalog
+import Foundation
+import Hummingbird
+
+/// `GET /api/v1/recordings?path=&source_id=&from=&to=`: indexed segments across sources, for operators.
+/// Segments of paths no source manages are listed too, with `managed: false`.
+struct RecordingsController {
+    let database: AppDatabase
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+    }
+
+    struct Item: Encodable, Sendable {
+        var segment: SegmentResponse
+        var sourceID: String?
+
+        func encode(to encoder: any Encoder) throws {
+            try segment.encode(to: encoder)
+            enum Keys: String, CodingKey { case sourceID = "source_id", managed }
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(sourceID, forKey: .sourceID)
+            try c.encode(sourceID != nil, forKey: .managed)
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<Item> {
+        let q = QueryInput(request)
+        var path = q.string("path")
+        if let text = q.string("source_id") {
+            guard let id = UUID(uuidString: text), let source = try await database.source(id: id) else {
+                throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
+            }
+            if let path, path != source.pathName { return PageResponse(items: [], total: 0, page: 1, pageSize: 0) }
+            path = source.pathName
+        }
+        let page = try q.int("page", default: 1, range: 1...1_000_000)
+        let pageSize = try q.int("page_size", default: 100, range: 1...1000)
+        let segments = try await database.segments(SegmentQuery(
+            path: path, from: try SourceValidation.time(q, "from")?.micros, to: try SourceValidation.time(q, "to")?.micros,
+            page: page, pageSize: pageSize
+        ))
+        let owners = try await database.sourceIDs(forPaths: Array(Set(segments.items.map(\.pathName))))
+        return PageResponse(
+            items: segments.items.map { Item(segment: SegmentResponse($0), sourceID: owners[$0.pathName]?.uuidString.lowercased()) },
+            total: segments.total, page: page, pageSize: pageSize
+        )
+    }
+}
