@@ -1,0 +1,177 @@
+import Foundation
+import GRDB
+import HummingbirdTesting
+import MediaMTXSimulator
+import Testing
+
+/// The real `mtx-hook` binary, run as MediaMTX runs it: a child process with MediaMTX's variables.
+enum Hook {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtx-hook")
+    }
+
+    struct Result: Sendable {
+        var status: Int32
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], _ environment: [String: String]) async throws -> Result {
+        try await Task.detached {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = arguments
+            process.environment = environment
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let data = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Result(status: process.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
+        }.value
+    }
+}
+
+@Suite("mtx-hook, run as MediaMTX runs it", .enabled(if: FileManager.default.isExecutableFile(atPath: Hook.binary.path), "build mtx-hook first (swift build)"))
+struct HookProcessTests {
+    @Test func eachEventIsIndexedAsItHappens() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let records = dir.appendingPathComponent("rec").path
+        try await withStack(recordPath: records + "/%path/%Y-%m-%d_%H-%M-%S-%f") { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "push", "record_enabled": true])
+            let id = try #require(source["id"]?.stringValue)
+            let path = try #require(source["path_name"]?.stringValue)
+            let port = try #require(stack.client.port)
+            var env = [
+                "MTX_COMPANION_URL": "http://127.0.0.1:\(port)", "MTX_COMPANION_HOOK_TOKEN": hookToken,
+                "MTX_COMPANION_SPOOL_DIR": dir.appendingPathComponent("spool").path, "MTX_COMPANION_NODE": "mtx-1",
+                "MTX_PATH": path, "MTX_QUERY": "", "MTX_SOURCE_TYPE": "rtmpConn", "MTX_SOURCE_ID": "0909ca7f", "RTSP_PORT": "8554",
+            ]
+            func status() async throws -> JSONValue? {
+                try await stack.client.call(.get, "/api/v1/sources?with_status=true")["items"]?.arrayValue.first?["status"]
+            }
+
+            #expect(try await Hook.run(["ready"], env).status == 0)
+            #expect(try await status()?["ready"]?.boolValue == true)
+            #expect(try await status()?["source_type"]?.stringValue == "rtmpConn")
+
+            env["MTX_READER_TYPE"] = "webRTCSession"
+            env["MTX_READER_ID"] = "3a9e"
+            #expect(try await Hook.run(["read"], env).status == 0)
+            #expect(try await status()?["readers"]?.intValue == 1)
+
+            // A real segment file, named as MediaMTX names it.
+            let segmentDir = "\(records)/\(path)"
+            try FileManager.default.createDirectory(atPath: segmentDir, withIntermediateDirectories: true)
+            let file = "\(segmentDir)/2026-11-25_20-02-47-294696.mp4"
+            try Data(repeating: 7, count: 4321).write(to: URL(fileURLWithPath: file))
+            env["MTX_SEGMENT_PATH"] = file
+            #expect(try await Hook.run(["segment-create"], env).status == 0)
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/status")["recording"]?.boolValue == true)
+            try Data(repeating: 7, count: 98_765).write(to: URL(fileURLWithPath: file))
+            env["MTX_SEGMENT_DURATION"] = "2.047029477"
+            #expect(try await Hook.run(["segment-complete"], env).status == 0)
+            let segment = try #require(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")["items"]?.arrayValue.first)
+            #expect(segment["start"]?.stringValue == "2026-11-25T20:02:47.294696Z")
+            #expect(segment["duration"]?.doubleValue == 2.047029477)
+            #expect(segment["size"]?.intValue == 98_765)
+            #expect(segment["state"]?.stringValue == "complete")
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/status")["recording"]?.boolValue == false)
+
+            #expect(try await Hook.run(["not-ready"], env).status == 0)
+            #expect(try await status()?["ready"]?.boolValue == false)
+            #expect(try await status()?["readers"]?.intValue == 0)
+            let history = try await stack.client.call(.get, "/api/v1/sources/\(id)/events")["items"]?.arrayValue ?? []
+            #expect(history.count == 5)
+            #expect(history.allSatisfy { $0["node"]?.stringValue == "mtx-1" })
+        }
+    }
+
+    @Test func aBurstWhileTheCompanionIsDownIsSpooledAndFlushedExactlyOnce() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spool = dir.appendingPathComponent("spool")
+        let down = [
+            "MTX_COMPANION_URL": "http://127.0.0.1:1", "MTX_COMPANION_HOOK_TOKEN": hookToken,
+            "MTX_COMPANION_SPOOL_DIR": spool.path, "MTX_SOURCE_TYPE": "rtspSession", "MTX_SOURCE_ID": "x",
+        ]
+        let statuses = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var failures: Int32 = 0
+                    for i in stride(from: worker, to: 1000, by: 8) {
+                        var env = down
+                        env["MTX_PATH"] = "live/burst-\(i % 10)"
+                        let result = try await Hook.run([i % 2 == 0 ? "online" : "offline"], env)
+                        if result.status != 0 { failures += 1 }
+                    }
+                    return failures
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(statuses == 0)
+        let spooled = try FileManager.default.contentsOfDirectory(atPath: spool.path).filter { $0.hasSuffix(".json") }
+        #expect(spooled.count == 1000)
+        // Keep a copy, to deliver every event a second time later.
+        let copy = dir.appendingPathComponent("copy")
+        try FileManager.default.copyItem(at: spool, to: copy)
+
+        try await withStack { stack in
+            let port = try #require(stack.client.port)
+            var up = down
+            up["MTX_COMPANION_URL"] = "http://127.0.0.1:\(port)"
+            #expect(try await Hook.run(["flush"], up).status == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: spool.path).filter { $0.hasSuffix(".json") }.isEmpty)
+            #expect(try await Hook.run(["flush"], up).status == 0)
+            up["MTX_COMPANION_SPOOL_DIR"] = copy.path
+            #expect(try await Hook.run(["flush"], up).status == 0)
+            let indexed = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM hook_events") }
+            #expect(indexed == 1000)
+            let paths = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM path_status") }
+            #expect(paths == 10)
+        }
+    }
+
+    @Test func aNewEventFlushesTheSpoolFirst() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spool = dir.appendingPathComponent("spool").path
+        let down = ["MTX_COMPANION_URL": "http://127.0.0.1:1", "MTX_COMPANION_HOOK_TOKEN": hookToken, "MTX_COMPANION_SPOOL_DIR": spool, "MTX_PATH": "live/a"]
+        #expect(try await Hook.run(["online"], down).status == 0)
+        try await withStack { stack in
+            var env = down
+            env["MTX_COMPANION_URL"] = "http://127.0.0.1:\(try #require(stack.client.port))"
+            #expect(try await Hook.run(["offline"], env).status == 0)
+            let types = try await stack.database().read { try String.fetchAll($0, sql: "SELECT type FROM hook_events ORDER BY occurred_at") }
+            #expect(types == ["online", "offline"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasSuffix(".json") }.isEmpty)
+        }
+    }
+
+    @Test(arguments: [
+        (["available"], [:] as [String: String], "MTX_PATH is not set"),
+        (["segment-complete"], ["MTX_PATH": "live/a", "MTX_SEGMENT_PATH": "/srv/mediamtx/recordings/live/a/2026-11-25_20-02-47-294696.mp4", "MTX_SEGMENT_DURATION": "two seconds"], "MTX_SEGMENT_DURATION"),
+        (["teleport"], ["MTX_PATH": "live/a"], "unknown event"),
+        (["read"], ["MTX_PATH": "live/a"], "MTX_READER_ID"),
+        ([], ["MTX_PATH": "live/a"], "usage"),
+    ])
+    func badEnvironmentExits2AndSendsNothing(arguments: [String], variables: [String: String], message: String) async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withStack { stack in
+            var env = variables
+            env["MTX_COMPANION_URL"] = "http://127.0.0.1:\(try #require(stack.client.port))"
+            env["MTX_COMPANION_HOOK_TOKEN"] = hookToken
+            env["MTX_COMPANION_SPOOL_DIR"] = dir.path
+            let result = try await Hook.run(arguments, env)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains(message))
+            #expect(result.stderr.split(separator: "\n").count == 1)
+            let indexed = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM hook_events") }
+            #expect(indexed == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+        }
+    }
+}
