@@ -38,6 +38,12 @@ public struct AppConfig: Sendable {
         public var segmentDuration: String
         public var connectTimeout: Duration
         public var requestTimeout: Duration
+        /// How often the reconciler compares the catalogue with MediaMTX and heals drift; zero turns it off.
+        public var reconcileInterval: Duration = .seconds(60)
+        /// When true, MediaMTX's `pathDefaults` hooks are set to call `hookCommand`.
+        public var manageHooks = false
+        /// The mtx-hook command line as MediaMTX should run it (no shell; `$VAR`s expanded by MediaMTX).
+        public var hookCommand = "mtx-hook"
 
         public init(
             apiAddress: String, rtspAddress: String, rtmpAddress: String, hlsAddress: String, webrtcAddress: String,
@@ -123,6 +129,9 @@ extension AppConfig {
         ("mediamtx", "segment_duration", "MTX_COMPANION_MEDIAMTX_SEGMENT_DURATION", true),
         ("mediamtx", "connect_timeout", "MTX_COMPANION_MEDIAMTX_CONNECT_TIMEOUT", false),
         ("mediamtx", "request_timeout", "MTX_COMPANION_MEDIAMTX_REQUEST_TIMEOUT", false),
+        ("mediamtx", "reconcile_interval", "MTX_COMPANION_MEDIAMTX_RECONCILE_INTERVAL", false),
+        ("mediamtx", "manage_hooks", "MTX_COMPANION_MEDIAMTX_MANAGE_HOOKS", false),
+        ("mediamtx", "hook_command", "MTX_COMPANION_MEDIAMTX_HOOK_COMMAND", false),
         ("hooks", "token", "MTX_COMPANION_HOOK_TOKEN", false),
         ("hooks", "session_gap", "MTX_COMPANION_HOOKS_SESSION_GAP", false),
         ("hooks", "record_timezone", "MTX_COMPANION_HOOKS_RECORD_TIMEZONE", false),
@@ -237,10 +246,16 @@ private struct Reader {
             throw error("mediamtx.segment_duration", "not a duration such as 1h, 60s or 1m30s (\"\(segment)\")")
         }
 
+        let manageHooks: Bool
+        switch optional("mediamtx.manage_hooks")?.lowercased() {
+        case nil, "false", "no": manageHooks = false
+        case "true", "yes": manageHooks = true
+        case let other?: throw error("mediamtx.manage_hooks", "must be true or false (\"\(other)\")")
+        }
         let timezone = optional("hooks.record_timezone") ?? "UTC"
         guard TimeZone(identifier: timezone) != nil else { throw error("hooks.record_timezone", "not a time zone such as UTC or Asia/Shanghai (\"\(timezone)\")") }
 
-        return AppConfig(
+        var config = AppConfig(
             server: .init(host: host, port: port),
             database: .init(path: try string("database.path")),
             mediamtx: .init(
@@ -263,6 +278,14 @@ private struct Reader {
                 recordTimezone: timezone
             )
         )
+        if optional("mediamtx.reconcile_interval") == "0" {
+            config.mediamtx.reconcileInterval = .zero
+        } else {
+            config.mediamtx.reconcileInterval = try duration("mediamtx.reconcile_interval", default: .seconds(60))
+        }
+        config.mediamtx.manageHooks = manageHooks
+        config.mediamtx.hookCommand = optional("mediamtx.hook_command") ?? "mtx-hook"
+        return config
     }
 }
 

@@ -10,31 +10,53 @@ import ServiceLifecycle
 public typealias AppRouter = Router<AppRequestContext>
 
 /// Builds the companion: database, MediaMTX client, services and router. `serve` and the tests build the same app.
-/// `makeSourceID` exists so tests can provoke a path_name clash; the server uses random UUIDs.
+/// The long-lived parts the server and the admin commands share.
+public struct AppServices: Sendable {
+    public let config: AppConfig
+    public let database: AppDatabase
+    public let httpClient: HTTPClient
+    public let sources: SourcesService
+    public let assets: AssetsService
+    public let logger: Logger
+
+    /// `makeSourceID` exists so tests can provoke a path_name clash; the server uses random UUIDs.
+    public init(_ config: AppConfig, logger: Logger, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }) throws {
+        self.config = config
+        self.logger = logger
+        database = try AppDatabase.open(path: config.database.path)
+        httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
+        let mediamtx = MediaMTXClient(
+            apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
+            httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger
+        )
+        sources = SourcesService(
+            database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger,
+            sessionGap: config.hooks.sessionGap, makeID: makeSourceID
+        )
+        assets = AssetsService(database: database, sources: sources, logger: logger)
+    }
+
+    public var reconciler: Reconciler { Reconciler(sources: sources, settings: config.mediamtx, logger: logger) }
+}
+
+/// Builds the companion: database, MediaMTX client, services and router. `serve` and the tests build the same app.
 public func buildApplication(
     _ config: AppConfig, logger: Logger? = nil, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }
 ) async throws -> some ApplicationProtocol {
     let logger = logger ?? Logger(label: "mtx-companion")
-    let database = try AppDatabase.open(path: config.database.path)
-    let httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
-    let mediamtx = MediaMTXClient(
-        apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
-        httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger
-    )
-    let sources = SourcesService(database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger,
-        sessionGap: config.hooks.sessionGap, makeID: makeSourceID
-    )
-    let assets = AssetsService(database: database, sources: sources, logger: logger)
-    let router = buildRouter(sources: sources, assets: assets, settings: config.mediamtx)
+    let app = try AppServices(config, logger: logger, makeSourceID: makeSourceID)
+    let router = buildRouter(sources: app.sources, assets: app.assets, settings: config.mediamtx)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
-    HooksController(database: database, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone))
+    HooksController(database: app.database, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone))
         .addRoutes(to: router)
-    RecordingsController(database: database).addRoutes(to: router.group("api/v1/recordings"))
+    RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
+    var services: [any Service] = [HTTPClientService(client: app.httpClient)]
+    if config.mediamtx.reconcileInterval > .zero { services.append(app.reconciler) }
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "mtx-companion"),
-        services: [HTTPClientService(client: httpClient)],
+        services: services,
         logger: logger
     )
 }

@@ -232,3 +232,92 @@ public func mergeSessions(_ segments: [Segment], gap: Int64) -> [RecordingSessio
     }
     return sessions
 }
+
+// MARK: - Reconciliation
+
+extension AppDatabase {
+    /// What MediaMTX says one path's state is, observed at `at` (µs).
+    public struct ObservedPath: Sendable {
+        public var path: String
+        public var available: Bool
+        public var sourceType: String?
+        public var sourceID: String?
+        public var readers: [String: String]
+
+        public init(path: String, available: Bool, sourceType: String?, sourceID: String?, readers: [String: String]) {
+            self.path = path
+            self.available = available
+            self.sourceType = sourceType
+            self.sourceID = sourceID
+            self.readers = readers
+        }
+    }
+
+    /// Brings indexed live state in line with what MediaMTX reports; paths indexed as available that MediaMTX
+    /// doesn't list become unavailable. A state set by an event newer than `at` is kept. Returns paths healed.
+    public func reconcileStates(_ observed: [ObservedPath], at: Int64) async throws -> [String] {
+        try await writer.write { db in
+            var healed: [String] = []
+            let seen = Dictionary(observed.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+            let staleAvailable = try String.fetchAll(db, sql: "SELECT path_name FROM path_status WHERE available AND available_at < ?", arguments: [at])
+            for path in staleAvailable where seen[path] == nil {
+                try db.execute(sql: "UPDATE path_status SET available = 0, online = 0, available_at = ?, online_at = ? WHERE path_name = ?", arguments: [at, at, path])
+                try db.execute(sql: "UPDATE path_readers SET active = 0, changed_at = ? WHERE path_name = ? AND active AND changed_at < ?", arguments: [at, path, at])
+                healed.append(path)
+            }
+            for o in observed {
+                let row = try Row.fetchOne(db, sql: "SELECT available, available_at FROM path_status WHERE path_name = ?", arguments: [o.path])
+                let indexed: Bool = row?["available"] ?? false
+                let since: Int64? = row?["available_at"]
+                if indexed != o.available, (since ?? Int64.min) < at {
+                    try db.execute(sql: """
+                        INSERT INTO path_status (path_name, available, available_at, online, online_at, source_type, source_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (path_name) DO UPDATE SET available = excluded.available, available_at = excluded.available_at,
+                            online = excluded.online, online_at = excluded.online_at, source_type = excluded.source_type, source_id = excluded.source_id
+                        """, arguments: [o.path, o.available, at, o.available, at, o.sourceType, o.sourceID])
+                    healed.append(o.path)
+                }
+                let active = Set(try String.fetchAll(db, sql: "SELECT reader_id FROM path_readers WHERE path_name = ? AND active", arguments: [o.path]))
+                if active != Set(o.readers.keys) {
+                    try db.execute(sql: "UPDATE path_readers SET active = 0, changed_at = ? WHERE path_name = ? AND active AND changed_at < ?", arguments: [at, o.path, at])
+                    for (id, type) in o.readers {
+                        try db.execute(sql: """
+                            INSERT INTO path_readers (path_name, reader_id, reader_type, active, changed_at) VALUES (?, ?, ?, 1, ?)
+                            ON CONFLICT (path_name, reader_id) DO UPDATE SET active = 1, changed_at = excluded.changed_at WHERE changed_at < excluded.changed_at
+                            """, arguments: [o.path, id, type, at])
+                    }
+                    if !healed.contains(o.path) { healed.append(o.path) }
+                }
+            }
+            return healed
+        }
+    }
+
+    /// Makes a path's indexed segments match the starts MediaMTX lists: adds the ones hooks never reported,
+    /// marks deleted the ones MediaMTX no longer has (only those older than `olderThan`, so a segment that
+    /// started after the listing is not mistaken for a deleted one). Returns (added, deleted).
+    public func reconcileSegments(path: String, starts: [Int64], olderThan: Int64, now: Int64) async throws -> (added: Int, deleted: Int) {
+        try await writer.write { db in
+            var added = 0
+            for start in starts {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO segments (path_name, start, state, updated_at) VALUES (?, ?, 'complete', ?)",
+                    arguments: [path, start, now]
+                )
+                added += db.changesCount
+            }
+            let listed = Set(starts)
+            var deleted = 0
+            for start in try Int64.fetchAll(db, sql: "SELECT start FROM segments WHERE path_name = ? AND state <> 'deleted' AND start < ?", arguments: [path, olderThan]) where !listed.contains(start) {
+                try db.execute(sql: "UPDATE segments SET state = 'deleted', updated_at = ? WHERE path_name = ? AND start = ?", arguments: [now, path, start])
+                deleted += 1
+            }
+            return (added, deleted)
+        }
+    }
+
+    /// Paths that have live (not deleted) segments in the index.
+    public func pathsWithSegments() async throws -> [String] {
+        try await writer.read { try String.fetchAll($0, sql: "SELECT DISTINCT path_name FROM segments WHERE state <> 'deleted'") }
+    }
+}

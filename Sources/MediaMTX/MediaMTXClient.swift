@@ -111,6 +111,16 @@ public struct MediaMTXClient: Sendable {
         try await send(.DELETE, api: "/v3/recordings/deletesegment?" + query, body: Optional<PathConf>.none, operation: "deleteRecordingSegment")
     }
 
+    /// The hook commands of `pathDefaults`.
+    public func getPathDefaultHooks() async throws -> HookCommands {
+        try await get(api: "/v3/config/pathdefaults/get", as: HookCommands.self, operation: "getPathDefaults")
+    }
+
+    public func patchPathDefaultHooks(_ hooks: HookCommands) async throws {
+        let data = try JSONEncoder().encode(hooks)
+        _ = try await execute(.PATCH, url: apiAddress + "/v3/config/pathdefaults/patch", body: data, operation: "patchPathDefaults")
+    }
+
     public func info() async throws -> Info {
         try await get(api: "/v3/info", as: Info.self, operation: "info")
     }

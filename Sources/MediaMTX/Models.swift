@@ -87,3 +87,20 @@ struct ErrorBody: Decodable {
     var status: String?
     var error: String?
 }
+
+/// The hook commands of `pathDefaults` (a subset of `PathConf`). Since MediaMTX 1.19.3 `runOnReady`/`runOnNotReady`
+/// are deprecated aliases of `runOnAvailable`/`runOnUnavailable`; older servers only know the old names.
+public struct HookCommands: Codable, Sendable, Equatable {
+    public var runOnAvailable: String?
+    public var runOnUnavailable: String?
+    public var runOnReady: String?
+    public var runOnNotReady: String?
+    public var runOnOnline: String?
+    public var runOnOffline: String?
+    public var runOnRead: String?
+    public var runOnUnread: String?
+    public var runOnRecordSegmentCreate: String?
+    public var runOnRecordSegmentComplete: String?
+
+    public init() {}
+}

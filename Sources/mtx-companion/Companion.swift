@@ -30,7 +30,7 @@ struct Companion: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtx-companion",
         abstract: "The companion server of MediaMTX: media sources, catalogue, recordings.",
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, Reconcile.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -54,5 +54,27 @@ struct Migrate: AsyncParsableCommand {
         let config = try options.load()
         let database = try AppDatabase.open(path: config.database.path)
         print("\(config.database.path): migrations applied: \(try database.appliedMigrations().joined(separator: ", "))")
+    }
+}
+
+struct Reconcile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare the catalogue with MediaMTX once, heal drift (lost paths, missed or deleted segments, status), and print what was done."
+    )
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let config = try options.load()
+        let services = try AppServices(config, logger: Logger(label: "mtx-companion"))
+        do {
+            let report = try await services.reconciler.reconcileOnce()
+            print(report)
+            for path in report.pathsReadded { print("re-added path \(path)") }
+            for hook in report.hooksInstalled { print("installed hook \(hook)") }
+        } catch {
+            try await services.httpClient.shutdown()
+            throw error
+        }
+        try await services.httpClient.shutdown()
     }
 }

@@ -8,7 +8,11 @@ struct CommandLineTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtx-companion")
     }
 
-    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL) throws -> (status: Int32, output: String) {
+    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL) async throws -> (status: Int32, output: String) {
+        try await offThePool { try Self.spawn(arguments, environment: environment, in: directory) }
+    }
+
+    static func spawn(_ arguments: [String], environment: [String: String], in directory: URL) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
@@ -23,11 +27,11 @@ struct CommandLineTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func migrateCreatesTheDatabase() throws {
+    @Test func migrateCreatesTheDatabase() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("sub/catalog.sqlite").path
-        let result = try run(
+        let result = try await run(
             ["migrate", "--env", "test"], environment: ["MTX_COMPANION_DATABASE_PATH": db],
             in: repositoryRoot
         )
@@ -36,16 +40,16 @@ struct CommandLineTests {
         #expect(FileManager.default.fileExists(atPath: db))
     }
 
-    @Test func badConfigStopsWithOneLine() throws {
+    @Test func badConfigStopsWithOneLine() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("bad.yaml")
         try AppConfigTests.valid.replacingOccurrences(of: "record_format: fmp4", with: "record_format: mkv").write(to: file, atomically: true, encoding: .utf8)
-        let result = try run(["serve", "--config", file.path], in: dir)
+        let result = try await run(["serve", "--config", file.path], in: dir)
         #expect(result.status != 0)
         #expect(result.output.contains("\(file.path): mediamtx.record_format: must be fmp4 or mpegts (\"mkv\")"))
 
-        let missing = try run(["serve", "--env", "staging"], in: dir)
+        let missing = try await run(["serve", "--env", "staging"], in: dir)
         #expect(missing.status != 0)
         #expect(missing.output.contains("configs/config.staging.yaml: cannot read the file"))
     }

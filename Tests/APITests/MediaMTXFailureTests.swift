@@ -31,7 +31,8 @@ struct MediaMTXFailureTests {
             let elapsed = clock.now - started
             #expect(reply.status == .serviceUnavailable)
             #expect(reply.errorCode == "mediamtx_unavailable")
-            #expect(elapsed < .seconds(3), "answered after \(elapsed)")
+            // Not a hang: the answer comes after about the timeout (allowing for a loaded machine).
+            #expect(elapsed < .seconds(10), "answered after \(elapsed)")
             await stack.state.setMode(.normal)
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)")["url"]?.stringValue == "rtsp://a/s")
         }

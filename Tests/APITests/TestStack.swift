@@ -48,7 +48,7 @@ func testConfig(
             segmentDuration: "2s",
             connectTimeout: .seconds(1),
             requestTimeout: requestTimeout
-        ),
+        ).with { $0.reconcileInterval = .zero },
         hooks: .init(token: hookToken)
     )
 }
@@ -198,5 +198,13 @@ extension TestClientProtocol {
     @discardableResult
     func postEvents(_ events: [[String: any Sendable]], token: String = hookToken) async throws -> Reply {
         try await call(.post, "/api/v1/hooks/events", json: ["events": events], headers: [.authorization: "Bearer \(token)"])
+    }
+}
+
+extension AppConfig.MediaMTX {
+    func with(_ change: (inout Self) -> Void) -> Self {
+        var copy = self
+        change(&copy)
+        return copy
     }
 }
