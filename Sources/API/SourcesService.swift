@@ -37,6 +37,15 @@ public struct SourcesService: Sendable {
         var `protocol`: String?
         var enabled: Bool
         var recordEnabled: Bool
+
+        public init(name: String, kind: MediaSource.Kind, url: String?, protocol: String?, enabled: Bool, recordEnabled: Bool) {
+            self.name = name
+            self.kind = kind
+            self.url = url
+            self.protocol = `protocol`
+            self.enabled = enabled
+            self.recordEnabled = recordEnabled
+        }
     }
 
     /// path_name → AddPath → insert; DeletePath if the insert fails (§2.1).

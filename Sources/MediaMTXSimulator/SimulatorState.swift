@@ -137,7 +137,7 @@ public actor SimulatorState {
         SimResponse(status: 200, body: .object([("version", .string("v1.20.1-sim")), ("started", .string(Self.goTime(started)))]))
     }
 
-    func getPathDefaults() -> SimResponse {
+    public func getPathDefaults() -> SimResponse {
         SimResponse(status: 200, body: .object([("name", .string(""))] + pathDefaults))
     }
 
@@ -194,7 +194,7 @@ public actor SimulatorState {
         }
     }
 
-    func deletePath(_ name: String) -> SimResponse {
+    public func deletePath(_ name: String) -> SimResponse {
         guard paths[name] != nil, name != "all_others" else { return .error(404, "path not found") }
         paths[name] = nil
         return .ok()
