@@ -57,13 +57,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtx-companion",
-            dependencies: ["API", "Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["API", "Catalog", "MediaMTX", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks that print figures: `swift run -c release mtx-bench`.
         .executableTarget(
             name: "mtx-bench",
             dependencies: [
                 "Catalog",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -95,6 +96,7 @@ let package = Package(
             dependencies: [
                 "API", "Catalog", "MediaMTX", "MediaMTXSimulator", "mtx-companion",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]

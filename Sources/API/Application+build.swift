@@ -47,8 +47,10 @@ public func buildApplication(
     let app = try AppServices(config, logger: logger, makeSourceID: makeSourceID)
     let router = buildRouter(sources: app.sources, assets: app.assets, settings: config.mediamtx)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
-    HooksController(database: app.database, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone))
+    let bus = EventBus()
+    HooksController(database: app.database, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus)
         .addRoutes(to: router)
+    EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
     var services: [any Service] = [HTTPClientService(client: app.httpClient)]

@@ -9,6 +9,7 @@ struct HooksController {
     let database: AppDatabase
     let token: String
     let pattern: RecordPathPattern
+    let bus: EventBus
 
     func addRoutes(to router: AppRouter) {
         router.post(RouterPath(HookJSON.endpoint), use: ingest)
@@ -68,7 +69,47 @@ struct HooksController {
         }
         let result = try await database.ingest(events)
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
+        if result.accepted > 0, await bus.listenerCount > 0 { try await announce(events, result) }
         return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)
+    }
+
+    /// Tells live listeners what changed: each new event, with its path's state after it.
+    func announce(_ events: [IngestEvent], _ result: IngestResult) async throws {
+        let states = try await database.pathStates(result.paths)
+        let owners = try await database.sourceIDs(forPaths: result.paths)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for event in events where result.paths.contains(event.path) {
+            let message = LiveEvent(
+                eventID: event.eventID, type: event.type, pathName: event.path,
+                occurredAt: Timestamp.format(Date(micros: event.occurredAt)),
+                sourceID: owners[event.path]?.uuidString.lowercased(),
+                status: LiveStatusResponse(states[event.path] ?? .idle(event.path)),
+                segment: event.segment.map { SegmentResponse(Segment(
+                    id: 0, pathName: event.path, filePath: $0.filePath, start: $0.start, duration: $0.duration, size: $0.size,
+                    state: event.type == "segment-complete" ? .complete : .recording
+                )) }
+            )
+            await bus.publish(event: event.type, data: String(decoding: try encoder.encode(message), as: UTF8.self))
+        }
+    }
+
+    struct LiveEvent: Encodable {
+        var eventID: String
+        var type: String
+        var pathName: String
+        var occurredAt: String
+        var sourceID: String?
+        var status: LiveStatusResponse
+        var segment: SegmentResponse?
+
+        enum CodingKeys: String, CodingKey {
+            case type, status, segment
+            case eventID = "event_id"
+            case pathName = "path_name"
+            case occurredAt = "occurred_at"
+            case sourceID = "source_id"
+        }
     }
 
     /// Bearer token, compared in constant time; never taken from the URL.

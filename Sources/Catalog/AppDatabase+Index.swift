@@ -316,6 +316,15 @@ extension AppDatabase {
         }
     }
 
+    /// Bulk insert of complete segments in one transaction (imports, benchmarks); existing ones are kept.
+    public func insertSegments(_ rows: [(path: String, start: Int64, duration: Double, size: Int64)]) async throws {
+        try await writer.write { db in
+            let now = Date().micros
+            let statement = try db.makeStatement(sql: "INSERT OR IGNORE INTO segments (path_name, start, duration, size, state, updated_at) VALUES (?, ?, ?, ?, 'complete', ?)")
+            for r in rows { try statement.execute(arguments: [r.path, r.start, r.duration, r.size, now]) }
+        }
+    }
+
     /// Paths that have live (not deleted) segments in the index.
     public func pathsWithSegments() async throws -> [String] {
         try await writer.read { try String.fetchAll($0, sql: "SELECT DISTINCT path_name FROM segments WHERE state <> 'deleted'") }

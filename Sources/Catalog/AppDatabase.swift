@@ -18,6 +18,9 @@ public struct AppDatabase: Sendable {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(5)
+        // WAL with synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9);
+        // only a power loss can drop the last ones. FULL would fsync every commit (every hook event).
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         return try AppDatabase(DatabasePool(path: path, configuration: config))
     }
 

@@ -61,6 +61,16 @@ public enum SegmentState: String, Sendable {
 }
 
 public struct Segment: Sendable, Equatable {
+    public init(id: Int64, pathName: String, filePath: String?, start: Int64, duration: Double?, size: Int64?, state: SegmentState) {
+        self.id = id
+        self.pathName = pathName
+        self.filePath = filePath
+        self.start = start
+        self.duration = duration
+        self.size = size
+        self.state = state
+    }
+
     public var id: Int64
     public var pathName: String
     public var filePath: String?

@@ -4,6 +4,7 @@ import Catalog
 import Foundation
 import Hummingbird
 import Logging
+import MediaMTX
 
 /// Options every subcommand takes: which `configs/config.<env>.yaml` to use.
 struct ConfigOptions: ParsableArguments {
@@ -30,7 +31,7 @@ struct Companion: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtx-companion",
         abstract: "The companion server of MediaMTX: media sources, catalogue, recordings.",
-        subcommands: [Serve.self, Migrate.self, Reconcile.self],
+        subcommands: [Serve.self, Migrate.self, Reconcile.self, Segments.self, Events.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -76,5 +77,74 @@ struct Reconcile: AsyncParsableCommand {
             throw error
         }
         try await services.httpClient.shutdown()
+    }
+}
+
+/// Times on the command line: RFC 3339 or unix seconds.
+func parseTime(_ text: String) throws -> Date {
+    if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+    guard let date = RFC3339.parse(text) else { throw ValidationError("not a time (RFC 3339 or unix seconds): \(text)") }
+    return date
+}
+
+func format(_ micros: Int64?) -> String {
+    micros.map { RFC3339.format(Date(micros: $0), fixedFraction: true) } ?? "-"
+}
+
+struct Segments: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List indexed recording segments of a path.")
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "MediaMTX path name, e.g. live/cam-1a2b3c4d.") var path: String
+    @Option(help: "Only segments overlapping from this time (RFC 3339 or unix seconds).") var from: String?
+    @Option(help: "Only segments starting before this time.") var to: String?
+    @Option(help: "At most this many segments.") var limit = 1000
+    @Flag(help: "One JSON object per line.") var json = false
+
+    func run() async throws {
+        let database = try AppDatabase.open(path: try options.load().database.path)
+        let page = try await database.segments(SegmentQuery(
+            path: path, from: try from.map(parseTime)?.micros, to: try to.map(parseTime)?.micros, pageSize: limit
+        ))
+        for s in page.items {
+            if json {
+                var fields = ["\"path_name\":\(quote(s.pathName))", "\"start\":\(quote(format(s.start)))", "\"state\":\(quote(s.state.rawValue))"]
+                if let end = s.end { fields.append("\"end\":\(quote(format(end)))") }
+                if let d = s.duration { fields.append("\"duration\":\(d)") }
+                if let size = s.size { fields.append("\"size\":\(size)") }
+                if let file = s.filePath { fields.append("\"file_path\":\(quote(file))") }
+                print("{" + fields.joined(separator: ",") + "}")
+            } else {
+                print([format(s.start), format(s.end), s.duration.map { String($0) } ?? "-", s.size.map(String.init) ?? "-", s.state.rawValue, s.filePath ?? "-"]
+                    .joined(separator: "\t"))
+            }
+        }
+        if !json { FileHandle.standardError.write(Data("\(page.items.count) of \(page.total) segment(s)\n".utf8)) }
+    }
+
+    func quote(_ s: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the hook events indexed for a path (newest last).")
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "MediaMTX path name.") var path: String
+    @Option(help: "How many past events to show.") var limit = 50
+    @Flag(help: "Keep printing new events as they are indexed.") var follow = false
+
+    func run() async throws {
+        let database = try AppDatabase.open(path: try options.load().database.path)
+        var seen = Set<String>()
+        var printedUpTo = Int64.min
+        repeat {
+            let events = try await database.history(path: path, limit: limit).reversed()
+            for e in events where !seen.contains(e.eventID) && (e.occurredAt >= printedUpTo || !follow || printedUpTo == Int64.min) {
+                seen.insert(e.eventID)
+                print("\(format(e.occurredAt))\t\(e.type)\t\(e.node ?? "-")\t\(e.payload)")
+                printedUpTo = max(printedUpTo, e.occurredAt)
+            }
+            if follow { try await Task.sleep(for: .milliseconds(500)) }
+        } while follow
     }
 }

@@ -1,0 +1,193 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Catalog
+import Foundation
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real-time path end to end: `mtx-hook` processes against a running `mtx-companion serve` (release builds
+/// next to this binary), ingest rates, hook-to-visible latency. Baseline: a shell hook calling curl.
+struct HooksBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hooks", abstract: "mtx-hook wall time, RSS, ingest rate, visible latency.")
+
+    @Option(help: "mtx-hook runs to time.") var runs = 1000
+    @Option(help: "Single-event POSTs for the ingest rate.") var single = 5000
+    @Option(help: "Events posted in batches of 100 for the batched rate.") var batched = 50_000
+
+    func run() async throws {
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mtx-bench-hooks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let port = try freePort()
+        let token = "bench-token"
+        try """
+        server: {host: 127.0.0.1, port: \(port)}
+        database: {path: \(dir.path)/bench.sqlite}
+        mediamtx:
+          api_address: http://127.0.0.1:1
+          rtsp_address: rtsp://127.0.0.1:8554
+          rtmp_address: rtmp://127.0.0.1:1935
+          hls_address: http://127.0.0.1:8888
+          webrtc_address: http://127.0.0.1:8889
+          srt_address: srt://127.0.0.1:8890
+          playback_address: http://127.0.0.1:9996
+          record_path: /srv/rec/%path/%Y-%m-%d_%H-%M-%S-%f
+          record_format: fmp4
+          segment_duration: 2s
+          reconcile_interval: 0
+        hooks: {token: \(token)}
+        """.write(to: dir.appendingPathComponent("bench.yaml"), atomically: true, encoding: .utf8)
+
+        let server = Process()
+        server.executableURL = bin.appendingPathComponent("mtx-companion")
+        server.arguments = ["serve", "--config", dir.appendingPathComponent("bench.yaml").path]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        let base = "http://127.0.0.1:\(port)"
+        try await waitForServer(base)
+
+        let hook = bin.appendingPathComponent("mtx-hook").path
+        var env = [
+            "MTX_COMPANION_URL": base, "MTX_COMPANION_HOOK_TOKEN": token, "MTX_COMPANION_SPOOL_DIR": dir.appendingPathComponent("spool").path,
+            "MTX_PATH": "live/bench", "MTX_QUERY": "", "MTX_SOURCE_TYPE": "rtspSession", "MTX_SOURCE_ID": "0909ca7f-44a8-4b7c-b2a5-6354c7a23016",
+        ]
+        print("mtx-hook: \(fileSize(hook) / 1024) KiB, dynamic libraries: \(dynamicLibraries(hook))")
+
+        // 1. mtx-hook wall time and peak RSS, against curl in a shell (what hooks are made of today).
+        var times: [Double] = []
+        var peakRSS = 0
+        for i in 0..<runs {
+            env["MTX_PATH"] = "live/bench-\(i % 50)"
+            let (seconds, rss, status) = try spawn(hook, [i % 2 == 0 ? "online" : "offline"], env)
+            guard status == 0 else { throw ValidationError("mtx-hook exited \(status)") }
+            times.append(seconds)
+            peakRSS = max(peakRSS, rss)
+        }
+        let curlBody = #"{"event_id":"$(cat /proc/sys/kernel/random/uuid)","type":"online","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)","path":"$MTX_PATH"}"#
+        let script = #"curl -s -o /dev/null -X POST -H "Authorization: Bearer $MTX_COMPANION_HOOK_TOKEN" -H 'Content-Type: application/json' -d "\#(curlBody)" "$MTX_COMPANION_URL/api/v1/hooks/events""#
+        var curlTimes: [Double] = []
+        for _ in 0..<min(runs, 300) {
+            let (seconds, _, status) = try spawn("/bin/sh", ["-c", script], env)
+            guard status == 0 else { throw ValidationError("curl hook exited \(status)") }
+            curlTimes.append(seconds)
+        }
+        let hookStats = stats(times), curlStats = stats(curlTimes)
+        print("mtx-hook per event (\(runs) runs, server up): median \(ms(hookStats.median)) ms, p99 \(ms(hookStats.p99)) ms, peak RSS \(peakRSS / 1024) MiB")
+        print("baseline sh + curl per event (\(curlTimes.count) runs): median \(ms(curlStats.median)) ms, p99 \(ms(curlStats.p99)) ms")
+        print("ratio curl/mtx-hook (median): \(String(format: "%.1f", curlStats.median / hookStats.median))x")
+
+        // 2. Ingest rates over one keep-alive connection.
+        let client = HTTPClient.shared
+        func event(_ i: Int, _ tag: String) -> String {
+            #"{"event_id":"\#(tag)-\#(i)","type":"\#(i % 2 == 0 ? "online" : "offline")","occurred_at":"2026-11-25T20:00:00.\#(String(format: "%06d", i % 1_000_000))Z","path":"live/ingest-\#(i % 100)"}"#
+        }
+        func post(_ body: String) async throws {
+            var request = HTTPClientRequest(url: base + "/api/v1/hooks/events")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+            let response = try await client.execute(request, timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            guard response.status == .ok else { throw ValidationError("ingest answered \(response.status)") }
+        }
+        var started = ContinuousClock.now
+        for i in 0..<single { try await post(event(i, "single")) }
+        let singleRate = Double(single) / seconds(ContinuousClock.now - started)
+        started = ContinuousClock.now
+        for b in 0..<(batched / 100) {
+            try await post(#"{"events":["# + (0..<100).map { event(b * 100 + $0, "batch") }.joined(separator: ",") + "]}")
+        }
+        let batchRate = Double(batched) / seconds(ContinuousClock.now - started)
+        print("ingest, one event per request: \(Int(singleRate)) events/s; batches of 100: \(Int(batchRate)) events/s")
+
+        // 3. From starting mtx-hook to the segment being visible in the API.
+        var visible: [Double] = []
+        for i in 0..<200 {
+            env["MTX_PATH"] = "live/visible"
+            env["MTX_SEGMENT_PATH"] = "/srv/rec/live/visible/2026-11-25_20-00-\(String(format: "%02d", i % 60))-\(String(format: "%06d", i)).mp4"
+            let t0 = ContinuousClock.now
+            _ = try spawn(hook, ["segment-create"], env)
+            var request = HTTPClientRequest(url: base + "/api/v1/recordings?path=live/visible&page_size=1")
+            request.method = .GET
+            while true {
+                let response = try await client.execute(request, timeout: .seconds(5))
+                let body = try await response.body.collect(upTo: 1 << 20)
+                if String(buffer: body).contains("\"total\":\(i + 1)") { break }
+            }
+            visible.append(seconds(ContinuousClock.now - t0))
+        }
+        let v = stats(visible)
+        print("hook start → visible in GET /api/v1/recordings (200 runs): p50 \(ms(v.median)) ms, p99 \(ms(v.p99)) ms")
+    }
+
+    /// posix_spawn + wait4: wall time, peak RSS (KiB) and exit status of one child.
+    func spawn(_ path: String, _ arguments: [String], _ environment: [String: String]) throws -> (Double, Int, Int32) {
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let started = ContinuousClock.now
+        guard posix_spawn(&pid, path, nil, nil, argv, envp) == 0 else { throw ValidationError("cannot run \(path)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        return (seconds(ContinuousClock.now - started), usage.ru_maxrss, (status >> 8) & 0xff)
+    }
+
+    func waitForServer(_ base: String) async throws {
+        for _ in 0..<100 {
+            if (try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/api/v1/sources"), timeout: .seconds(1)))?.status == .ok { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("mtx-companion did not start")
+    }
+
+    func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
+    func dynamicLibraries(_ path: String) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        p.arguments = [path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try? p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return text.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }.filter { !$0.contains("vdso") }.joined(separator: " ")
+    }
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+func stats(_ samples: [Double]) -> (median: Double, p99: Double) {
+    let s = samples.sorted()
+    return (s[s.count / 2], s[min(s.count - 1, Int(Double(s.count) * 0.99))])
+}
+
+func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
