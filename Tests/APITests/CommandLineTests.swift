@@ -54,3 +54,27 @@ struct CommandLineTests {
         #expect(missing.output.contains("configs/config.staging.yaml: cannot read the file"))
     }
 }
+
+@Suite("segments and events commands read the index")
+struct IndexCommandTests {
+    @Test func segmentsAndEventsPrintWhatWasIndexed() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("catalog.sqlite").path
+        try await withStack(databasePath: db) { stack in
+            try await stack.client.postEvents(segmentEvents(path: "live/cli", start: Date(timeIntervalSince1970: 1_795_000_000), duration: 2, size: 4242))
+        }
+        let cli = CommandLineTests()
+        let env = ["MTX_COMPANION_DATABASE_PATH": db]
+        let json = try await cli.run(["segments", "--env", "test", "--path", "live/cli", "--json"], environment: env, in: repositoryRoot)
+        #expect(json.status == 0, "\(json.output)")
+        #expect(json.output.contains(#""start":"2026-11-18T11:06:40.000000Z""#))
+        #expect(json.output.contains(#""size":4242"#))
+        let none = try await cli.run(["segments", "--env", "test", "--path", "live/cli", "--from", "2026-11-18T12:00:00Z"], environment: env, in: repositoryRoot)
+        #expect(none.output.contains("0 of 0 segment(s)"))
+        let events = try await cli.run(["events", "--env", "test", "--path", "live/cli"], environment: env, in: repositoryRoot)
+        #expect(events.status == 0)
+        #expect(events.output.contains("segment-create"))
+        #expect(events.output.contains("segment-complete"))
+    }
+}
