@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building and testing need on a Debian machine: the SQLite headers GRDB links against
-# and python3 for the MediaMTX conformance check. The Swift 6 toolchain itself comes from swift.org.
+# Installs what building and testing need on a Debian machine: the SQLite headers GRDB links against,
+# and with --test also python3 (the MediaMTX conformance check) and ffmpeg (the simulator's segment files).
+# The Swift 6 toolchain itself comes from swift.org.
 set -euo pipefail
 
 if ! command -v swift >/dev/null 2>&1; then
@@ -10,7 +11,10 @@ fi
 
 missing=()
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ "${1:-}" = "--test" ]; then
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   SUDO=""

@@ -3,7 +3,7 @@
 # then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 export PATH="$PATH:/opt/swift/usr/bin"
 swift build --build-tests
 scripts/conformance.sh

@@ -73,11 +73,14 @@ public struct AppConfig: Sendable {
         public var sessionGap: Duration
         /// Zone MediaMTX wrote segment file names in (its host's local time), unless record_path has %z or %s.
         public var recordTimezone: String
+        /// Hook events older than this many days leave the history (0 keeps them all).
+        public var eventRetentionDays: Int
 
-        public init(token: String, sessionGap: Duration = .seconds(1), recordTimezone: String = "UTC") {
+        public init(token: String, sessionGap: Duration = .seconds(1), recordTimezone: String = "UTC", eventRetentionDays: Int = 30) {
             self.token = token
             self.sessionGap = sessionGap
             self.recordTimezone = recordTimezone
+            self.eventRetentionDays = eventRetentionDays
         }
     }
 
@@ -135,6 +138,7 @@ extension AppConfig {
         ("hooks", "token", "MTX_COMPANION_HOOK_TOKEN", false),
         ("hooks", "session_gap", "MTX_COMPANION_HOOKS_SESSION_GAP", false),
         ("hooks", "record_timezone", "MTX_COMPANION_HOOKS_RECORD_TIMEZONE", false),
+        ("hooks", "event_retention_days", "MTX_COMPANION_HOOKS_EVENT_RETENTION_DAYS", false),
     ]
 
     /// The file for an environment name: `configs/config.<env>.yaml`.
@@ -229,6 +233,12 @@ private struct Reader {
         return d
     }
 
+    func retentionDays() throws -> Int {
+        guard let text = optional("hooks.event_retention_days") else { return 30 }
+        guard let days = Int(text), days >= 0 else { throw error("hooks.event_retention_days", "must be a whole number of days, 0 to keep all (\"\(text)\")") }
+        return days
+    }
+
     mutating func build() throws -> AppConfig {
         let host = try string("server.host")
         let portText = try string("server.port")
@@ -275,7 +285,8 @@ private struct Reader {
             hooks: .init(
                 token: optional("hooks.token") ?? "",
                 sessionGap: try duration("hooks.session_gap", default: .seconds(1)),
-                recordTimezone: timezone
+                recordTimezone: timezone,
+                eventRetentionDays: try retentionDays()
             )
         )
         if optional("mediamtx.reconcile_interval") == "0" {

@@ -36,7 +36,9 @@ public struct AppServices: Sendable {
         assets = AssetsService(database: database, sources: sources, logger: logger)
     }
 
-    public var reconciler: Reconciler { Reconciler(sources: sources, settings: config.mediamtx, logger: logger) }
+    public var reconciler: Reconciler {
+        Reconciler(sources: sources, settings: config.mediamtx, retentionDays: config.hooks.eventRetentionDays, logger: logger)
+    }
 }
 
 /// Builds the companion: database, MediaMTX client, services and router. `serve` and the tests build the same app.

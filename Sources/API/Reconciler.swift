@@ -11,6 +11,7 @@ import ServiceLifecycle
 public struct Reconciler: Service {
     let sources: SourcesService
     let settings: AppConfig.MediaMTX
+    let retentionDays: Int
     let logger: Logger
     /// How often `/v3/info` is asked whether MediaMTX restarted.
     let restartCheck: Duration
@@ -18,9 +19,10 @@ public struct Reconciler: Service {
     var database: AppDatabase { sources.database }
     var mediamtx: MediaMTXClient { sources.mediamtx }
 
-    public init(sources: SourcesService, settings: AppConfig.MediaMTX, logger: Logger, restartCheck: Duration = .seconds(5)) {
+    public init(sources: SourcesService, settings: AppConfig.MediaMTX, retentionDays: Int = 30, logger: Logger, restartCheck: Duration = .seconds(5)) {
         self.sources = sources
         self.settings = settings
+        self.retentionDays = retentionDays
         self.logger = logger
         self.restartCheck = min(restartCheck, settings.reconcileInterval)
     }
@@ -31,10 +33,11 @@ public struct Reconciler: Service {
         public var segmentsDeleted = 0
         public var statusHealed: [String] = []
         public var hooksInstalled: [String] = []
+        public var eventsPruned = 0
 
         public var description: String {
             "paths re-added: \(pathsReadded.count), segments added: \(segmentsAdded), segments marked deleted: \(segmentsDeleted), "
-                + "status healed: \(statusHealed.count), hooks installed: \(hooksInstalled.count)"
+                + "status healed: \(statusHealed.count), hooks installed: \(hooksInstalled.count), history events pruned: \(eventsPruned)"
         }
     }
 
@@ -105,6 +108,10 @@ public struct Reconciler: Service {
         }
         report.statusHealed = try await database.reconcileStates(observed, at: listedAt)
         for path in report.statusHealed { logger.notice("status healed", metadata: ["path": "\(path)"]) }
+
+        if retentionDays > 0 {
+            report.eventsPruned = try await database.pruneHistory(receivedBefore: listedAt - Int64(retentionDays) * 86_400_000_000)
+        }
         return report
     }
 

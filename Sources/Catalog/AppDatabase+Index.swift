@@ -325,6 +325,15 @@ extension AppDatabase {
         }
     }
 
+    /// Drops hook events received before `before` (µs) from the history; the state they set stays.
+    @discardableResult
+    public func pruneHistory(receivedBefore before: Int64) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM hook_events WHERE received_at < ?", arguments: [before])
+            return db.changesCount
+        }
+    }
+
     /// Paths that have live (not deleted) segments in the index.
     public func pathsWithSegments() async throws -> [String] {
         try await writer.read { try String.fetchAll($0, sql: "SELECT DISTINCT path_name FROM segments WHERE state <> 'deleted'") }

@@ -155,6 +155,16 @@ public actor MediaMTXSimulator {
             await state.addSegment(path: b.path, start: start, duration: b.duration)
             return respond(.ok())
         }
+        struct RecordBody: Decodable { var path: String; var segments: Int?; var duration: Double? }
+        sim.post("record") { request, context in
+            let b = try await request.decode(as: RecordBody.self, context: context)
+            let files = try await state.record(path: b.path, count: b.segments ?? 1, duration: b.duration ?? 2)
+            return respond(SimResponse(status: 200, body: .object([("files", .array(files.map { .string($0) }))])))
+        }
+        sim.post("hook-environment") { request, context in
+            await state.setHookEnvironment(try await request.decode(as: [String: String].self, context: context))
+            return respond(.ok())
+        }
         sim.post("restart") { _, _ in
             await state.restart()
             return respond(.ok())

@@ -54,12 +54,16 @@ public actor SimulatorState {
         public var recordPath: String
         public var recordSegmentDuration: String
         public var recordDeleteAfter: String
+        /// The ffmpeg that makes segment files.
+        public var ffmpeg: String
         public init(
-            recordPath: String = "./recordings/%path/%Y-%m-%d_%H-%M-%S-%f", recordSegmentDuration: String = "1h", recordDeleteAfter: String = "1d"
+            recordPath: String = "./recordings/%path/%Y-%m-%d_%H-%M-%S-%f", recordSegmentDuration: String = "1h", recordDeleteAfter: String = "1d",
+            ffmpeg: String = "ffmpeg"
         ) {
             self.recordPath = recordPath
             self.recordSegmentDuration = recordSegmentDuration
             self.recordDeleteAfter = recordDeleteAfter
+            self.ffmpeg = ffmpeg
         }
     }
 
@@ -73,6 +77,11 @@ public actor SimulatorState {
     var readers: [String: [SimReader]] = [:]
     var recordings: [String: [SimSegment]] = [:]
     let options: Options
+    var hookEnvironment: [String: String] = [:]
+    var hookRuns: [Task<Void, Never>] = []
+    /// How many hook processes were started, and the ones that could not be.
+    public internal(set) var hooksStarted = 0
+    public internal(set) var hookFailures: [String] = []
 
     public init(options: Options = Options()) {
         self.options = options
@@ -98,24 +107,38 @@ public actor SimulatorState {
 
     public func pathConfig(_ name: String) -> JSONValue? { paths[name].map { .object($0) } }
 
+    /// A publisher starts: runOnAvailable (runOnReady) and runOnOnline fire.
     public func publish(path: String, sourceType: String = "rtspSession", tracks: [String] = ["H264", "MPEG-4 Audio"]) {
-        publishers[path] = SimPublisher(sourceType: sourceType, sourceID: UUID().uuidString.lowercased(), tracks: tracks, since: Date(), inboundBytes: 204_876)
+        let publisher = SimPublisher(sourceType: sourceType, sourceID: UUID().uuidString.lowercased(), tracks: tracks, since: Date(), inboundBytes: 204_876)
+        publishers[path] = publisher
+        let vars = ["MTX_QUERY": "", "MTX_SOURCE_TYPE": sourceType, "MTX_SOURCE_ID": publisher.sourceID]
+        fireHook("runOnAvailable", path: path, vars)
+        fireHook("runOnOnline", path: path, vars)
     }
 
+    /// The publisher leaves: readers go, runOnUnavailable and runOnOffline fire.
     public func unpublish(path: String) {
-        publishers[path] = nil
-        readers[path] = nil
+        guard let publisher = publishers.removeValue(forKey: path) else { return }
+        for reader in readers.removeValue(forKey: path) ?? [] {
+            fireHook("runOnUnread", path: path, ["MTX_QUERY": "", "MTX_READER_TYPE": reader.type, "MTX_READER_ID": reader.id])
+        }
+        let vars = ["MTX_QUERY": "", "MTX_SOURCE_TYPE": publisher.sourceType, "MTX_SOURCE_ID": publisher.sourceID]
+        fireHook("runOnUnavailable", path: path, vars)
+        fireHook("runOnOffline", path: path, vars)
     }
 
     @discardableResult
     public func addReader(path: String, type: String = "webRTCSession") -> String {
         let id = UUID().uuidString.lowercased()
         readers[path, default: []].append(SimReader(type: type, id: id))
+        fireHook("runOnRead", path: path, ["MTX_QUERY": "", "MTX_READER_TYPE": type, "MTX_READER_ID": id])
         return id
     }
 
     public func removeReader(path: String, id: String) {
+        guard let reader = readers[path]?.first(where: { $0.id == id }) else { return }
         readers[path]?.removeAll { $0.id == id }
+        fireHook("runOnUnread", path: path, ["MTX_QUERY": "", "MTX_READER_TYPE": reader.type, "MTX_READER_ID": reader.id])
     }
 
     public func addSegment(path: String, start: Date, duration: Double) {

@@ -1,3 +1,4 @@
+import API
 import Foundation
 import GRDB
 import HummingbirdTesting
@@ -183,6 +184,78 @@ func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async t
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
             continuation.resume(with: Result { try work() })
+        }
+    }
+}
+
+@Suite(
+    "The simulator runs mtx-hook as MediaMTX does",
+    .enabled(if: FileManager.default.isExecutableFile(atPath: Hook.binary.path), "build mtx-hook first (swift build)"),
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "needs Debian's ffmpeg (scripts/install-deps.sh --test)")
+)
+struct SimulatedMediaMTXHookTests {
+    @Test func publishReadRecordAndStop() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let records = dir.appendingPathComponent("rec").path
+        try await withStack(recordPath: records + "/%path/%Y-%m-%d_%H-%M-%S-%f") { stack in
+            let port = try #require(stack.client.port)
+            await stack.state.setHookEnvironment([
+                "MTX_COMPANION_URL": "http://127.0.0.1:\(port)", "MTX_COMPANION_HOOK_TOKEN": hookToken,
+                "MTX_COMPANION_SPOOL_DIR": dir.appendingPathComponent("spool").path, "MTX_COMPANION_HOOK_DEADLINE_MS": "15000",
+            ])
+            // Wire MediaMTX's hooks through its API, as the reconciler does with manage_hooks.
+            var config = stack.config
+            config.mediamtx.manageHooks = true
+            config.mediamtx.hookCommand = Hook.binary.path
+            let services = try AppServices(config, logger: quietLogger)
+            let wired = try await services.reconciler.reconcileOnce().hooksInstalled
+            try await services.httpClient.shutdown()
+            #expect(wired.count == 8)
+
+            let source = try await stack.client.createSource(["name": "cam", "type": "push", "record_enabled": true])
+            let id = try #require(source["id"]?.stringValue)
+            let path = try #require(source["path_name"]?.stringValue)
+            func status() async throws -> JSONValue? {
+                try await stack.client.call(.get, "/api/v1/sources?with_status=true")["items"]?.arrayValue.first?["status"]
+            }
+
+            await stack.state.publish(path: path, sourceType: "rtmpConn")
+            await stack.state.waitForHooks()
+            #expect(try await status()?["ready"]?.boolValue == true)
+            #expect(try await status()?["online"]?.boolValue == true)
+            #expect(try await status()?["source_type"]?.stringValue == "rtmpConn")
+
+            await stack.state.addReader(path: path, type: "hlsMuxer")
+            await stack.state.waitForHooks()
+            #expect(try await status()?["readers"]?.intValue == 1)
+
+            let files = try await stack.state.record(path: path, count: 3, duration: 1)
+            await stack.state.waitForHooks()
+            #expect(files.count == 3)
+            let segments = try #require(try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")["items"]?.arrayValue)
+            #expect(segments.count == 3)
+            for (segment, file) in zip(segments, files) {
+                let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int
+                #expect(segment["file_path"]?.stringValue == file)
+                #expect(segment["size"]?.intValue == size)
+                #expect((size ?? 0) > 1000, "a real fMP4 file")
+                #expect(segment["duration"]?.doubleValue == 1)
+                #expect(segment["state"]?.stringValue == "complete")
+            }
+            let sessions = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/sessions")["items"]?.arrayValue ?? []
+            #expect(sessions.count == 1)
+            #expect(sessions.first?["segment_count"]?.intValue == 3)
+            let start = try #require(segments[1]["start"]?.stringValue)
+            let playback = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=\(start)")
+            #expect(playback.status == .ok)
+            #expect(playback["duration"]?.doubleValue == 2)
+
+            await stack.state.unpublish(path: path)
+            await stack.state.waitForHooks()
+            #expect(try await status()?["ready"]?.boolValue == false)
+            #expect(try await status()?["readers"]?.intValue == 0)
+            #expect(await stack.state.hookFailures.isEmpty)
         }
     }
 }

@@ -1,4 +1,5 @@
 import API
+import Catalog
 import Foundation
 import GRDB
 import HummingbirdTesting
@@ -93,6 +94,23 @@ struct ReconcilerTests {
             #expect(byName["live"]?["ready"]?.boolValue == true)
             #expect(byName["live"]?["readers"]?.intValue == 1)
             #expect(byName["stale"]?["ready"]?.boolValue == false)
+        }
+    }
+
+    @Test func oldHistoryIsPrunedButStateStays() async throws {
+        try await withStack { stack in
+            let db = try AppDatabase.open(path: stack.config.database.path)
+            let old = Date().addingTimeInterval(-40 * 86_400).micros
+            let event = IngestEvent(
+                eventID: "old", type: "available", occurredAt: old, node: nil, path: "live/old", sourceType: nil, sourceID: nil,
+                readerType: nil, readerID: nil, segment: nil, payload: "{}"
+            )
+            _ = try await db.ingest([event], receivedAt: old)
+            try await stack.client.postEvents([hookEvent("online", path: "live/new")])
+            let report = try await once(stack)
+            #expect(report.eventsPruned == 1)
+            let left = try await stack.database().read { try String.fetchAll($0, sql: "SELECT path_name FROM hook_events") }
+            #expect(left == ["live/new"])
         }
     }
 
