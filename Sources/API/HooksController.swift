@@ -64,8 +64,10 @@ struct HooksController {
             throw Request.map(error)
         }
         guard wire.count <= 1000 else { throw APIError.invalidField("events", .tooMany("events", max: 1000)) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let events = try wire.enumerated().map { index, event in
-            try check(event, field: { prefix.isEmpty ? $0 : "\(prefix)[\(index)].\($0)" })
+            try check(event, encoder: encoder, field: { prefix.isEmpty ? $0 : "\(prefix)[\(index)].\($0)" })
         }
         let result = try await database.ingest(events)
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
@@ -123,7 +125,7 @@ struct HooksController {
     }
 
     /// Validates one event; a bad field fails the whole request, naming it, with nothing written.
-    func check(_ e: WireEvent, field: (String) -> String) throws -> IngestEvent {
+    func check(_ e: WireEvent, encoder: JSONEncoder, field: (String) -> String) throws -> IngestEvent {
         guard let id = e.event_id, !id.isEmpty, id.count <= 100 else { throw APIError.missingField(field("event_id")) }
         guard let typeText = e.type, let type = HookEvent(argument: typeText) else {
             throw APIError.invalidField(field("type"), .notOneOf(field("type"), HookEvent.allCases.map(\.rawValue)))
@@ -151,8 +153,6 @@ struct HooksController {
         }
         var normalized = e
         normalized.type = type.rawValue
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return IngestEvent(
             eventID: id, type: type.rawValue, occurredAt: occurred.micros, node: e.node, path: path, sourceType: e.source_type,
             sourceID: e.source_id, readerType: e.reader_type, readerID: e.reader_id, segment: segment,

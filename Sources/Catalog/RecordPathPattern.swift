@@ -64,6 +64,17 @@ public struct RecordPathPattern: Sendable {
 
         func start(in zone: TimeZone) -> Int64? {
             if let epoch { return epoch * 1_000_000 + Int64(micro) }
+            guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+            if let offset = zoneOffset ?? (zone.identifier == "UTC" || zone.identifier == "GMT" ? 0 : nil) {
+                // Fixed offset: plain arithmetic (days from the civil date), no Calendar on the ingest path.
+                let y = month <= 2 ? year - 1 : year
+                let era = (y >= 0 ? y : y - 399) / 400
+                let yoe = y - era * 400
+                let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+                let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+                let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offset)
+                return seconds * 1_000_000 + Int64(micro)
+            }
             var components = DateComponents()
             (components.year, components.month, components.day) = (year, month, day)
             (components.hour, components.minute, components.second) = (hour, minute, second)

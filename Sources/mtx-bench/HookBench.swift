@@ -60,13 +60,18 @@ struct HooksBench: AsyncParsableCommand {
 
         // 1. mtx-hook wall time and peak RSS, against curl in a shell (what hooks are made of today).
         var times: [Double] = []
-        var peakRSS = 0
         for i in 0..<runs {
             env["MTX_PATH"] = "live/bench-\(i % 50)"
-            let (seconds, rss, status) = try spawn(hook, [i % 2 == 0 ? "online" : "offline"], env)
+            let (seconds, _, status) = try spawn(hook, [i % 2 == 0 ? "online" : "offline"], env)
             guard status == 0 else { throw ValidationError("mtx-hook exited \(status)") }
             times.append(seconds)
-            peakRSS = max(peakRSS, rss)
+        }
+        // Peak RSS of the hook itself, as GNU time reports it (posix_spawn's own accounting includes the parent).
+        var peakRSS = 0
+        for _ in 0..<20 {
+            let out = dir.appendingPathComponent("rss").path
+            _ = try spawn("/usr/bin/time", ["-o", out, "-f", "%M", hook, "online"], env)
+            peakRSS = max(peakRSS, Int((try? String(contentsOfFile: out, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0)
         }
         let curlBody = #"{"event_id":"$(cat /proc/sys/kernel/random/uuid)","type":"online","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)","path":"$MTX_PATH"}"#
         let script = #"curl -s -o /dev/null -X POST -H "Authorization: Bearer $MTX_COMPANION_HOOK_TOKEN" -H 'Content-Type: application/json' -d "\#(curlBody)" "$MTX_COMPANION_URL/api/v1/hooks/events""#
@@ -77,16 +82,16 @@ struct HooksBench: AsyncParsableCommand {
             curlTimes.append(seconds)
         }
         let hookStats = stats(times), curlStats = stats(curlTimes)
-        print("mtx-hook per event (\(runs) runs, server up): median \(ms(hookStats.median)) ms, p99 \(ms(hookStats.p99)) ms, peak RSS \(peakRSS / 1024) MiB")
+        print("mtx-hook per event (\(runs) runs, server up): median \(ms(hookStats.median)) ms, p99 \(ms(hookStats.p99)) ms, peak RSS \(peakRSS) KiB")
         print("baseline sh + curl per event (\(curlTimes.count) runs): median \(ms(curlStats.median)) ms, p99 \(ms(curlStats.p99)) ms")
         print("ratio curl/mtx-hook (median): \(String(format: "%.1f", curlStats.median / hookStats.median))x")
 
         // 2. Ingest rates over one keep-alive connection.
         let client = HTTPClient.shared
-        func event(_ i: Int, _ tag: String) -> String {
+        @Sendable func event(_ i: Int, _ tag: String) -> String {
             #"{"event_id":"\#(tag)-\#(i)","type":"\#(i % 2 == 0 ? "online" : "offline")","occurred_at":"2026-11-25T20:00:00.\#(String(format: "%06d", i % 1_000_000))Z","path":"live/ingest-\#(i % 100)"}"#
         }
-        func post(_ body: String) async throws {
+        @Sendable func post(_ body: String) async throws {
             var request = HTTPClientRequest(url: base + "/api/v1/hooks/events")
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -99,12 +104,21 @@ struct HooksBench: AsyncParsableCommand {
         var started = ContinuousClock.now
         for i in 0..<single { try await post(event(i, "single")) }
         let singleRate = Double(single) / seconds(ContinuousClock.now - started)
+        // Hooks are separate processes: several deliver at once.
+        started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask { for i in stride(from: worker, to: single, by: 8) { try await post(event(i, "parallel")) } }
+            }
+            try await group.waitForAll()
+        }
+        let parallelRate = Double(single) / seconds(ContinuousClock.now - started)
         started = ContinuousClock.now
         for b in 0..<(batched / 100) {
             try await post(#"{"events":["# + (0..<100).map { event(b * 100 + $0, "batch") }.joined(separator: ",") + "]}")
         }
         let batchRate = Double(batched) / seconds(ContinuousClock.now - started)
-        print("ingest, one event per request: \(Int(singleRate)) events/s; batches of 100: \(Int(batchRate)) events/s")
+        print("ingest, one event per request: \(Int(singleRate)) events/s on one connection, \(Int(parallelRate)) events/s from 8 at once; batches of 100: \(Int(batchRate)) events/s")
 
         // 3. From starting mtx-hook to the segment being visible in the API.
         var visible: [Double] = []
