@@ -49,11 +49,14 @@ struct HooksController {
         let decoder = JSONDecoder()
         let wire: [WireEvent]
         let prefix: String
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw APIError.invalidJSON("expected an event object or {\"events\": [...]}")
-        }
         do {
-            if object[HookJSON.events] != nil {
+            // A batch is `{"events": [...]}`; one event never has that key.
+            if data.range(of: Data("\"\(HookJSON.events)\"".utf8)) != nil, let batch = try? decoder.decode(Batch.self, from: data) {
+                wire = batch.events
+                prefix = HookJSON.events
+            } else if data.range(of: Data("\"\(HookJSON.events)\"".utf8)) != nil,
+                      (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?[HookJSON.events] != nil {
+                // A malformed batch: decode again to name the bad field.
                 wire = try decoder.decode(Batch.self, from: data).events
                 prefix = HookJSON.events
             } else {

@@ -45,6 +45,8 @@ extension AppDatabase {
                     updated_at INTEGER NOT NULL,
                     UNIQUE (path_name, start)
                 );
+                -- Covers range counts: a time-range query reads only this index.
+                CREATE INDEX segments_path_range ON segments(path_name, start, duration, state);
                 """)
         }
     }
@@ -58,10 +60,9 @@ extension AppDatabase {
             var result = IngestResult(accepted: 0, duplicates: 0, paths: [])
             var paths = Set<String>()
             for e in events {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [e.eventID, e.type, e.path, e.occurredAt, receivedAt, e.node, e.payload]
-                )
+                try db.cachedStatement(
+                    sql: "INSERT OR IGNORE INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ).execute(arguments: [e.eventID, e.type, e.path, e.occurredAt, receivedAt, e.node, e.payload])
                 guard db.changesCount > 0 else {
                     result.duplicates += 1
                     continue
@@ -79,37 +80,34 @@ extension AppDatabase {
         switch e.type {
         case "available", "unavailable":
             let on = e.type == "available"
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO path_status (path_name, available, available_at, source_type, source_id) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (path_name) DO UPDATE SET available = excluded.available, available_at = excluded.available_at,
                     source_type = CASE WHEN excluded.available THEN excluded.source_type ELSE source_type END,
                     source_id = CASE WHEN excluded.available THEN excluded.source_id ELSE source_id END
                 WHERE available_at IS NULL OR available_at <= excluded.available_at
-                """, arguments: [e.path, on, e.occurredAt, e.sourceType, e.sourceID])
+                """).execute(arguments: [e.path, on, e.occurredAt, e.sourceType, e.sourceID])
             if !on {
                 // Readers end with the stream.
-                try db.execute(
-                    sql: "UPDATE path_readers SET active = 0, changed_at = ? WHERE path_name = ? AND active AND changed_at <= ?",
-                    arguments: [e.occurredAt, e.path, e.occurredAt]
-                )
+                try db.cachedStatement(sql: "UPDATE path_readers SET active = 0, changed_at = ? WHERE path_name = ? AND active AND changed_at <= ?").execute(arguments: [e.occurredAt, e.path, e.occurredAt])
             }
         case "online", "offline":
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO path_status (path_name, online, online_at) VALUES (?, ?, ?)
                 ON CONFLICT (path_name) DO UPDATE SET online = excluded.online, online_at = excluded.online_at
                 WHERE online_at IS NULL OR online_at <= excluded.online_at
-                """, arguments: [e.path, e.type == "online", e.occurredAt])
+                """).execute(arguments: [e.path, e.type == "online", e.occurredAt])
         case "read", "unread":
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO path_readers (path_name, reader_id, reader_type, active, changed_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (path_name, reader_id) DO UPDATE SET active = excluded.active, changed_at = excluded.changed_at,
                     reader_type = coalesce(excluded.reader_type, reader_type)
                 WHERE changed_at <= excluded.changed_at
-                """, arguments: [e.path, e.readerID, e.readerType, e.type == "read", e.occurredAt])
+                """).execute(arguments: [e.path, e.readerID, e.readerType, e.type == "read", e.occurredAt])
         case "segment-create", "segment-complete":
             guard let s = e.segment else { return }
             let complete = e.type == "segment-complete"
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO segments (path_name, file_path, start, duration, size, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (path_name, start) DO UPDATE SET
                     file_path = coalesce(excluded.file_path, file_path),
@@ -117,7 +115,7 @@ extension AppDatabase {
                     size = max(coalesce(excluded.size, 0), coalesce(size, 0)),
                     state = CASE WHEN state = 'deleted' THEN 'deleted' WHEN excluded.state = 'complete' OR state = 'complete' THEN 'complete' ELSE 'recording' END,
                     updated_at = excluded.updated_at
-                """, arguments: [e.path, s.filePath, s.start, s.duration, s.size, complete ? "complete" : "recording", now])
+                """).execute(arguments: [e.path, s.filePath, s.start, s.duration, s.size, complete ? "complete" : "recording", now])
         default:
             break
         }
@@ -159,9 +157,8 @@ extension AppDatabase {
             if !query.includeDeleted { conditions.append("state <> 'deleted'") }
             if let to = query.to { conditions.append("start < ?"); arguments.append(to) }
             if let from = query.from {
-                // Segments are at most a day long: bound the index range, then check the end exactly.
                 conditions.append("start >= ? AND (duration IS NULL OR start + CAST(duration * 1000000 AS INTEGER) > ?)")
-                arguments += [from - 86_400_000_000, from]
+                arguments += [try Self.lowerBound(db, path: query.path, from: from), from]
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM segments \(whereClause)", arguments: StatementArguments(arguments)) ?? 0
@@ -173,6 +170,16 @@ extension AppDatabase {
         }
     }
 
+    /// Where a range scan for segments overlapping `from` can start. A path's segments follow each other, so only
+    /// the last couple that started before `from` can reach into it; across all paths, segments are at most a day.
+    static func lowerBound(_ db: Database, path: String?, from: Int64) throws -> Int64 {
+        guard let path else { return from - 86_400_000_000 }
+        let before = try Int64.fetchAll(
+            db, sql: "SELECT start FROM segments WHERE path_name = ? AND start < ? ORDER BY start DESC LIMIT 2", arguments: [path, from]
+        )
+        return before.last ?? from
+    }
+
     /// Every live segment of a path in a range, for merging into sessions.
     public func allSegments(path: String, from: Int64? = nil, to: Int64? = nil) async throws -> [Segment] {
         try await writer.read { db in
@@ -181,7 +188,7 @@ extension AppDatabase {
             if let to { sql += " AND start < ?"; arguments.append(to) }
             if let from {
                 sql += " AND start >= ? AND (duration IS NULL OR start + CAST(duration * 1000000 AS INTEGER) > ?)"
-                arguments += [from - 86_400_000_000, from]
+                arguments += [try Self.lowerBound(db, path: path, from: from), from]
             }
             return try Row.fetchAll(db, sql: sql + " ORDER BY start", arguments: StatementArguments(arguments)).map(Self.segment)
         }
