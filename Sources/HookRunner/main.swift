@@ -223,8 +223,28 @@ enum Outcome {
     case rejected(Int)
 }
 
+/// A numeric IPv4 address needs no resolver (and a static binary should avoid glibc's NSS where it can).
+func connectNumeric(_ target: Target, deadline: Int) -> Int32? {
+    var addr = sockaddr_in()
+    guard inet_pton(AF_INET, target.host, &addr.sin_addr) == 1, let port = UInt16(target.port) else { return nil }
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = port.bigEndian
+    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard s >= 0 else { return -1 }
+    _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)
+    let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    if r == 0 || (errno == EINPROGRESS && wait(s, Int16(POLLOUT), deadline) && socketError(s) == 0) { return s }
+    close(s)
+    return -1
+}
+
 /// POSTs `body`; the whole exchange must finish before `deadline` (monotonic ms).
 func post(_ body: String, to target: Target, token: String?, deadline: Int) -> Outcome {
+    if let fd = connectNumeric(target, deadline: deadline) {
+        guard fd >= 0 else { return .retryLater("cannot connect to \(target.host):\(target.port)") }
+        defer { close(fd) }
+        return exchange(fd, body, target, token, deadline)
+    }
     var hints = addrinfo()
     hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
     var list: UnsafeMutablePointer<addrinfo>?
@@ -246,7 +266,11 @@ func post(_ body: String, to target: Target, token: String?, deadline: Int) -> O
     }
     guard fd >= 0 else { return .retryLater("cannot connect to \(target.host):\(target.port)") }
     defer { close(fd) }
+    return exchange(fd, body, target, token, deadline)
+}
 
+/// Sends the request on a connected socket and reads the status line.
+func exchange(_ fd: Int32, _ body: String, _ target: Target, _ token: String?, _ deadline: Int) -> Outcome {
     var request = "POST \(target.prefix)\(HookJSON.endpoint) HTTP/1.1\r\nHost: \(target.host):\(target.port)\r\n"
     request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n"
     if let token { request += "Authorization: Bearer \(token)\r\n" }
