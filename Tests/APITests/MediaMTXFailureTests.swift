@@ -21,7 +21,7 @@ struct MediaMTXFailureTests {
     }
 
     @Test func hangingMediaMTXIs503WithinTheTimeout() async throws {
-        try await withStack(requestTimeout: .milliseconds(300)) { stack in
+        try await withStack(requestTimeout: .seconds(2)) { stack in
             let source = try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://a/s"])
             let id = try #require(source["id"]?.stringValue)
             await stack.state.setMode(.hanging)
@@ -32,7 +32,7 @@ struct MediaMTXFailureTests {
             #expect(reply.status == .serviceUnavailable)
             #expect(reply.errorCode == "mediamtx_unavailable")
             // Not a hang: the answer comes after about the timeout (allowing for a loaded machine).
-            #expect(elapsed < .seconds(10), "answered after \(elapsed)")
+            #expect(elapsed < .seconds(15), "answered after \(elapsed)")
             await stack.state.setMode(.normal)
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)")["url"]?.stringValue == "rtsp://a/s")
         }
