@@ -326,17 +326,7 @@ public actor SimulatorState {
     }
 
     func segmentFile(path: String, start: Date) -> String {
-        let c = Self.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: start)
-        let micros = Int((start.timeIntervalSince1970 * 1_000_000).rounded()) % 1_000_000
-        let name = options.recordPath
-            .replacingOccurrences(of: "%path", with: path)
-            .replacingOccurrences(of: "%Y", with: String(format: "%04d", c.year!))
-            .replacingOccurrences(of: "%m", with: String(format: "%02d", c.month!))
-            .replacingOccurrences(of: "%d", with: String(format: "%02d", c.day!))
-            .replacingOccurrences(of: "%H", with: String(format: "%02d", c.hour!))
-            .replacingOccurrences(of: "%M", with: String(format: "%02d", c.minute!))
-            .replacingOccurrences(of: "%S", with: String(format: "%02d", c.second!))
-            .replacingOccurrences(of: "%f", with: String(format: "%06d", micros))
+        let name = Self.fileName(pattern: options.recordPath, path: path, start: start)
         let format = pathDefaults.first { $0.0 == "recordFormat" }?.1.stringValue ?? "fmp4"
         return name + (format == "mpegts" ? ".ts" : ".mp4")
     }
