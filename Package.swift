@@ -29,6 +29,8 @@ let package = Package(
             dependencies: ["HookWire"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
+        // Starting child processes with posix_spawn (the simulator's hooks and ffmpeg, tests, benchmarks).
+        .target(name: "ChildProcess"),
         // Domain types, path_name rule, SQLite store and migrations.
         .target(
             name: "Catalog",
@@ -64,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "mtx-bench",
             dependencies: [
-                "Catalog",
+                "Catalog", "ChildProcess",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,6 +76,7 @@ let package = Package(
         .target(
             name: "MediaMTXSimulator",
             dependencies: [
+                "ChildProcess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,7 +90,7 @@ let package = Package(
         .testTarget(
             name: "MediaMTXTests",
             dependencies: [
-                "MediaMTX", "MediaMTXSimulator",
+                "MediaMTX", "MediaMTXSimulator", "ChildProcess",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
@@ -95,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Catalog", "MediaMTX", "MediaMTXSimulator", "mtx-companion",
+                "API", "Catalog", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 
 /// Runs hook commands as MediaMTX does: no shell — the command is split like a shell would split it and
@@ -63,27 +64,26 @@ extension SimulatorState {
     /// Starts the hook `key` of `path`'s effective configuration, if one is set.
     func fireHook(_ key: String, path: String, _ variables: [String: String]) {
         guard let command = effectiveConf(path).first(where: { $0.0 == key })?.1.stringValue, !command.isEmpty else { return }
-        var env = ProcessInfo.processInfo.environment.merging(hookEnvironment) { _, given in given }
+        var env = ChildProcess.currentEnvironment.merging(hookEnvironment) { _, given in given }
         env["MTX_PATH"] = path
         env["RTSP_PATH"] = path
         env["RTSP_PORT"] = Self.rtspPort
         for (k, v) in variables { env[k] = v }
         let words = HookCommand.split(command).map { HookCommand.expand($0, env) }
         guard let program = words.first else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program.contains("/") ? program : "/usr/bin/env")
-        process.arguments = program.contains("/") ? Array(words.dropFirst()) : words
-        process.environment = env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
-        process.terminationHandler = { _ in continuation.finish() }
         do {
-            try process.run()
-            hookRuns.append(Task { for await _ in stream {} })
+            let child = try ChildProcess.start(program, Array(words.dropFirst()), environment: env)
+            hookRuns.append(Task { _ = await Self.exit(of: child) })
             hooksStarted += 1
         } catch {
             hookFailures.append("\(key): \(error)")
+        }
+    }
+
+    /// Waits for `child` on a GCD thread, never on one of Swift concurrency's few shared threads.
+    static func exit(of child: ChildProcess) async -> ChildProcess.Termination {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: child.wait()) }
         }
     }
 
@@ -124,18 +124,11 @@ extension SimulatorState {
     }
 
     func makeMedia(_ file: String, duration: Double, mpegts: Bool) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [options.ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10",
-                             "-t", String(duration), "-c:v", "libx264", "-pix_fmt", "yuv420p"]
+        let arguments = ["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10",
+                         "-t", String(duration), "-c:v", "libx264", "-pix_fmt", "yuv420p"]
             + (mpegts ? ["-f", "mpegts"] : ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4"]) + [file]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
-        try process.run()
-        var status: Int32 = -1
-        for await s in stream { status = s }
+        let child = try ChildProcess.start(options.ffmpeg, arguments, environment: ChildProcess.currentEnvironment)
+        let status = await Self.exit(of: child).status
         guard status == 0 else { throw SimError.ffmpegFailed(file) }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Catalog
+import ChildProcess
 import Foundation
 import NIOCore
 #if canImport(Glibc)
@@ -41,13 +42,11 @@ struct HooksBench: AsyncParsableCommand {
         hooks: {token: \(token)}
         """.write(to: dir.appendingPathComponent("bench.yaml"), atomically: true, encoding: .utf8)
 
-        let server = Process()
-        server.executableURL = bin.appendingPathComponent("mtx-companion")
-        server.arguments = ["serve", "--config", dir.appendingPathComponent("bench.yaml").path]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
+        let server = try ChildProcess.start(
+            bin.appendingPathComponent("mtx-companion").path, ["serve", "--config", dir.appendingPathComponent("bench.yaml").path],
+            environment: ChildProcess.currentEnvironment
+        )
+        defer { server.signal(SIGTERM); server.wait() }
         let base = "http://127.0.0.1:\(port)"
         try await waitForServer(base)
 
@@ -142,19 +141,9 @@ struct HooksBench: AsyncParsableCommand {
 
     /// posix_spawn + wait4: wall time, peak RSS (KiB) and exit status of one child.
     func spawn(_ path: String, _ arguments: [String], _ environment: [String: String]) throws -> (Double, Int, Int32) {
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        var pid: pid_t = 0
         let started = ContinuousClock.now
-        guard posix_spawn(&pid, path, nil, nil, argv, envp) == 0 else { throw ValidationError("cannot run \(path)") }
-        var status: Int32 = 0
-        var usage = rusage()
-        wait4(pid, &status, 0, &usage)
-        return (seconds(ContinuousClock.now - started), usage.ru_maxrss, (status >> 8) & 0xff)
+        let (termination, usage) = try ChildProcess.start(path, arguments, environment: environment).waitWithUsage()
+        return (seconds(ContinuousClock.now - started), usage.ru_maxrss, termination.status)
     }
 
     func waitForServer(_ base: String) async throws {
@@ -170,14 +159,7 @@ struct HooksBench: AsyncParsableCommand {
     }
 
     func dynamicLibraries(_ path: String) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        p.arguments = [path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try? p.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let text = (try? ChildProcess.run("/usr/bin/ldd", [path], environment: [:]).output) ?? ""
         return text.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }.filter { !$0.contains("vdso") }.joined(separator: " ")
     }
 }

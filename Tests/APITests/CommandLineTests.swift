@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import Testing
 
@@ -13,18 +14,10 @@ struct CommandLineTests {
     }
 
     static func spawn(_ arguments: [String], environment: [String: String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let (termination, output) = try ChildProcess.run(
+            binary.path, arguments, environment: ChildProcess.currentEnvironment.merging(environment) { _, new in new }, directory: directory.path
+        )
+        return (termination.status, output)
     }
 
     @Test func migrateCreatesTheDatabase() async throws {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ChildProcess
 import Foundation
 import GRDB
 import NIOCore
@@ -18,13 +19,11 @@ struct CrashTests {
             .appending("\nhooks:\n  token: \(hookToken)\n")
             .replacingOccurrences(of: "  request_timeout: 750ms", with: "  request_timeout: 750ms\n  reconcile_interval: 0")
             .write(to: dir.appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = CommandLineTests.binary
-        server.arguments = ["serve", "--config", dir.appendingPathComponent("c.yaml").path]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let server = try ChildProcess.start(
+            CommandLineTests.binary.path, ["serve", "--config", dir.appendingPathComponent("c.yaml").path], environment: ChildProcess.currentEnvironment
+        )
+        var ended = false
+        defer { if !ended { server.signal(SIGKILL); server.wait() } }
 
         let url = "http://127.0.0.1:\(port)/api/v1/hooks/events"
         var up = false
@@ -52,13 +51,14 @@ struct CrashTests {
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(700))
-                kill(server.processIdentifier, SIGKILL)
+                server.signal(SIGKILL)
                 return []
             }
             return try await group.reduce(into: [String]()) { $0 += $1 }
         }
-        server.waitUntilExit()
-        #expect(server.terminationReason == .uncaughtSignal)
+        let termination = try await offThePool { server.wait() }
+        ended = true
+        #expect(termination == .signaled(SIGKILL))
         #expect(acknowledged.count > 0, "the burst should have been under way when the server died")
         #expect(acknowledged.count < 8000, "the server should have died mid-burst")
         let stored = Set(try await DatabaseQueue(path: database).read { try String.fetchAll($0, sql: "SELECT event_id FROM hook_events") })

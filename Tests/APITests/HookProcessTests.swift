@@ -1,4 +1,5 @@
 import API
+import ChildProcess
 import Foundation
 import GRDB
 import HummingbirdTesting
@@ -13,23 +14,16 @@ enum Hook {
 
     struct Result: Sendable {
         var status: Int32
+        /// stdout and stderr, merged.
         var stderr: String
     }
 
     static func run(_ arguments: [String], _ environment: [String: String]) async throws -> Result {
         try await offThePool {
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = arguments
             // Under a loaded test run, give delivery more than the 2 s default before the hook spools instead.
-            process.environment = ["MTX_COMPANION_HOOK_DEADLINE_MS": "15000"].merging(environment) { _, given in given }
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let data = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Result(status: process.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
+            let env = ["MTX_COMPANION_HOOK_DEADLINE_MS": "15000"].merging(environment) { _, given in given }
+            let (termination, output) = try ChildProcess.run(binary.path, arguments, environment: env)
+            return Result(status: termination.status, stderr: output)
         }
     }
 }

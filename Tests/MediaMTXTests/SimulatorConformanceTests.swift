@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ChildProcess
 import Foundation
 import MediaMTXSimulator
 import NIOCore
@@ -66,21 +67,13 @@ struct SimulatorConformanceTests {
     /// Runs `../shared/tools/mediamtx-conformance.py` (the check CI also runs) against a fresh simulator.
     @Test func passesTheConformanceScript() async throws {
         try await MediaMTXSimulator.with { sim in
-            let arguments = ["python3", conformanceScript.path, await sim.apiURL, await sim.playbackURL]
+            let arguments = [conformanceScript.path, await sim.apiURL, await sim.playbackURL]
             // Spawn and wait on a GCD thread, not on one of Swift concurrency's few threads the simulator needs.
             let (status, text) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
                 DispatchQueue.global().async {
                     continuation.resume(with: Result {
-                        let process = Process()
-                        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                        process.arguments = arguments
-                        let output = Pipe()
-                        process.standardOutput = output
-                        process.standardError = output
-                        try process.run()
-                        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                        process.waitUntilExit()
-                        return (process.terminationStatus, text)
+                        let (termination, output) = try ChildProcess.run("python3", arguments, environment: ChildProcess.currentEnvironment)
+                        return (termination.status, output)
                     })
                 }
             }
