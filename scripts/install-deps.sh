@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a Debian machine: the SQLite headers GRDB links against,
-# and with --test also python3 (the MediaMTX conformance check) and ffmpeg (the simulator's segment files).
+# with --test also python3 (the MediaMTX conformance check) and ffmpeg (the simulator's segment files), and with
+# --bench also wrk and GNU time (the load generator and RSS meter of `mtx-bench hooks`).
 # The Swift 6 toolchain itself comes from swift.org.
 set -euo pipefail
 
@@ -14,6 +15,11 @@ missing=()
 if [ "${1:-}" = "--test" ]; then
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+  [ -x /usr/bin/time ] || missing+=(time)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Catalog
 import ChildProcess
 import Foundation
+import GRDB
 import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -14,8 +15,7 @@ struct HooksBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hooks", abstract: "mtx-hook wall time, RSS, ingest rate, visible latency.")
 
     @Option(help: "mtx-hook runs to time.") var runs = 1000
-    @Option(help: "Single-event POSTs for the ingest rate.") var single = 5000
-    @Option(help: "Events posted in batches of 100 for the batched rate.") var batched = 50_000
+    @Option(help: "Seconds of load for each ingest rate (wrk).") var ingestSeconds = 5
 
     func run() async throws {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -85,39 +85,22 @@ struct HooksBench: AsyncParsableCommand {
         print("baseline sh + curl per event (\(curlTimes.count) runs): median \(ms(curlStats.median)) ms, p99 \(ms(curlStats.p99)) ms")
         print("ratio curl/mtx-hook (median): \(String(format: "%.1f", curlStats.median / hookStats.median))x")
 
-        // 2. Ingest rates over one keep-alive connection.
+        // 2. Ingest rates, loaded by wrk (a C load generator, so the client does not eat the 2 cores the server needs).
+        // Hooks are separate processes, so several deliver at once: 16 connections is the realistic case.
         let client = HTTPClient.shared
-        @Sendable func event(_ i: Int, _ tag: String) -> String {
-            #"{"event_id":"\#(tag)-\#(i)","type":"\#(i % 2 == 0 ? "online" : "offline")","occurred_at":"2026-11-25T20:00:00.\#(String(format: "%06d", i % 1_000_000))Z","path":"live/ingest-\#(i % 100)"}"#
-        }
-        @Sendable func post(_ body: String) async throws {
-            var request = HTTPClientRequest(url: base + "/api/v1/hooks/events")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
-            let response = try await client.execute(request, timeout: .seconds(30))
-            _ = try await response.body.collect(upTo: 1 << 20)
-            guard response.status == .ok else { throw ValidationError("ingest answered \(response.status)") }
-        }
-        var started = ContinuousClock.now
-        for i in 0..<single { try await post(event(i, "single")) }
-        let singleRate = Double(single) / seconds(ContinuousClock.now - started)
-        // Hooks are separate processes: several deliver at once.
-        started = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<8 {
-                group.addTask { for i in stride(from: worker, to: single, by: 8) { try await post(event(i, "parallel")) } }
+        if let wrk = which("wrk") {
+            let database = dir.appendingPathComponent("bench.sqlite").path
+            _ = try ingestRate(wrk: wrk, base: base, token: token, dir: dir, prefix: "warm-up", connections: 16, batch: 1, seconds: 2)
+            for (label, connections, batch) in [("one event per request, 1 connection", 1, 1), ("one event per request, 16 connections", 16, 1),
+                                                ("batches of 100, 4 connections", 4, 100)] {
+                let prefix = "wrk\(connections)x\(batch)"
+                let rate = try ingestRate(wrk: wrk, base: base, token: token, dir: dir, prefix: prefix, connections: connections, batch: batch)
+                let stored = try storedEvents(database, prefix: prefix)
+                print("ingest, \(label): \(Int(rate.events)) events/s (\(rate.errors) errors; \(stored) events stored for \(rate.requests * batch) acknowledged)")
             }
-            try await group.waitForAll()
+        } else {
+            print("ingest: skipped, wrk is not installed (scripts/install-deps.sh --bench)")
         }
-        let parallelRate = Double(single) / seconds(ContinuousClock.now - started)
-        started = ContinuousClock.now
-        for b in 0..<(batched / 100) {
-            try await post(#"{"events":["# + (0..<100).map { event(b * 100 + $0, "batch") }.joined(separator: ",") + "]}")
-        }
-        let batchRate = Double(batched) / seconds(ContinuousClock.now - started)
-        print("ingest, one event per request: \(Int(singleRate)) events/s on one connection, \(Int(parallelRate)) events/s from 8 at once; batches of 100: \(Int(batchRate)) events/s")
 
         // 3. From starting mtx-hook to the segment being visible in the API.
         var visible: [Double] = []
@@ -137,6 +120,56 @@ struct HooksBench: AsyncParsableCommand {
         }
         let v = stats(visible)
         print("hook start → visible in GET /api/v1/recordings (200 runs): p50 \(ms(v.median)) ms, p99 \(ms(v.p99)) ms")
+    }
+
+    /// Runs wrk against the ingest endpoint: events/s, wrk's completed requests, and non-2xx/socket errors.
+    func ingestRate(
+        wrk: String, base: String, token: String, dir: URL, prefix: String, connections: Int, batch: Int, seconds: Int? = nil
+    ) throws -> (events: Double, requests: Int, errors: Int) {
+        let script = dir.appendingPathComponent("\(prefix).lua")
+        try """
+        local threads = 0
+        function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+        local counter = 0
+        local function event()
+          counter = counter + 1
+          return '{"event_id":"\(prefix)-' .. tid .. '-' .. counter .. '","type":"' .. (counter % 2 == 0 and 'online' or 'offline')
+            .. '","occurred_at":"2026-11-25T20:00:00Z","path":"live/ingest-' .. (counter % 100) .. '"}'
+        end
+        function request()
+          local body
+          if \(batch) == 1 then body = event() else
+            local items = {}
+            for i = 1, \(batch) do items[i] = event() end
+            body = '{"events":[' .. table.concat(items, ",") .. ']}'
+          end
+          return wrk.format("POST", "/api/v1/hooks/events", {["Authorization"] = "Bearer \(token)", ["Content-Type"] = "application/json"}, body)
+        end
+        """.write(to: script, atomically: true, encoding: .utf8)
+        let threads = min(2, connections)
+        let (termination, output) = try ChildProcess.run(
+            wrk, ["-t\(threads)", "-c\(connections)", "-d\(seconds ?? ingestSeconds)s", "-s", script.path, base], environment: ChildProcess.currentEnvironment
+        )
+        guard termination == .exited(0), let rateLine = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
+              let rate = Double(rateLine.split(separator: " ").last ?? ""),
+              let countLine = output.split(separator: "\n").first(where: { $0.contains(" requests in ") }),
+              let requests = Int(countLine.split(separator: " ").first ?? "")
+        else { throw ValidationError("wrk failed: \(output)") }
+        func count(_ marker: String) -> Int {
+            output.split(separator: "\n").filter { $0.contains(marker) }
+                .compactMap { line in line.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }.reduce(0, +) }
+                .reduce(0, +)
+        }
+        return (rate * Double(batch), requests, count("Non-2xx") + count("Socket errors"))
+    }
+
+    func storedEvents(_ database: String, prefix: String) throws -> Int {
+        try DatabaseQueue(path: database).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM hook_events WHERE event_id LIKE ?", arguments: ["\(prefix)-%"]) ?? 0 }
+    }
+
+    func which(_ program: String) -> String? {
+        (ChildProcess.currentEnvironment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+            .map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// posix_spawn + wait4: wall time, peak RSS (KiB) and exit status of one child.
