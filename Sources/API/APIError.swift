@@ -8,6 +8,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let code: String
     public let message: Message
     public let field: String?
+    /// E.g. `Retry-After` of a 429, `WWW-Authenticate` of a 401.
+    public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, code: String, message: Message, field: String? = nil) {
         self.status = status
@@ -20,9 +22,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         let language = Language(acceptLanguage: request.headers[.acceptLanguage])
         let body = ErrorBody(error: .init(code: code, message: message.text(language), field: field))
         let data = try JSONEncoder.api.encode(body)
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8", .contentLanguage: language.rawValue]
+        fields.append(contentsOf: headers)
         return Response(
             status: status,
-            headers: [.contentType: "application/json; charset=utf-8", .contentLanguage: language.rawValue],
+            headers: fields,
             body: .init(byteBuffer: ByteBuffer(bytes: data))
         )
     }
@@ -59,6 +63,14 @@ extension APIError {
 
     static func notFound(_ what: Message.Thing) -> APIError {
         APIError(.notFound, code: "not_found", message: .notFound(what))
+    }
+
+    static let loginRequired = APIError(.unauthorized, code: "unauthorized", message: .loginRequired)
+    static let tokenInvalid = APIError(.unauthorized, code: "unauthorized", message: .tokenInvalid)
+    static let badCredentials = APIError(.unauthorized, code: "invalid_credentials", message: .badCredentials)
+
+    static func forbidden(needs role: String) -> APIError {
+        APIError(.forbidden, code: "forbidden", message: .roleForbidden(required: role))
     }
 
     static let routeNotFound = APIError(.notFound, code: "not_found", message: .routeNotFound)

@@ -84,16 +84,43 @@ public struct AppConfig: Sendable {
         }
     }
 
+    /// Who may use the API, and how MediaMTX's publish/read/playback requests are authorised (`auth` section).
+    public struct Auth: Sendable {
+        /// HS256 key of access and media tokens (`MTX_COMPANION_JWT_SECRET`), at least 32 bytes.
+        public var jwtSecret: String
+        /// True when the key was generated at start (`generate_jwt_secret: true`, development only).
+        public var secretWasGenerated = false
+        /// Lifetime of an API access token.
+        public var tokenTTL: Duration = .seconds(3600)
+        /// Lifetime of the read/playback tokens put into preview and playback URLs.
+        public var mediaTokenTTL: Duration = .seconds(600)
+        /// bcrypt cost of new password hashes (10–16).
+        public var bcryptCost = 12
+        /// Addresses whose MediaMTX `api`, `metrics` and `pprof` requests are allowed.
+        public var trustedAddresses: [String] = ["127.0.0.1", "::1"]
+        /// Failed logins per user name, and per client address, within `loginWindow` before logins are refused.
+        public var loginMaxFailures = 10
+        public var loginWindow: Duration = .seconds(15 * 60)
+        /// Browser origins allowed by CORS; empty turns CORS off.
+        public var corsOrigins: [String] = []
+
+        public init(jwtSecret: String) {
+            self.jwtSecret = jwtSecret
+        }
+    }
+
     public var server: Server
     public var database: Database
     public var mediamtx: MediaMTX
     public var hooks: Hooks
+    public var auth: Auth
 
-    public init(server: Server, database: Database, mediamtx: MediaMTX, hooks: Hooks = Hooks(token: "")) {
+    public init(server: Server, database: Database, mediamtx: MediaMTX, hooks: Hooks = Hooks(token: ""), auth: Auth) {
         self.server = server
         self.database = database
         self.mediamtx = mediamtx
         self.hooks = hooks
+        self.auth = auth
     }
 }
 
@@ -139,6 +166,15 @@ extension AppConfig {
         ("hooks", "session_gap", "MTX_COMPANION_HOOKS_SESSION_GAP", false),
         ("hooks", "record_timezone", "MTX_COMPANION_HOOKS_RECORD_TIMEZONE", false),
         ("hooks", "event_retention_days", "MTX_COMPANION_HOOKS_EVENT_RETENTION_DAYS", false),
+        ("auth", "jwt_secret", "MTX_COMPANION_JWT_SECRET", false),
+        ("auth", "generate_jwt_secret", "MTX_COMPANION_AUTH_GENERATE_JWT_SECRET", false),
+        ("auth", "token_ttl", "MTX_COMPANION_AUTH_TOKEN_TTL", false),
+        ("auth", "media_token_ttl", "MTX_COMPANION_AUTH_MEDIA_TOKEN_TTL", false),
+        ("auth", "bcrypt_cost", "MTX_COMPANION_AUTH_BCRYPT_COST", false),
+        ("auth", "trusted_addresses", "MTX_COMPANION_AUTH_TRUSTED_ADDRESSES", false),
+        ("auth", "login_max_failures", "MTX_COMPANION_AUTH_LOGIN_MAX_FAILURES", false),
+        ("auth", "login_window", "MTX_COMPANION_AUTH_LOGIN_WINDOW", false),
+        ("auth", "cors_origins", "MTX_COMPANION_AUTH_CORS_ORIGINS", false),
     ]
 
     /// The file for an environment name: `configs/config.<env>.yaml`.
@@ -169,7 +205,7 @@ extension AppConfig {
         } catch {
             throw ConfigError(file: file, key: "", reason: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
-        guard let mapping = root?.mapping else { throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx, hooks") }
+        guard let mapping = root?.mapping else { throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx, hooks, auth") }
 
         var values: [String: (text: String, origin: String)] = [:]
         let sections = Set(keys.map(\.section))
@@ -287,7 +323,8 @@ private struct Reader {
                 sessionGap: try duration("hooks.session_gap", default: .seconds(1)),
                 recordTimezone: timezone,
                 eventRetentionDays: try retentionDays()
-            )
+            ),
+            auth: .init(jwtSecret: "")
         )
         if optional("mediamtx.reconcile_interval") == "0" {
             config.mediamtx.reconcileInterval = .zero
@@ -296,7 +333,49 @@ private struct Reader {
         }
         config.mediamtx.manageHooks = manageHooks
         config.mediamtx.hookCommand = optional("mediamtx.hook_command") ?? "mtx-hook"
+        config.auth = try auth()
         return config
+    }
+
+    func boolean(_ key: String, default fallback: Bool) throws -> Bool {
+        switch optional(key)?.lowercased() {
+        case nil: return fallback
+        case "false", "no": return false
+        case "true", "yes": return true
+        case let other?: throw error(key, "must be true or false (\"\(other)\")")
+        }
+    }
+
+    func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = optional(key) else { return fallback }
+        guard let value = Int(text), range.contains(value) else { throw error(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound) (\"\(text)\")") }
+        return value
+    }
+
+    func list(_ key: String, default fallback: [String]) -> [String] {
+        guard let text = optional(key) else { return fallback }
+        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func auth() throws -> AppConfig.Auth {
+        var auth = AppConfig.Auth(jwtSecret: optional("auth.jwt_secret") ?? "")
+        if auth.jwtSecret.isEmpty {
+            guard try boolean("auth.generate_jwt_secret", default: false) else {
+                throw error("auth.jwt_secret", "missing: set MTX_COMPANION_JWT_SECRET to a random string of at least 32 characters")
+            }
+            var generator = SystemRandomNumberGenerator()
+            auth.jwtSecret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+            auth.secretWasGenerated = true
+        }
+        guard auth.jwtSecret.utf8.count >= 32 else { throw error("auth.jwt_secret", "must be at least 32 characters (it signs every token)") }
+        auth.tokenTTL = try duration("auth.token_ttl", default: .seconds(3600))
+        auth.mediaTokenTTL = try duration("auth.media_token_ttl", default: .seconds(600))
+        auth.bcryptCost = try integer("auth.bcrypt_cost", default: 12, in: 10...16)
+        auth.trustedAddresses = list("auth.trusted_addresses", default: ["127.0.0.1", "::1"])
+        auth.loginMaxFailures = try integer("auth.login_max_failures", default: 10, in: 1...1000)
+        auth.loginWindow = try duration("auth.login_window", default: .seconds(15 * 60))
+        auth.corsOrigins = list("auth.cors_origins", default: [])
+        return auth
     }
 }
 

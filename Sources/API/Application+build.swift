@@ -47,7 +47,27 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let logger = logger ?? Logger(label: "mtx-companion")
     let app = try AppServices(config, logger: logger, makeSourceID: makeSourceID)
-    let router = buildRouter(sources: app.sources, assets: app.assets, settings: config.mediamtx)
+    let authenticator = await Authenticator(settings: config.auth, database: app.database)
+    if config.auth.secretWasGenerated {
+        logger.warning("auth.jwt_secret is empty: generated a random key for this run (tokens end with a restart); set MTX_COMPANION_JWT_SECRET")
+    }
+    let router = AppRouter(context: AppRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: SecurityHeadersMiddleware())
+    if !config.auth.corsOrigins.isEmpty { router.add(middleware: AllowedOriginsCORSMiddleware(origins: Set(config.auth.corsOrigins))) }
+    router.add(middleware: AccessMiddleware(authenticator: authenticator, database: app.database, logger: logger))
+
+    let access = StreamAccess(authenticator: authenticator, database: app.database)
+    let sourcesController = SourcesController(service: app.sources, urls: StreamURLs(settings: config.mediamtx), access: access)
+    sourcesController.addRoutes(to: router.group("api/v1/sources"))
+    AssetsController(service: app.assets, sources: sourcesController, playbackAddress: config.mediamtx.playbackAddress)
+        .addRoutes(to: router.group("api/v1/assets"))
+    AuthController(authenticator: authenticator, database: app.database).addRoutes(to: router)
+    MediaMTXAuthController(
+        authenticator: authenticator, database: app.database, trustedAddresses: Set(config.auth.trustedAddresses),
+        stats: AuthDecisionStats(), logger: logger
+    ).addRoutes(to: router)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
     let bus = EventBus()
     HooksController(database: app.database, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus)
@@ -63,17 +83,6 @@ public func buildApplication(
         services: services,
         logger: logger
     )
-}
-
-func buildRouter(sources: SourcesService, assets: AssetsService, settings: AppConfig.MediaMTX) -> AppRouter {
-    let router = AppRouter(context: AppRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.debug))
-    let sourcesController = SourcesController(service: sources, urls: StreamURLs(settings: settings))
-    sourcesController.addRoutes(to: router.group("api/v1/sources"))
-    AssetsController(service: assets, sources: sourcesController, playbackAddress: settings.playbackAddress)
-        .addRoutes(to: router.group("api/v1/assets"))
-    return router
 }
 
 /// Shuts the MediaMTX HTTP client down when the application stops.

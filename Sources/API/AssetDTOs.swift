@@ -73,7 +73,8 @@ struct AssetResponse: ResponseEncodable {
         case updatedAt = "updated_at"
     }
 
-    init(_ a: MediaAsset, playbackAddress: String) {
+    /// A clip's `playback_url` carries `playbackToken` (a playback token for its path) when given.
+    init(_ a: MediaAsset, playbackAddress: String, playbackToken: String? = nil) {
         id = a.id.uuidString.lowercased()
         name = a.name
         type = a.type
@@ -86,7 +87,8 @@ struct AssetResponse: ResponseEncodable {
         duration = a.clipDuration
         format = a.clipFormat
         if let path = a.path, let clipStart = a.clipStart, let clipDuration = a.clipDuration {
-            playbackURL = MediaMTXClient.playbackURL(base: playbackAddress, path: path, start: clipStart, duration: clipDuration, format: a.clipFormat ?? "mp4")
+            let url = MediaMTXClient.playbackURL(base: playbackAddress, path: path, start: clipStart, duration: clipDuration, format: a.clipFormat ?? "mp4")
+            playbackURL = playbackToken.map { StreamURLs.adding("token", $0, to: url) } ?? url
         }
         createdAt = Timestamp.format(a.createdAt)
         updatedAt = Timestamp.format(a.updatedAt)

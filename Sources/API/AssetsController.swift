@@ -12,17 +12,17 @@ struct AssetsController {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
         group.post(use: create)
-        group.get(":id") { _, context in respond(try await asset(context)) }
+        group.get(":id") { _, context in try await respond(try await asset(context)) }
         group.put(":id", use: update)
         group.delete(":id") { _, context in
             try await service.delete(try id(context))
             return Response(status: .noContent)
         }
         group.post(":id/clips", use: createClip)
-        group.get(":id/preview") { _, context in sources.preview(of: try await live(context)) }
+        group.get(":id/preview") { _, context in try await sources.preview(of: try await live(context), context) }
         group.get(":id/stream/status") { _, context in try await sources.status(of: try await live(context)) }
-        group.post(":id/stream/record/start") { _, context in try await sources.setRecording(try await live(context), true) }
-        group.post(":id/stream/record/stop") { _, context in try await sources.setRecording(try await live(context), false) }
+        group.post(":id/stream/record/start") { _, context in try await sources.setRecording(try await live(context), true, context) }
+        group.post(":id/stream/record/stop") { _, context in try await sources.setRecording(try await live(context), false, context) }
         group.get(":id/stream/record/status") { _, context in try await sources.recordStatus(of: try await live(context)) }
         group.get(":id/stream/recordings") { request, context in try await sources.recordFiles(of: try await live(context), QueryInput(request)) }
         group.get(":id/stream/playback") { request, context in try await sources.playback(of: try await live(context), QueryInput(request)) }
@@ -56,7 +56,8 @@ struct AssetsController {
         case (_?, _?):
             throw APIError(.badRequest, code: "invalid_argument", message: .streamURLOrSourceID, field: "source_id")
         }
-        return EditedResponse(status: .created, response: respond(asset))
+        context.audit.target("asset", id: asset.id.uuidString.lowercased())
+        return EditedResponse(status: .created, response: try await respond(asset))
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<AssetResponse> {
@@ -80,7 +81,9 @@ struct AssetsController {
             pageSize: try q.int("page_size", default: 50, range: 1...500)
         )
         let page = try await service.list(query)
-        return PageResponse(items: page.items.map(respond), total: page.total, page: query.page, pageSize: query.pageSize)
+        var items: [AssetResponse] = []
+        for asset in page.items { items.append(try await respond(asset)) }
+        return PageResponse(items: items, total: page.total, page: query.page, pageSize: query.pageSize)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> AssetResponse {
@@ -96,7 +99,7 @@ struct AssetsController {
             description: try body.description.map { try AssetValidation.description($0) },
             sourceID: try body.sourceID.map(AssetValidation.sourceID)
         )
-        return respond(try await service.update(assetID, changes))
+        return try await respond(try await service.update(assetID, changes))
     }
 
     /// `{name, start, duration, tags}` → a vod asset on the same source, for a recorded range.
@@ -117,7 +120,8 @@ struct AssetsController {
             .init(name: name, tags: try AssetValidation.tags(body.tags) ?? [], description: try AssetValidation.description(body.description)),
             start: start, duration: duration, format: format
         )
-        return EditedResponse(status: .created, response: respond(clip))
+        context.audit.record("clip.create", target: "asset", id: clip.id.uuidString.lowercased(), detail: "from=\(parent.id.uuidString.lowercased())")
+        return EditedResponse(status: .created, response: try await respond(clip))
     }
 
     // MARK: - Helpers
@@ -135,7 +139,9 @@ struct AssetsController {
         try await service.liveSource(of: try await asset(context))
     }
 
-    func respond(_ asset: MediaAsset) -> AssetResponse {
-        AssetResponse(asset, playbackAddress: playbackAddress)
+    func respond(_ asset: MediaAsset) async throws -> AssetResponse {
+        var token: String?
+        if asset.clipStart != nil, let path = asset.path { token = try await sources.access.playbackToken(path) }
+        return AssetResponse(asset, playbackAddress: playbackAddress, playbackToken: token)
     }
 }

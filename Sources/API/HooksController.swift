@@ -46,6 +46,7 @@ struct HooksController {
         }
         var request = request
         let data = Data(buffer: try await request.collectBody(upTo: AppRequestContext.maxBodySize))
+        try JSONLimits.check(data)
         let decoder = JSONDecoder()
         let wire: [WireEvent]
         let prefix: String
@@ -120,11 +121,7 @@ struct HooksController {
     /// Bearer token, compared in constant time; never taken from the URL.
     func authorized(_ request: Request) -> Bool {
         guard !token.isEmpty, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
-        let given = Array(header.dropFirst(7).utf8)
-        let expected = Array(token.utf8)
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for i in 0..<expected.count { difference |= expected[i] ^ (i < given.count ? given[i] : 0) }
-        return difference == 0
+        return constantTimeEquals(String(header.dropFirst(7)), token)
     }
 
     /// Validates one event; a bad field fails the whole request, naming it, with nothing written.

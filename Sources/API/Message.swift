@@ -3,6 +3,7 @@ public enum Message: Sendable, Equatable {
     public enum Thing: Sendable, Equatable {
         case source
         case asset
+        case user
 
         func text(_ language: Language) -> String {
             switch (self, language) {
@@ -10,6 +11,8 @@ public enum Message: Sendable, Equatable {
             case (.source, .zh): return "媒体源"
             case (.asset, .en): return "asset"
             case (.asset, .zh): return "资产"
+            case (.user, .en): return "user"
+            case (.user, .zh): return "用户"
             }
         }
     }
@@ -48,6 +51,16 @@ public enum Message: Sendable, Equatable {
     case segmentOutsideRoot(String)
     case notASegmentName(String)
     case noSegmentAt
+    case loginRequired
+    case tokenInvalid
+    case roleForbidden(required: String)
+    case badCredentials
+    case tooManyLogins(retryAfter: Int)
+    case userExists(String)
+    case notAPushSource
+    case lastAdmin
+    case tooShort(String, min: Int)
+    case notAUserName(String)
 
     public func text(_ language: Language) -> String {
         switch language {
@@ -90,6 +103,16 @@ public enum Message: Sendable, Equatable {
         case .noRecording: return "Nothing was recorded in that time range."
         case .relinkOnlyLive: return "Only live stream assets can be relinked to another source."
         case .hookTokenRequired: return "A valid hook token is required (Authorization: Bearer …, the companion's hooks.token)."
+        case .loginRequired: return "Sign in first: send Authorization: Bearer <access_token> from POST /api/v1/auth/login."
+        case .tokenInvalid: return "The access token is invalid or has expired; sign in again."
+        case .roleForbidden(let required): return "Your role may not do this; it needs the \(required) role."
+        case .badCredentials: return "Wrong user name or password."
+        case .tooManyLogins(let seconds): return "Too many failed sign-ins; try again in \(seconds) s."
+        case .userExists(let name): return "A user named \"\(name)\" already exists."
+        case .notAPushSource: return "Only push sources have a publish key."
+        case .lastAdmin: return "This is the last admin; make another admin first."
+        case .tooShort(let f, let min): return "\(f) must be at least \(min) characters."
+        case .notAUserName(let f): return "\(f) must be 1 to 64 letters, digits, '.', '_', '-' or '@'."
         case .tooMany(let f, let max): return "At most \(max) \(f) per request."
         case .segmentOutsideRoot(let root): return "The segment file is not under the record root \(root) (or its path has ..)."
         case .notASegmentName(let pattern): return "The segment file name does not follow record_path \(pattern) with .mp4 or .ts."
@@ -131,6 +154,16 @@ public enum Message: Sendable, Equatable {
         case .noRecording: return "该时间段没有录像。"
         case .relinkOnlyLive: return "只有直播类型的流媒体资产可以改为关联其他媒体源。"
         case .hookTokenRequired: return "需要有效的钩子令牌（Authorization: Bearer …，即 hooks.token）。"
+        case .loginRequired: return "请先登录：携带 POST /api/v1/auth/login 返回的 Authorization: Bearer <access_token>。"
+        case .tokenInvalid: return "访问令牌无效或已过期，请重新登录。"
+        case .roleForbidden(let required): return "当前角色无权执行此操作，需要 \(required) 角色。"
+        case .badCredentials: return "用户名或密码错误。"
+        case .tooManyLogins(let seconds): return "登录失败次数过多，请 \(seconds) 秒后再试。"
+        case .userExists(let name): return "用户“\(name)”已存在。"
+        case .notAPushSource: return "只有推流（push）类型的媒体源才有推流密钥。"
+        case .lastAdmin: return "这是最后一个管理员，请先设置另一个管理员。"
+        case .tooShort(let f, let min): return "\(f) 至少需要 \(min) 个字符。"
+        case .notAUserName(let f): return "\(f) 只能是 1 到 64 个字母、数字或 '.'、'_'、'-'、'@'。"
         case .tooMany(let f, let max): return "每个请求最多 \(max) 个 \(f)。"
         case .segmentOutsideRoot(let root): return "录像段文件不在录像根目录 \(root) 之下（或路径含 ..）。"
         case .notASegmentName(let pattern): return "录像段文件名不符合 record_path \(pattern)（扩展名 .mp4 或 .ts）。"

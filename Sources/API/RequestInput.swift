@@ -12,6 +12,7 @@ extension Request {
         var request = self
         let buffer = try await request.collectBody(upTo: AppRequestContext.maxBodySize)
         let data = Data(buffer: buffer)
+        try JSONLimits.check(data)
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])

@@ -61,7 +61,7 @@ struct SourceResponse: ResponseEncodable {
         case updatedAt = "updated_at"
     }
 
-    init(_ s: MediaSource, urls: StreamURLs, status: StatusResponse? = nil, live: LiveStatusResponse? = nil) {
+    init(_ s: MediaSource, urls: StreamURLs, pushKey: String?, status: StatusResponse? = nil, live: LiveStatusResponse? = nil) {
         id = s.id.uuidString.lowercased()
         name = s.name
         pathName = s.pathName
@@ -70,7 +70,7 @@ struct SourceResponse: ResponseEncodable {
         self.protocol = s.protocol
         enabled = s.enabled
         recordEnabled = s.recordEnabled
-        pushURL = s.kind == .push ? urls.push(s.pathName) : nil
+        pushURL = s.kind == .push ? urls.push(s.pathName, key: pushKey) : nil
         createdAt = Timestamp.format(s.createdAt)
         updatedAt = Timestamp.format(s.updatedAt)
         self.status = status
@@ -196,16 +196,18 @@ struct PreviewResponse: ResponseEncodable {
         case pushURL = "push_url"
     }
 
-    init(_ s: MediaSource, urls: StreamURLs) {
+    /// Every URL carries `token`, a read token for this path (MediaMTX asks us about it through authHTTPAddress).
+    init(_ s: MediaSource, urls: StreamURLs, token: String, pushKey: String?) {
+        func signed(_ url: String) -> String { StreamURLs.adding("token", token, to: url) }
         pathName = s.pathName
-        hlsURL = urls.hls(s.pathName)
-        rtspURL = urls.rtsp(s.pathName)
-        rtmpURL = urls.rtmp(s.pathName)
-        webrtcURL = urls.whep(s.pathName)
-        srtURL = urls.srt(s.pathName)
-        hlsPlayerURL = urls.hlsPlayer(s.pathName)
-        webrtcPlayerURL = urls.webrtcPlayer(s.pathName)
-        pushURL = s.kind == .push ? urls.push(s.pathName) : nil
+        hlsURL = signed(urls.hls(s.pathName))
+        rtspURL = signed(urls.rtsp(s.pathName))
+        rtmpURL = signed(urls.rtmp(s.pathName))
+        webrtcURL = signed(urls.whep(s.pathName))
+        srtURL = urls.srt(s.pathName, token: token)
+        hlsPlayerURL = signed(urls.hlsPlayer(s.pathName))
+        webrtcPlayerURL = signed(urls.webrtcPlayer(s.pathName))
+        pushURL = s.kind == .push ? urls.push(s.pathName, key: pushKey) : nil
     }
 }
 

@@ -7,6 +7,7 @@ import MediaMTX
 struct SourcesController {
     let service: SourcesService
     let urls: StreamURLs
+    let access: StreamAccess
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
@@ -14,13 +15,14 @@ struct SourcesController {
         group.get(":id", use: show)
         group.put(":id", use: update)
         group.delete(":id", use: delete)
-        group.post(":id/enable") { _, context in respond(try await service.enable(try id(context))) }
-        group.post(":id/disable") { _, context in respond(try await service.disable(try id(context))) }
+        group.post(":id/enable") { _, context in try await respond(try await service.enable(try id(context)), context) }
+        group.post(":id/disable") { _, context in try await respond(try await service.disable(try id(context)), context) }
+        group.post(":id/publish-key/rotate") { _, context in try await rotateKey(try await source(context), context) }
         group.get(":id/status") { _, context in try await status(of: try await source(context)) }
-        group.get(":id/preview") { _, context in preview(of: try await source(context)) }
+        group.get(":id/preview") { _, context in try await preview(of: try await source(context), context) }
         group.get(":id/preview/ready") { _, context in try await ready(of: try await source(context)) }
-        group.post(":id/record/start") { _, context in try await setRecording(try await source(context), true) }
-        group.post(":id/record/stop") { _, context in try await setRecording(try await source(context), false) }
+        group.post(":id/record/start") { _, context in try await setRecording(try await source(context), true, context) }
+        group.post(":id/record/stop") { _, context in try await setRecording(try await source(context), false, context) }
         group.get(":id/record/status") { _, context in try await recordStatus(of: try await source(context)) }
         group.get(":id/record/files") { request, context in try await recordFiles(of: try await source(context), QueryInput(request)) }
         group.get(":id/record/sessions") { request, context in try await recordSessions(of: try await source(context), QueryInput(request)) }
@@ -58,7 +60,8 @@ struct SourcesController {
         let source = try await service.create(.init(
             name: name, kind: kind, url: url, protocol: proto, enabled: body.enabled ?? true, recordEnabled: body.recordEnabled ?? false
         ))
-        return EditedResponse(status: .created, response: SourceResponse(source, urls: urls))
+        context.audit.target("source", id: source.id.uuidString.lowercased())
+        return EditedResponse(status: .created, response: try await respond(source, context))
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<SourceResponse> {
@@ -73,9 +76,10 @@ struct SourcesController {
         let withStatus = try q.bool("with_status") ?? false
         let page = try await service.list(query)
         let states = withStatus ? try await service.indexedStates(of: page.items) : [:]
+        let keys = try await access.pushKeys(page.items, for: context.identity)
         return PageResponse(
             items: page.items.map { s in
-                SourceResponse(s, urls: urls, live: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
+                SourceResponse(s, urls: urls, pushKey: keys[s.id], live: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
             },
             total: page.total, page: query.page, pageSize: query.pageSize
         )
@@ -83,8 +87,9 @@ struct SourcesController {
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
         let source = try await service.get(try id(context))
-        guard try QueryInput(request).bool("with_status") == true else { return SourceResponse(source, urls: urls) }
-        return SourceResponse(source, urls: urls, status: StatusResponse(pathName: source.pathName, path: try await service.status(of: source)))
+        let key = try await access.pushKey(source, for: context.identity)
+        guard try QueryInput(request).bool("with_status") == true else { return SourceResponse(source, urls: urls, pushKey: key) }
+        return SourceResponse(source, urls: urls, pushKey: key, status: StatusResponse(pathName: source.pathName, path: try await service.status(of: source)))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
@@ -99,7 +104,7 @@ struct SourcesController {
             enabled: body.enabled,
             recordEnabled: body.recordEnabled
         )
-        return try await respond(service.update(sourceID, changes))
+        return try await respond(service.update(sourceID, changes), context)
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -113,16 +118,23 @@ struct SourcesController {
         StatusResponse(pathName: source.pathName, path: try await service.status(of: source))
     }
 
-    func preview(of source: MediaSource) -> PreviewResponse {
-        PreviewResponse(source, urls: urls)
+    func preview(of source: MediaSource, _ context: AppRequestContext) async throws -> PreviewResponse {
+        PreviewResponse(source, urls: urls, token: try await access.readToken(source.pathName), pushKey: try await access.pushKey(source, for: context.identity))
+    }
+
+    /// A new publish key for a push source: the old one stops working at once (MediaMTX asks us on every publish).
+    func rotateKey(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
+        guard source.kind == .push else { throw APIError(.conflict, code: "not_push", message: .notAPushSource) }
+        let key = try await service.database.rotatePublishKey(sourceID: source.id)
+        return SourceResponse(source, urls: urls, pushKey: key)
     }
 
     func ready(of source: MediaSource) async throws -> ReadyResponse {
         ReadyResponse(ready: try await service.isReady(source))
     }
 
-    func setRecording(_ source: MediaSource, _ on: Bool) async throws -> SourceResponse {
-        respond(try await service.setRecording(source.id, on))
+    func setRecording(_ source: MediaSource, _ on: Bool, _ context: AppRequestContext) async throws -> SourceResponse {
+        try await respond(try await service.setRecording(source.id, on), context)
     }
 
     func recordStatus(of source: MediaSource) async throws -> RecordStatusResponse {
@@ -148,10 +160,11 @@ struct SourcesController {
     func playbackSegments(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<PlaybackSegment> {
         let format = try q.oneOf("format", ["fmp4", "mp4"]) ?? "fmp4"
         let sessions = try await service.sessions(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
+        let token = try await access.playbackToken(source.pathName)
         return ItemsResponse(pathName: source.pathName, items: sessions.map { s in
             let start = Date(micros: s.start)
             let duration = Double(s.end - s.start) / 1_000_000
-            return PlaybackSegment(start: Timestamp.format(start), duration: duration, url: service.playbackURL(source, start: start, duration: duration, format: format))
+            return PlaybackSegment(start: Timestamp.format(start), duration: duration, url: StreamURLs.adding("token", token, to: service.playbackURL(source, start: start, duration: duration, format: format)))
         })
     }
 
@@ -167,7 +180,8 @@ struct SourcesController {
         // An open session grows: ask for an hour, MediaMTX returns what exists.
         let duration = given ?? (session.open ? 3600 : max(0.000_001, Double(session.end - start.micros) / 1_000_000))
         return PlaybackResponse(
-            pathName: source.pathName, url: service.playbackURL(source, start: start, duration: duration, format: format),
+            pathName: source.pathName,
+            url: try await access.signedPlayback(service.playbackURL(source, start: start, duration: duration, format: format), path: source.pathName),
             start: Timestamp.format(start), duration: duration, format: format
         )
     }
@@ -184,8 +198,8 @@ struct SourcesController {
         try await service.get(try id(context))
     }
 
-    func respond(_ source: MediaSource) -> SourceResponse {
-        SourceResponse(source, urls: urls)
+    func respond(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
+        SourceResponse(source, urls: urls, pushKey: try await access.pushKey(source, for: context.identity))
     }
 }
 

@@ -9,8 +9,20 @@ struct StreamURLs: Sendable {
     /// WHEP endpoint of MediaMTX's WebRTC server.
     func whep(_ path: String) -> String { "\(settings.webrtcAddress)/\(path)/whep" }
     func webrtcPlayer(_ path: String) -> String { "\(settings.webrtcAddress)/\(path)/" }
-    /// MediaMTX reads SRT streams by `streamid=read:{path}`.
-    func srt(_ path: String) -> String { "\(settings.srtAddress)?streamid=read:\(path)" }
-    /// Where OBS and other encoders publish a push source (design §2.3: `{rtmp_address}/{path_name}`).
-    func push(_ path: String) -> String { "\(settings.rtmpAddress)/\(path)" }
+    /// MediaMTX reads SRT streams by `streamid=read:{path}`; credentials follow as `:user:pass`, and MediaMTX passes
+    /// the pass to `authHTTPAddress` as `password`.
+    func srt(_ path: String, token: String? = nil) -> String {
+        "\(settings.srtAddress)?streamid=read:\(path)" + (token.map { ":token:\($0)" } ?? "")
+    }
+    /// Where OBS and other encoders publish a push source (design §2.3: `{rtmp_address}/{path_name}`), with the
+    /// source's publish key as `?key=` when the caller may see it.
+    func push(_ path: String, key: String? = nil) -> String {
+        let url = "\(settings.rtmpAddress)/\(path)"
+        return key.map { Self.adding("key", $0, to: url) } ?? url
+    }
+
+    /// `url` with `name=value` added to its query.
+    static func adding(_ name: String, _ value: String, to url: String) -> String {
+        url + (url.contains("?") ? "&" : "?") + name + "=" + value
+    }
 }

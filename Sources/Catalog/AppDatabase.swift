@@ -48,6 +48,7 @@ public struct AppDatabase: Sendable {
         }
         registerAssetMigrations(&migrator)
         registerIndexMigrations(&migrator)
+        registerAuthMigrations(&migrator)
         return migrator
     }
 }
@@ -58,6 +59,8 @@ public enum CatalogError: Error, Equatable, Sendable {
     case notFound
     /// Stream assets still point at the source.
     case sourceHasAssets
+    /// A user with this name exists.
+    case nameTaken(String)
 }
 
 extension DatabaseError {

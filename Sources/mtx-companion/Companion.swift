@@ -31,7 +31,7 @@ struct Companion: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtx-companion",
         abstract: "The companion server of MediaMTX: media sources, catalogue, recordings.",
-        subcommands: [Serve.self, Migrate.self, Reconcile.self, Segments.self, Events.self],
+        subcommands: [Serve.self, Migrate.self, Reconcile.self, Segments.self, Events.self, Users.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -1,0 +1,204 @@
+import Catalog
+import Foundation
+import Hummingbird
+
+/// `POST /api/v1/auth/login`, `GET /api/v1/auth/me`, the admin's `/api/v1/users` and `GET /api/v1/audit`.
+struct AuthController {
+    let authenticator: Authenticator
+    let database: AppDatabase
+
+    func addRoutes(to router: AppRouter) {
+        router.post("api/v1/auth/login", use: login)
+        router.get("api/v1/auth/me") { _, context in UserResponse(try await current(context)) }
+        router.get("api/v1/users") { _, _ in ListResponse(items: try await database.users().map(UserResponse.init)) }
+        router.post("api/v1/users", use: addUser)
+        router.put("api/v1/users/:username", use: updateUser)
+        router.delete("api/v1/users/:username", use: removeUser)
+        router.get("api/v1/audit", use: audit)
+    }
+
+    // MARK: Login
+
+    struct LoginBody: StrictBody {
+        static let allowedKeys: Set<String> = ["username", "password"]
+        var username: String
+        var password: String
+    }
+
+    struct TokenResponse: ResponseEncodable {
+        var accessToken: String
+        var tokenType = "Bearer"
+        var expiresIn: Int
+
+        enum CodingKeys: String, CodingKey {
+            case accessToken = "access_token"
+            case tokenType = "token_type"
+            case expiresIn = "expires_in"
+        }
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> TokenResponse {
+        let body = try await request.decodeStrict(LoginBody.self)
+        guard !body.username.isEmpty else { throw APIError.missingField("username") }
+        guard !body.password.isEmpty else { throw APIError.missingField("password") }
+        context.audit.record("auth.login", target: "user", id: String(body.username.prefix(64)))
+        let user = try await authenticator.login(username: body.username, password: body.password, ip: context.clientIP)
+        let (token, expiresIn) = try await authenticator.accessToken(for: user)
+        return TokenResponse(accessToken: token, expiresIn: expiresIn)
+    }
+
+    func current(_ context: AppRequestContext) async throws -> User {
+        guard let identity = context.identity, let user = try await database.user(id: identity.id) else { throw APIError.tokenInvalid }
+        return user
+    }
+
+    // MARK: Users (admin)
+
+    struct UserResponse: ResponseEncodable {
+        var id: String
+        var username: String
+        var role: String
+        var createdAt: String
+        var updatedAt: String
+
+        init(_ user: User) {
+            id = user.id.uuidString.lowercased()
+            username = user.username
+            role = user.role.rawValue
+            createdAt = Timestamp.format(user.createdAt)
+            updatedAt = Timestamp.format(user.updatedAt)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, username, role
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+        }
+    }
+
+    struct ListResponse<Item: Encodable & Sendable>: ResponseEncodable {
+        var items: [Item]
+    }
+
+    struct NewUser: StrictBody {
+        static let allowedKeys: Set<String> = ["username", "password", "role"]
+        var username: String
+        var password: String
+        var role: String
+    }
+
+    struct UserChange: StrictBody {
+        static let allowedKeys: Set<String> = ["password", "role"]
+        var password: String?
+        var role: String?
+    }
+
+    static func role(_ text: String) throws -> User.Role {
+        guard let role = User.Role(rawValue: text) else { throw APIError.invalidField("role", .notOneOf("role", User.Role.allCases.map(\.rawValue))) }
+        return role
+    }
+
+    static func checkPassword(_ password: String) throws {
+        guard password.count >= 8 else { throw APIError.invalidField("password", .tooShort("password", min: 8)) }
+        guard password.utf8.count <= 72 else { throw APIError.invalidField("password", .tooLong("password", max: 72)) }
+    }
+
+    @Sendable func addUser(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<UserResponse> {
+        let body = try await request.decodeStrict(NewUser.self)
+        guard User.isValidName(body.username) else { throw APIError.invalidField("username", .notAUserName("username")) }
+        let role = try Self.role(body.role)
+        try Self.checkPassword(body.password)
+        context.audit.record("user.add", target: "user", id: body.username, detail: "role=\(role.rawValue)")
+        let user = User(username: body.username, role: role, passwordHash: await Authenticator.hashPassword(body.password, cost: authenticator.settings.bcryptCost))
+        do {
+            try await database.addUser(user)
+        } catch CatalogError.nameTaken(let name) {
+            throw APIError(.conflict, code: "conflict", message: .userExists(name), field: "username")
+        }
+        return EditedResponse(status: .created, response: UserResponse(user))
+    }
+
+    @Sendable func updateUser(_ request: Request, context: AppRequestContext) async throws -> UserResponse {
+        let name = context.parameters.get("username") ?? ""
+        guard let existing = try await database.user(named: name) else { throw APIError.notFound(.user) }
+        let body = try await request.decodeStrict(UserChange.self)
+        let role = try body.role.map(Self.role)
+        if let password = body.password { try Self.checkPassword(password) }
+        if existing.role == .admin, let role, role != .admin, try await adminCount() <= 1 {
+            throw APIError(.conflict, code: "last_admin", message: .lastAdmin)
+        }
+        let changes = [role.map { "role=\($0.rawValue)" }, body.password.map { _ in "password" }].compactMap { $0 }
+        context.audit.record("user.update", target: "user", id: existing.username, detail: changes.joined(separator: ","))
+        var hash: String?
+        if let password = body.password { hash = await Authenticator.hashPassword(password, cost: authenticator.settings.bcryptCost) }
+        try await database.updateUser(named: existing.username, passwordHash: hash, role: role)
+        return UserResponse(try await database.user(named: existing.username) ?? existing)
+    }
+
+    @Sendable func removeUser(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let name = context.parameters.get("username") ?? ""
+        guard let existing = try await database.user(named: name) else { throw APIError.notFound(.user) }
+        if existing.role == .admin, try await adminCount() <= 1 { throw APIError(.conflict, code: "last_admin", message: .lastAdmin) }
+        try await database.removeUser(named: existing.username)
+        return Response(status: .noContent)
+    }
+
+    func adminCount() async throws -> Int {
+        try await database.users().filter { $0.role == .admin }.count
+    }
+
+    // MARK: Audit (admin)
+
+    struct AuditResponse: Encodable, Sendable {
+        var id: Int64
+        var at: String
+        var userID: String?
+        var username: String?
+        var action: String
+        var targetType: String?
+        var targetID: String?
+        var outcome: String
+        var status: Int?
+        var ip: String?
+        var detail: String?
+
+        init(_ e: AuditEntry) {
+            id = e.id
+            at = Timestamp.format(e.at)
+            userID = e.userID?.uuidString.lowercased()
+            username = e.username
+            action = e.action
+            targetType = e.targetType
+            targetID = e.targetID
+            outcome = e.outcome
+            status = e.status
+            ip = e.ip
+            detail = e.detail
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, at, username, action, outcome, status, ip, detail
+            case userID = "user_id"
+            case targetType = "target_type"
+            case targetID = "target_id"
+        }
+    }
+
+    @Sendable func audit(_ request: Request, context: AppRequestContext) async throws -> PageResponse<AuditResponse> {
+        let q = QueryInput(request)
+        var query = AuditQuery()
+        query.username = q.string("username")
+        query.action = q.string("action")
+        query.targetID = q.string("target_id")
+        if let outcome = q.string("outcome") {
+            guard ["ok", "denied", "failed"].contains(outcome) else { throw APIError.invalidField("outcome", .notOneOf("outcome", ["ok", "denied", "failed"])) }
+            query.outcome = outcome
+        }
+        query.from = try SourceValidation.time(q, "from")
+        query.to = try SourceValidation.time(q, "to")
+        query.page = try q.int("page", default: 1, range: 1...1_000_000)
+        query.pageSize = try q.int("page_size", default: 50, range: 1...500)
+        let page = try await database.audit(query)
+        return PageResponse(items: page.items.map(AuditResponse.init), total: page.total, page: query.page, pageSize: query.pageSize)
+    }
+}

@@ -1,0 +1,165 @@
+import Catalog
+import Foundation
+import HummingbirdBcrypt
+import JWTKit
+
+/// Who is calling: a verified access token's user, with the role as stored now (a removed or demoted user loses
+/// access at once, whatever their token says).
+public struct Identity: Sendable, Equatable {
+    public var id: UUID
+    public var username: String
+    public var role: User.Role
+}
+
+/// Claims of an API access token (`typ: access`).
+struct AccessClaims: JWTPayload {
+    var sub: SubjectClaim
+    var name: String
+    var iat: IssuedAtClaim
+    var exp: ExpirationClaim
+    var typ: String
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+        guard typ == "access" else { throw JWTError.claimVerificationFailure(failedClaim: nil, reason: "not an access token") }
+    }
+}
+
+/// Claims of a media token (`typ: media`): one path, one MediaMTX action (`read` or `playback`).
+struct MediaClaims: JWTPayload {
+    var path: String
+    var act: String
+    var exp: ExpirationClaim
+    var typ: String
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+        guard typ == "media" else { throw JWTError.claimVerificationFailure(failedClaim: nil, reason: "not a media token") }
+    }
+}
+
+/// Passwords, access tokens and media tokens. HS256 with the configured key; jwt-kit refuses `alg: none` and any
+/// other algorithm, so a token is only good if this key signed it.
+public struct Authenticator: Sendable {
+    let keys: JWTKeyCollection
+    let settings: AppConfig.Auth
+    let database: AppDatabase
+    let throttle: LoginThrottle
+
+    public init(settings: AppConfig.Auth, database: AppDatabase) async {
+        keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: settings.jwtSecret), digestAlgorithm: .sha256)
+        self.settings = settings
+        self.database = database
+        throttle = LoginThrottle(maxFailures: settings.loginMaxFailures, window: settings.loginWindow)
+    }
+
+    // MARK: Passwords (bcrypt runs off Swift concurrency's few threads: it takes tens of milliseconds)
+
+    public static func hashPassword(_ password: String, cost: Int) async -> String {
+        await offThePool { Bcrypt.hash(password, cost: UInt8(cost)) }
+    }
+
+    static func verifyPassword(_ password: String, hash: String) async -> Bool {
+        await offThePool { Bcrypt.verify(password, hash: hash) }
+    }
+
+    /// A hash no password matches, verified for unknown users so that a login takes as long either way.
+    static let decoyHash = Bcrypt.hash("decoy password never used", cost: 10)
+
+    // MARK: Login
+
+    /// The user, if `password` is theirs and neither the name nor `ip` is locked out by failures.
+    func login(username: String, password: String, ip: String?) async throws -> User {
+        let keys = ["user:" + username.lowercased(), "ip:" + (ip ?? "?")]
+        if let wait = await throttle.retryAfter(keys) {
+            var error = APIError(.tooManyRequests, code: "too_many_attempts", message: .tooManyLogins(retryAfter: wait))
+            error.headers[.retryAfter] = String(wait)
+            throw error
+        }
+        let user = try await database.user(named: username)
+        let matches = await Self.verifyPassword(password, hash: user?.passwordHash ?? Self.decoyHash)
+        guard let user, matches else {
+            await throttle.fail(keys)
+            throw APIError.badCredentials
+        }
+        await throttle.succeed("user:" + username.lowercased())
+        return user
+    }
+
+    // MARK: Access tokens
+
+    func accessToken(for user: User) async throws -> (token: String, expiresIn: Int) {
+        let now = Date()
+        let ttl = seconds(settings.tokenTTL)
+        let claims = AccessClaims(
+            sub: .init(value: user.id.uuidString.lowercased()), name: user.username, iat: .init(value: now),
+            exp: .init(value: now.addingTimeInterval(ttl)), typ: "access"
+        )
+        return (try await keys.sign(claims), Int(ttl))
+    }
+
+    /// The caller behind a bearer token; 401 when the token is forged, expired, of another kind, or its user is gone.
+    func identity(bearer token: String) async throws -> Identity {
+        guard let claims = try? await keys.verify(token, as: AccessClaims.self), let id = UUID(uuidString: claims.sub.value),
+              let user = try await database.user(id: id)
+        else { throw APIError.tokenInvalid }
+        return Identity(id: user.id, username: user.username, role: user.role)
+    }
+
+    // MARK: Media tokens
+
+    /// A token for `action` (`read` or `playback`) on `path`, valid for `media_token_ttl`.
+    func mediaToken(path: String, action: String) async throws -> String {
+        try await keys.sign(MediaClaims(path: path, act: action, exp: .init(value: Date().addingTimeInterval(seconds(settings.mediaTokenTTL))), typ: "media"))
+    }
+
+    func mediaTokenAllows(_ token: String, path: String, action: String) async -> Bool {
+        guard let claims = try? await keys.verify(token, as: MediaClaims.self) else { return false }
+        return claims.path == path && claims.act == action
+    }
+}
+
+/// Failed logins per key (a user name, a client address) within a sliding window; a key with too many is locked
+/// until its oldest failure leaves the window. Names are throttled whether or not the user exists.
+actor LoginThrottle {
+    let maxFailures: Int
+    let window: TimeInterval
+    var failures: [String: [Date]] = [:]
+
+    init(maxFailures: Int, window: Duration) {
+        self.maxFailures = maxFailures
+        self.window = seconds(window)
+    }
+
+    /// Seconds to wait, when any key is locked.
+    func retryAfter(_ keys: [String], now: Date = Date()) -> Int? {
+        let waits = keys.compactMap { key -> Int? in
+            let recent = (failures[key] ?? []).filter { now.timeIntervalSince($0) < window }
+            failures[key] = recent.isEmpty ? nil : recent
+            guard recent.count >= maxFailures, let oldest = recent.first else { return nil }
+            return max(1, Int((oldest.addingTimeInterval(window).timeIntervalSince(now)).rounded(.up)))
+        }
+        return waits.max()
+    }
+
+    func fail(_ keys: [String], now: Date = Date()) {
+        for key in keys { failures[key, default: []].append(now) }
+        if failures.count > 100_000 { failures = failures.filter { now.timeIntervalSince($0.value.last ?? now) < window } }
+    }
+
+    func succeed(_ key: String) {
+        failures[key] = nil
+    }
+}
+
+func seconds(_ duration: Duration) -> TimeInterval {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// Runs CPU-heavy work on a GCD thread instead of one of Swift concurrency's few shared threads.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: work()) }
+    }
+}

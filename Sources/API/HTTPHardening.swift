@@ -1,0 +1,68 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Headers every answer carries: no MIME sniffing, no framing, no referrer, a strict content policy for the web UI,
+/// and no caching of API answers (they carry tokens and keys).
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var frameOptions: HTTPField.Name { HTTPField.Name("X-Frame-Options")! }
+    static var referrerPolicy: HTTPField.Name { HTTPField.Name("Referrer-Policy")! }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[Self.frameOptions] = "DENY"
+        response.headers[Self.referrerPolicy] = "no-referrer"
+        response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; media-src 'self' blob: *; connect-src 'self' *; frame-ancestors 'none'"
+        if request.uri.path.hasPrefix("/api/"), response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+}
+
+/// CORS for the configured browser origins only (`auth.cors_origins`); off when the list is empty. Hummingbird's
+/// `CORSMiddleware` takes a fixed origin list only as variadic arguments, so a configured list needs this.
+struct AllowedOriginsCORSMiddleware<Context: RequestContext>: RouterMiddleware {
+    let origins: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let origin = request.headers[.origin], origins.contains(origin) else { return try await next(request, context) }
+        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
+            return Response(status: .noContent, headers: [
+                .accessControlAllowOrigin: origin,
+                .accessControlAllowMethods: "GET, POST, PUT, DELETE, OPTIONS",
+                .accessControlAllowHeaders: "Authorization, Content-Type, Accept, Accept-Language",
+                .accessControlMaxAge: "600",
+                .vary: "Origin",
+            ])
+        }
+        var response = try await next(request, context)
+        response.headers[.accessControlAllowOrigin] = origin
+        response.headers[.vary] = "Origin"
+        return response
+    }
+}
+
+/// Refuses JSON nested deeper than `limit` before any parser sees it.
+enum JSONLimits {
+    static let maxDepth = 32
+
+    static func check(_ data: Data, limit: Int = maxDepth) throws {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for byte in data {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { throw APIError.invalidJSON("nested deeper than \(limit) levels") }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Catalog
+import Foundation
+
+/// What goes into the URLs the API hands out: publish keys in push URLs (for callers who may publish), and
+/// short-lived media tokens in preview and playback URLs, which MediaMTX checks with us (`POST /api/v1/mediamtx/auth`).
+struct StreamAccess: Sendable {
+    let authenticator: Authenticator
+    let database: AppDatabase
+
+    /// Publish keys of the push sources among `sources`; none for viewers, who may not publish.
+    func pushKeys(_ sources: [MediaSource], for identity: Identity?) async throws -> [UUID: String] {
+        guard let identity, identity.role >= .operator else { return [:] }
+        return try await database.publishKeys(sourceIDs: sources.filter { $0.kind == .push }.map(\.id))
+    }
+
+    func pushKey(_ source: MediaSource, for identity: Identity?) async throws -> String? {
+        try await pushKeys([source], for: identity)[source.id]
+    }
+
+    func readToken(_ path: String) async throws -> String {
+        try await authenticator.mediaToken(path: path, action: "read")
+    }
+
+    func playbackToken(_ path: String) async throws -> String {
+        try await authenticator.mediaToken(path: path, action: "playback")
+    }
+
+    /// `url` (a MediaMTX playback URL of `path`) with a playback token.
+    func signedPlayback(_ url: String, path: String) async throws -> String {
+        StreamURLs.adding("token", try await playbackToken(path), to: url)
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import GRDB
+
+/// An API user. The password is stored as a bcrypt hash only.
+public struct User: Sendable, Equatable {
+    public enum Role: String, Sendable, CaseIterable, Comparable {
+        /// Read, preview and playback.
+        case viewer
+        /// Sources, assets, recording control and clips, on top of viewer.
+        case `operator`
+        /// Everything, users and the audit log included.
+        case admin
+
+        var rank: Int {
+            switch self {
+            case .viewer: 0
+            case .operator: 1
+            case .admin: 2
+            }
+        }
+
+        public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
+    }
+
+    public var id: UUID
+    public var username: String
+    public var role: Role
+    public var passwordHash: String
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: UUID = UUID(), username: String, role: Role, passwordHash: String, createdAt: Date = Date(), updatedAt: Date = Date()) {
+        self.id = id
+        self.username = username
+        self.role = role
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// 1–64 of letters, digits, `.`, `_`, `-`, `@`.
+    public static func isValidName(_ name: String) -> Bool {
+        (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) }
+    }
+}
+
+/// One line of the audit log: who did what to what, when, and how it ended.
+public struct AuditEntry: Sendable, Equatable {
+    public var id: Int64
+    public var at: Date
+    /// The user's id and name at the time; nil for an unauthenticated attempt.
+    public var userID: UUID?
+    public var username: String?
+    /// E.g. `source.create`, `source.disable`, `recording.start`, `publish_key.rotate`, `user.add`.
+    public var action: String
+    public var targetType: String?
+    public var targetID: String?
+    /// `ok`, `denied` or `failed`, with the HTTP status when there is one.
+    public var outcome: String
+    public var status: Int?
+    public var ip: String?
+    public var detail: String?
+
+    public init(
+        id: Int64 = 0, at: Date = Date(), userID: UUID?, username: String?, action: String, targetType: String?, targetID: String?,
+        outcome: String, status: Int?, ip: String?, detail: String?
+    ) {
+        self.id = id
+        self.at = at
+        self.userID = userID
+        self.username = username
+        self.action = action
+        self.targetType = targetType
+        self.targetID = targetID
+        self.outcome = outcome
+        self.status = status
+        self.ip = ip
+        self.detail = detail
+    }
+}
+
+public struct AuditQuery: Sendable {
+    public var username: String?
+    public var action: String?
+    public var targetID: String?
+    public var outcome: String?
+    public var from: Date?
+    public var to: Date?
+    public var page = 1
+    public var pageSize = 50
+
+    public init() {}
+}
+
+extension AppDatabase {
+    static func registerAuthMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v4_users_keys_audit") { db in
+            try db.create(table: "users") { t in
+                t.column("id", .text).primaryKey()
+                t.column("username", .text).notNull().unique().collate(.nocase)
+                t.column("role", .text).notNull().check { ["viewer", "operator", "admin"].contains($0) }
+                t.column("password_hash", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            // A push source's publish key; made when first needed, replaced by a rotation.
+            try db.create(table: "publish_keys") { t in
+                t.column("source_id", .text).primaryKey().references("media_sources", onDelete: .cascade)
+                t.column("key", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(table: "audit_log") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull()
+                t.column("user_id", .text)
+                t.column("username", .text)
+                t.column("action", .text).notNull()
+                t.column("target_type", .text)
+                t.column("target_id", .text)
+                t.column("outcome", .text).notNull()
+                t.column("status", .integer)
+                t.column("ip", .text)
+                t.column("detail", .text)
+            }
+            try db.create(index: "audit_log_at", on: "audit_log", columns: ["at"])
+            try db.create(index: "audit_log_target", on: "audit_log", columns: ["target_id", "at"])
+        }
+    }
+
+    // MARK: - Users
+
+    public func addUser(_ user: User) async throws {
+        try await writer.write { db in
+            do {
+                try db.execute(
+                    sql: "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [user.id.uuidString.lowercased(), user.username, user.role.rawValue, user.passwordHash, user.createdAt, user.updatedAt]
+                )
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw CatalogError.nameTaken(user.username)
+            }
+        }
+    }
+
+    public func user(named name: String) async throws -> User? {
+        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [name]).map(Self.user) }
+    }
+
+    public func user(id: UUID) async throws -> User? {
+        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(Self.user) }
+    }
+
+    public func users() async throws -> [User] {
+        try await writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY username").map(Self.user) }
+    }
+
+    /// Changes a user's password hash and/or role; `CatalogError.notFound` when there is no such user.
+    public func updateUser(named name: String, passwordHash: String? = nil, role: User.Role? = nil) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE users SET password_hash = coalesce(?, password_hash), role = coalesce(?, role), updated_at = ? WHERE username = ?",
+                arguments: [passwordHash, role?.rawValue, Date(), name]
+            )
+            guard db.changesCount == 1 else { throw CatalogError.notFound }
+        }
+    }
+
+    public func removeUser(named name: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM users WHERE username = ?", arguments: [name])
+            guard db.changesCount == 1 else { throw CatalogError.notFound }
+        }
+    }
+
+    static func user(_ row: Row) -> User {
+        User(
+            id: UUID(uuidString: row["id"]) ?? UUID(), username: row["username"], role: User.Role(rawValue: row["role"]) ?? .viewer,
+            passwordHash: row["password_hash"], createdAt: row["created_at"], updatedAt: row["updated_at"]
+        )
+    }
+
+    // MARK: - Publish keys
+
+    /// The push source's publish key, made on first use.
+    public func publishKey(sourceID: UUID) async throws -> String {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)",
+                arguments: [sourceID.uuidString.lowercased(), Self.newKey(), Date()]
+            )
+            return try String.fetchOne(db, sql: "SELECT key FROM publish_keys WHERE source_id = ?", arguments: [sourceID.uuidString.lowercased()]) ?? ""
+        }
+    }
+
+    /// Publish keys of these (push) sources, making the missing ones (one write, only when some are missing).
+    public func publishKeys(sourceIDs: [UUID]) async throws -> [UUID: String] {
+        guard !sourceIDs.isEmpty else { return [:] }
+        let ids = sourceIDs.map { $0.uuidString.lowercased() }
+        @Sendable func read(_ db: Database) throws -> [UUID: String] {
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            let rows = try Row.fetchAll(db, sql: "SELECT source_id, key FROM publish_keys WHERE source_id IN (\(marks))", arguments: StatementArguments(ids))
+            return Dictionary(uniqueKeysWithValues: rows.compactMap { row in UUID(uuidString: row["source_id"]).map { ($0, row["key"] as String) } })
+        }
+        let found = try await writer.read(read)
+        guard found.count < ids.count else { return found }
+        return try await writer.write { db in
+            for id in ids {
+                try db.execute(sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)", arguments: [id, Self.newKey(), Date()])
+            }
+            return try read(db)
+        }
+    }
+
+    /// Replaces the publish key: the old one stops working at once.
+    public func rotatePublishKey(sourceID: UUID) async throws -> String {
+        try await writer.write { db in
+            let key = Self.newKey()
+            try db.execute(
+                sql: "INSERT INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at",
+                arguments: [sourceID.uuidString.lowercased(), key, Date()]
+            )
+            return key
+        }
+    }
+
+    /// What MediaMTX's publish authorisation needs of a path: the source (if we manage the path) and its key.
+    public func publishTarget(path: String) async throws -> (source: MediaSource, key: String?)? {
+        try await writer.read { db in
+            guard let source = try MediaSource.filter(MediaSource.Columns.pathName == path).fetchOne(db) else { return nil }
+            let key = try String.fetchOne(db, sql: "SELECT key FROM publish_keys WHERE source_id = ?", arguments: [source.id.uuidString.lowercased()])
+            return (source, key)
+        }
+    }
+
+    /// 32 random bytes as 64 hex characters.
+    static func newKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
+    }
+
+    // MARK: - Audit log
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                INSERT INTO audit_log (at, user_id, username, action, target_type, target_id, outcome, status, ip, detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                arguments: [entry.at, entry.userID?.uuidString.lowercased(), entry.username, entry.action, entry.targetType, entry.targetID,
+                            entry.outcome, entry.status, entry.ip, entry.detail]
+            )
+        }
+    }
+
+    public func audit(_ query: AuditQuery) async throws -> Page<AuditEntry> {
+        try await writer.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let v = query.username { conditions.append("username = ?"); _ = arguments.append(contentsOf: [v]) }
+            if let v = query.action { conditions.append("action = ?"); _ = arguments.append(contentsOf: [v]) }
+            if let v = query.targetID { conditions.append("target_id = ?"); _ = arguments.append(contentsOf: [v]) }
+            if let v = query.outcome { conditions.append("outcome = ?"); _ = arguments.append(contentsOf: [v]) }
+            if let v = query.from { conditions.append("at >= ?"); _ = arguments.append(contentsOf: [v]) }
+            if let v = query.to { conditions.append("at < ?"); _ = arguments.append(contentsOf: [v]) }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log \(filter)", arguments: arguments) ?? 0
+            var pageArguments = arguments
+            _ = pageArguments.append(contentsOf: [query.pageSize, (query.page - 1) * query.pageSize])
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: pageArguments)
+            return Page(items: rows.map { row in
+                AuditEntry(
+                    id: row["id"], at: row["at"], userID: (row["user_id"] as String?).flatMap(UUID.init(uuidString:)), username: row["username"],
+                    action: row["action"], targetType: row["target_type"], targetID: row["target_id"], outcome: row["outcome"],
+                    status: row["status"], ip: row["ip"], detail: row["detail"]
+                )
+            }, total: total)
+        }
+    }
+}
