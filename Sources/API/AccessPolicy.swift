@@ -124,6 +124,11 @@ struct AccessMiddleware: RouterMiddleware {
     }
 
     func authenticate(_ request: Request) async throws -> Identity {
+        // Browsers' EventSource cannot send headers: the live event stream also takes `?access_token=`.
+        if request.headers[.authorization] == nil, request.uri.path == "/api/v1/events/stream",
+           let token = request.uri.queryParameters["access_token"].map(String.init), !token.isEmpty {
+            return try await authenticator.identity(bearer: token)
+        }
         guard let header = request.headers[.authorization] else { throw APIError.loginRequired }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw APIError.tokenInvalid }
         return try await authenticator.identity(bearer: String(header.dropFirst(7)))

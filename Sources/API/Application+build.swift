@@ -53,7 +53,7 @@ public func buildApplication(
     }
     let router = AppRouter(context: AppRequestContext.self)
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     if !config.auth.corsOrigins.isEmpty { router.add(middleware: AllowedOriginsCORSMiddleware(origins: Set(config.auth.corsOrigins))) }
     router.add(middleware: AccessMiddleware(authenticator: authenticator, database: app.database, logger: logger))

@@ -24,14 +24,32 @@ struct AppConfigTests {
       record_format: fmp4
       segment_duration: 1h
       request_timeout: 750ms
+    auth:
+      jwt_secret: test-jwt-secret-0123456789abcdef0123456789
     """
 
     @Test(arguments: ["development", "test", "production"])
     func shippedConfigsLoad(env: String) throws {
-        let config = try AppConfig.load(environment: env, directory: repositoryRoot.appendingPathComponent("configs").path, variables: [:])
+        let secret = ["MTX_COMPANION_JWT_SECRET": String(repeating: "k", count: 40)]
+        let config = try AppConfig.load(environment: env, directory: repositoryRoot.appendingPathComponent("configs").path, variables: env == "production" ? secret : [:])
         #expect(config.mediamtx.apiAddress == "http://127.0.0.1:9997")
         #expect(config.mediamtx.connectTimeout == .seconds(2))
         #expect(config.mediamtx.requestTimeout == .seconds(5))
+        #expect(config.auth.mediaTokenTTL == .seconds(600))
+    }
+
+    @Test func productionRefusesToStartWithoutAJWTKeyAndDevelopmentMakesOne() throws {
+        let directory = repositoryRoot.appendingPathComponent("configs").path
+        #expect(throws: ConfigError(file: "\(directory)/config.production.yaml", key: "auth.jwt_secret",
+                                    reason: "missing: set MTX_COMPANION_JWT_SECRET to a random string of at least 32 characters")) {
+            try AppConfig.load(environment: "production", directory: directory, variables: [:])
+        }
+        #expect(throws: ConfigError(file: "MTX_COMPANION_JWT_SECRET", key: "", reason: "auth.jwt_secret: must be at least 32 characters (it signs every token)")) {
+            try AppConfig.load(environment: "production", directory: directory, variables: ["MTX_COMPANION_JWT_SECRET": "short"])
+        }
+        let one = try AppConfig.load(environment: "development", directory: directory, variables: [:])
+        let two = try AppConfig.load(environment: "development", directory: directory, variables: [:])
+        #expect(one.auth.secretWasGenerated && one.auth.jwtSecret.count >= 32 && one.auth.jwtSecret != two.auth.jwtSecret)
     }
 
     @Test func valuesAreReadAndTrailingSlashesDropped() throws {

@@ -34,16 +34,23 @@ struct CreateSourceTests {
         try await withStack { stack in
             let source = try await stack.client.createSource(["name": "OBS studio", "type": "push"])
             let path = try #require(source["path_name"]?.stringValue)
-            #expect(source["push_url"]?.stringValue == "rtmp://media.example:1935/\(path)")
+            // The push URL carries the source's publish key (64 hex characters) for operators and admins.
+            let pushURL = try #require(source["push_url"]?.stringValue)
+            let key = try #require(pushURL.components(separatedBy: "?key=").last)
+            #expect(pushURL == "rtmp://media.example:1935/\(path)?key=\(key)")
+            #expect(key.count == 64 && key.allSatisfy(\.isHexDigit))
             #expect(source["url"]?.isNull == true)
             #expect(source["protocol"]?.stringValue == "rtmp")
             #expect(await stack.state.pathConfig(path)?["source"]?.stringValue == "publisher")
 
             let id = try #require(source["id"]?.stringValue)
             let detail = try await stack.client.call(.get, "/api/v1/sources/\(id)")
-            #expect(detail["push_url"]?.stringValue == "rtmp://media.example:1935/\(path)")
+            #expect(detail["push_url"]?.stringValue == pushURL)
             let preview = try await stack.client.call(.get, "/api/v1/sources/\(id)/preview")
-            #expect(preview["push_url"]?.stringValue == "rtmp://media.example:1935/\(path)")
+            #expect(preview["push_url"]?.stringValue == pushURL)
+            // Viewers may not publish: they see the design's plain {rtmp_address}/{path_name}.
+            let viewed = try await stack.client.call(.get, "/api/v1/sources/\(id)", headers: try await TestUser.viewer.bearer)
+            #expect(viewed["push_url"]?.stringValue == "rtmp://media.example:1935/\(path)")
         }
     }
 

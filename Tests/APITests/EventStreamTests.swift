@@ -11,7 +11,13 @@ struct EventStreamTests {
             let source = try await stack.client.createSource(["name": "cam", "type": "push"])
             let path = try #require(source["path_name"]?.stringValue)
             let port = try #require(stack.client.port)
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/events/stream"), timeout: .seconds(10))
+            // Browsers' EventSource cannot send headers: the access token goes in the query.
+            let token = try await TestUser.viewer.token
+            let refused = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/events/stream"), timeout: .seconds(10))
+            #expect(refused.status == .unauthorized)
+            let response = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/events/stream?access_token=\(token)"), timeout: .seconds(10)
+            )
             #expect(response.headers.first(name: "Content-Type") == "text/event-stream")
             var received = ""
             var iterator = response.body.makeAsyncIterator()

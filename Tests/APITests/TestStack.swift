@@ -4,17 +4,20 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import JWTKit
 import Logging
 import MediaMTXSimulator
 import NIOCore
 import NIOFoundationCompat
 import Testing
 
-/// A companion on a temp SQLite file, talking to a fresh simulator, driven over loopback HTTP.
+/// A companion on a temp SQLite file, talking to a fresh simulator, driven over loopback HTTP. `client` signs its
+/// requests as the admin unless a request carries its own Authorization header; `raw` sends what it is given.
 struct TestStack {
     let sim: MediaMTXSimulator
     let config: AppConfig
     let client: any TestClientProtocol
+    let raw: any TestClientProtocol
 
     var state: SimulatorState { sim.state }
 
@@ -25,6 +28,70 @@ struct TestStack {
 }
 
 let hookToken = "test-hook-token"
+let testJWTSecret = "test-jwt-secret-0123456789abcdef0123456789"
+/// The password of every test user.
+let testPassword = "correct horse battery"
+
+/// One user per role, made in every stack's database.
+enum TestUser: String, CaseIterable, Sendable {
+    case admin, `operator`, viewer
+
+    var id: UUID {
+        switch self {
+        case .admin: UUID(uuidString: "00000000-0000-4000-8000-00000000000a")!
+        case .operator: UUID(uuidString: "00000000-0000-4000-8000-00000000000b")!
+        case .viewer: UUID(uuidString: "00000000-0000-4000-8000-00000000000c")!
+        }
+    }
+
+    var role: User.Role { User.Role(rawValue: rawValue)! }
+    var name: String { rawValue }
+
+    /// A valid access token of this user, signed as the server signs them.
+    var token: String {
+        get async throws { try await signAccessToken(sub: id.uuidString.lowercased(), name: name) }
+    }
+
+    var bearer: HTTPFields {
+        get async throws { [.authorization: "Bearer \(try await token)"] }
+    }
+}
+
+/// What the server puts in an access token; tests sign their own to forge expired or foreign ones.
+struct TestAccessClaims: JWTPayload {
+    var sub: SubjectClaim
+    var name: String
+    var iat: IssuedAtClaim
+    var exp: ExpirationClaim
+    var typ: String
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+func signAccessToken(
+    sub: String, name: String, secret: String = testJWTSecret, expires: Date = Date().addingTimeInterval(600), typ: String = "access"
+) async throws -> String {
+    let keys = JWTKeyCollection()
+    await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+    return try await keys.sign(TestAccessClaims(sub: .init(value: sub), name: name, iat: .init(value: Date()), exp: .init(value: expires), typ: typ))
+}
+
+/// bcrypt of `testPassword` at cost 10, computed once.
+let testPasswordHash: Task<String, Never> = Task { await Authenticator.hashPassword(testPassword, cost: 10) }
+
+/// Adds the admin's bearer token to requests that carry no Authorization header.
+struct SignedClient: TestClientProtocol {
+    let base: any TestClientProtocol
+    let token: String
+
+    func executeRequest(uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> TestResponse {
+        var headers = headers
+        if headers[.authorization] == nil { headers[.authorization] = "Bearer \(token)" }
+        return try await base.executeRequest(uri: uri, method: method, headers: headers, body: body)
+    }
+
+    var port: Int? { base.port }
+}
 
 /// Settings that point at `sim`; `apiAddress` overrides where MediaMTX's API is (e.g. a closed port).
 func testConfig(
@@ -49,7 +116,12 @@ func testConfig(
             connectTimeout: .seconds(1),
             requestTimeout: requestTimeout
         ).with { $0.reconcileInterval = .zero },
-        hooks: .init(token: hookToken)
+        hooks: .init(token: hookToken),
+        auth: {
+            var auth = AppConfig.Auth(jwtSecret: testJWTSecret)
+            auth.bcryptCost = 10
+            return auth
+        }()
     )
 }
 
@@ -73,6 +145,7 @@ func withStack(
     recordPath: String = "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f",
     makeSourceID: @escaping @Sendable () -> UUID = { UUID() },
     sim existing: MediaMTXSimulator? = nil,
+    logger: Logger? = nil,
     _ body: @Sendable (TestStack) async throws -> Void
 ) async throws {
     let dir = try makeTempDirectory()
@@ -84,15 +157,34 @@ func withStack(
         apiAddress: apiAddress, requestTimeout: requestTimeout, recordPath: recordPath
     )
     do {
-        let app = try await buildApplication(config, logger: quietLogger, makeSourceID: makeSourceID)
+        try await addTestUsers(databasePath: config.database.path)
+        let app = try await buildApplication(config, logger: logger ?? quietLogger, makeSourceID: makeSourceID)
+        let adminToken = try await TestUser.admin.token
         try await app.test(.live) { client in
-            try await body(TestStack(sim: sim, config: config, client: client))
+            try await body(TestStack(sim: sim, config: config, client: SignedClient(base: client, token: adminToken), raw: client))
         }
     } catch {
         if existing == nil { await sim.stop() }
         throw error
     }
     if existing == nil { await sim.stop() }
+}
+
+/// The admin, operator and viewer test users, unless they exist (a stack may reuse a database file).
+func addTestUsers(databasePath: String) async throws {
+    let database = try AppDatabase.open(path: databasePath)
+    let hash = await testPasswordHash.value
+    for user in TestUser.allCases where try await database.user(id: user.id) == nil {
+        try await database.addUser(User(id: user.id, username: user.name, role: user.role, passwordHash: hash))
+    }
+}
+
+/// A URL handed out by the API, split into the URL without its media token and the token.
+func splitToken(_ url: String?) -> (url: String?, token: String?) {
+    guard let url, let range = url.range(of: "token=", options: .backwards), range.lowerBound > url.startIndex else { return (url, nil) }
+    let separator = url.index(before: range.lowerBound)
+    guard url[separator] == "?" || url[separator] == "&" else { return (url, nil) }
+    return (String(url[..<separator]), String(url[range.upperBound...]))
 }
 
 // MARK: - Requests
