@@ -69,11 +69,12 @@ struct MediaMTXAuthController {
         let query = Self.queryItems(body.query ?? "")
         switch action {
         case "publish":
+            // Credentials first, whatever the path: a client without any is asked for them, and learns nothing.
+            let given = [body.password, body.token, query["key"], query["pass"]].compactMap { $0 }.filter { !$0.isEmpty }
+            guard !given.isEmpty else { return .challenge("no publish key") }
             guard let target = try await database.publishTarget(path: path) else { return .deny("no source has this path") }
             guard target.source.kind == .push else { return .deny("not a push source") }
             guard target.source.enabled else { return .deny("source disabled") }
-            let given = [body.password, body.token, query["key"], query["pass"]].compactMap { $0 }.filter { !$0.isEmpty }
-            guard !given.isEmpty else { return .challenge("no publish key") }
             guard let key = target.key, given.contains(where: { constantTimeEquals($0, key) }) else { return .deny("wrong publish key") }
             return .allow
         case "read", "playback":

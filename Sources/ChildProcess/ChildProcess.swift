@@ -35,15 +35,22 @@ public struct ChildProcess: Sendable {
     }
 
     /// Starts `executable` (a path, or a name looked up in PATH) with `arguments` and exactly `environment`.
+    /// `input`, when given, is written to the child's stdin (which is /dev/null otherwise).
     public static func start(
         _ executable: String, _ arguments: [String], environment: [String: String],
-        directory: String? = nil, output: Output = .discard
+        directory: String? = nil, output: Output = .discard, input: String? = nil
     ) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
 
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var inputFDs: [Int32] = [-1, -1]
+        if input != nil {
+            guard Self.pipe2(&inputFDs, O_CLOEXEC) == 0 else { throw Failure(description: "pipe: \(errnoText())") }
+            posix_spawn_file_actions_adddup2(&actions, inputFDs[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         var pipeFDs: [Int32] = [-1, -1]
         switch output {
         case .discard:
@@ -74,6 +81,12 @@ public struct ChildProcess: Sendable {
             ? posix_spawn(&pid, executable, &actions, nil, argv, envp)
             : posix_spawnp(&pid, executable, &actions, nil, argv, envp)
         if output == .capture { close(pipeFDs[1]) }
+        if let input {
+            close(inputFDs[0])
+            // Small inputs (a password, a line) fit the pipe's buffer: write, then close so the child sees the end.
+            if result == 0 { _ = Array(input.utf8).withUnsafeBytes { write(inputFDs[1], $0.baseAddress, $0.count) } }
+            close(inputFDs[1])
+        }
         guard result == 0 else {
             if output == .capture { close(pipeFDs[0]) }
             throw Failure(description: "cannot run \(executable): \(String(cString: strerror(result)))")
@@ -122,9 +135,9 @@ public struct ChildProcess: Sendable {
 
     /// Starts the child, reads its output and waits for it. Blocks.
     public static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String], directory: String? = nil
+        _ executable: String, _ arguments: [String], environment: [String: String], directory: String? = nil, input: String? = nil
     ) throws -> (termination: Termination, output: String) {
-        let child = try start(executable, arguments, environment: environment, directory: directory, output: .capture)
+        let child = try start(executable, arguments, environment: environment, directory: directory, output: .capture, input: input)
         let output = child.readOutput()
         return (child.wait(), output)
     }

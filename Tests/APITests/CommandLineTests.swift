@@ -9,13 +9,14 @@ struct CommandLineTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtx-companion")
     }
 
-    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL) async throws -> (status: Int32, output: String) {
-        try await offThePool { try Self.spawn(arguments, environment: environment, in: directory) }
+    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL, input: String? = nil) async throws -> (status: Int32, output: String) {
+        try await offThePool { try Self.spawn(arguments, environment: environment, in: directory, input: input) }
     }
 
-    static func spawn(_ arguments: [String], environment: [String: String], in directory: URL) throws -> (status: Int32, output: String) {
+    static func spawn(_ arguments: [String], environment: [String: String], in directory: URL, input: String? = nil) throws -> (status: Int32, output: String) {
         let (termination, output) = try ChildProcess.run(
-            binary.path, arguments, environment: ChildProcess.currentEnvironment.merging(environment) { _, new in new }, directory: directory.path
+            binary.path, arguments, environment: ChildProcess.currentEnvironment.merging(environment) { _, new in new }, directory: directory.path,
+            input: input
         )
         return (termination.status, output)
     }
@@ -45,6 +46,40 @@ struct CommandLineTests {
         let missing = try await run(["serve", "--env", "staging"], in: dir)
         #expect(missing.status != 0)
         #expect(missing.output.contains("configs/config.staging.yaml: cannot read the file"))
+    }
+}
+
+@Suite("users command")
+struct UsersCommandTests {
+    @Test func theFirstAdminIsMadeOnTheCommandLineAndCanLogIn() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("catalog.sqlite").path
+        let cli = CommandLineTests()
+        let env = ["MTX_COMPANION_DATABASE_PATH": db]
+        let added = try await cli.run(["users", "add", "alice", "--role", "admin", "--password-stdin", "--env", "test"], environment: env, in: repositoryRoot, input: "alice's first password\n")
+        #expect(added.status == 0, "\(added.output)")
+        #expect(added.output.contains("added alice (admin)"))
+        #expect(!added.output.contains("alice's first password"))
+        let again = try await cli.run(["users", "add", "alice", "--role", "viewer", "--password-stdin", "--env", "test"], environment: env, in: repositoryRoot, input: "another password\n")
+        #expect(again.status != 0 && again.output.contains("already exists"))
+        let noStdin = try await cli.run(["users", "add", "bob", "--role", "viewer", "--env", "test"], environment: env, in: repositoryRoot)
+        #expect(noStdin.status != 0 && noStdin.output.contains("--password-stdin"))
+        let badRole = try await cli.run(["users", "add", "bob", "--role", "root", "--password-stdin", "--env", "test"], environment: env, in: repositoryRoot, input: "long password\n")
+        #expect(badRole.status != 0 && badRole.output.contains("role must be"))
+        let changed = try await cli.run(["users", "passwd", "alice", "--password-stdin", "--env", "test"], environment: env, in: repositoryRoot, input: "alice's second password\n")
+        #expect(changed.status == 0, "\(changed.output)")
+        let list = try await cli.run(["users", "list", "--env", "test"], environment: env, in: repositoryRoot)
+        #expect(list.output.hasPrefix("alice\tadmin\t"))
+
+        try await withStack(databasePath: db) { stack in
+            #expect(try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "alice", "password": "alice's first password"]).status == .unauthorized)
+            #expect(try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "alice", "password": "alice's second password"]).status == .ok)
+            let audit = try await stack.client.call(.get, "/api/v1/audit?username=cli")
+            #expect(audit["items"]?.arrayValue.compactMap { $0["action"]?.stringValue } == ["user.update", "user.add"])
+        }
+        let removed = try await cli.run(["users", "remove", "alice", "--env", "test"], environment: env, in: repositoryRoot)
+        #expect(removed.status == 0 && removed.output.contains("removed alice"))
     }
 }
 
