@@ -92,11 +92,15 @@ struct MediaMTXAuthController {
     /// `a=1&b=x%20y` → ["a": "1", "b": "x y"]; the first value of a repeated name wins.
     static func queryItems(_ query: String) -> [String: String] {
         var items: [String: String] = [:]
+        func decode(_ part: Substring) -> String {
+            // Tokens and keys need no decoding; only decode what is encoded.
+            guard part.contains("%") || part.contains("+") else { return String(part) }
+            return part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)
+        }
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
-            if items[name] == nil { items[name] = value }
+            let name = decode(parts[0])
+            if items[name] == nil { items[name] = parts.count > 1 ? decode(parts[1]) : "" }
         }
         return items
     }

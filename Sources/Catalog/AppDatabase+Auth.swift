@@ -225,10 +225,13 @@ extension AppDatabase {
 
     /// What MediaMTX's publish authorisation needs of a path: the source (if we manage the path) and its key.
     public func publishTarget(path: String) async throws -> (source: MediaSource, key: String?)? {
+        // Asked before every publish: one cached statement.
         try await writer.read { db in
-            guard let source = try MediaSource.filter(MediaSource.Columns.pathName == path).fetchOne(db) else { return nil }
-            let key = try String.fetchOne(db, sql: "SELECT key FROM publish_keys WHERE source_id = ?", arguments: [source.id.uuidString.lowercased()])
-            return (source, key)
+            let statement = try db.cachedStatement(sql: """
+                SELECT s.*, k.key AS publish_key FROM media_sources s LEFT JOIN publish_keys k ON k.source_id = s.id WHERE s.path_name = ?
+                """)
+            guard let row = try Row.fetchOne(statement, arguments: [path]) else { return nil }
+            return (try MediaSource(row: row), row["publish_key"])
         }
     }
 
