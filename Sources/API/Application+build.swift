@@ -48,6 +48,9 @@ public func buildApplication(
     let logger = logger ?? Logger(label: "mtx-companion")
     let app = try AppServices(config, logger: logger, makeSourceID: makeSourceID)
     let authenticator = await Authenticator(settings: config.auth, database: app.database)
+    if try await app.database.users().isEmpty {
+        logger.warning("no users yet: create the first admin with `mtx-companion users add NAME --role admin --password-stdin`")
+    }
     if config.auth.secretWasGenerated {
         logger.warning("auth.jwt_secret is empty: generated a random key for this run (tokens end with a restart); set MTX_COMPANION_JWT_SECRET")
     }
