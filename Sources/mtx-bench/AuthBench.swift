@@ -16,11 +16,9 @@ struct AuthBench: AsyncParsableCommand {
     @Option(name: .customLong("seconds"), help: "Seconds of load for each measurement.") var loadSeconds = 10
 
     func run() async throws {
-        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mtx-bench-auth-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let port = try freePort()
         let database = dir.appendingPathComponent("bench.sqlite").path
 
         // A push source, a pull source and a viewer, straight into the catalogue.
@@ -40,30 +38,9 @@ struct AuthBench: AsyncParsableCommand {
         let key = try await db.publishKey(sourceID: pushSource.id)
         try await db.addUser(User(username: "bench", role: .viewer, passwordHash: Bcrypt.hash("bench password", cost: 10)))
 
-        try """
-        server: {host: 127.0.0.1, port: \(port)}
-        database: {path: \(database)}
-        mediamtx:
-          api_address: http://127.0.0.1:1
-          rtsp_address: rtsp://127.0.0.1:8554
-          rtmp_address: rtmp://127.0.0.1:1935
-          hls_address: http://127.0.0.1:8888
-          webrtc_address: http://127.0.0.1:8889
-          srt_address: srt://127.0.0.1:8890
-          playback_address: http://127.0.0.1:9996
-          record_path: /srv/rec/%path/%Y-%m-%d_%H-%M-%S-%f
-          record_format: fmp4
-          segment_duration: 2s
-          reconcile_interval: 0
-        auth: {jwt_secret: bench-jwt-secret-0123456789abcdef0123456789, bcrypt_cost: 10}
-        """.write(to: dir.appendingPathComponent("bench.yaml"), atomically: true, encoding: .utf8)
-        let server = try ChildProcess.start(
-            bin.appendingPathComponent("mtx-companion").path, ["serve", "--config", dir.appendingPathComponent("bench.yaml").path],
-            environment: ChildProcess.currentEnvironment
-        )
-        defer { server.signal(SIGTERM); server.wait() }
-        let base = "http://127.0.0.1:\(port)"
-        try await HooksBench().waitForServer(base)
+        let server = try await BenchServer.start(in: dir, settings: "")
+        defer { server.stop() }
+        let base = server.base
 
         // A read token, the way a player gets one: log in, ask for the preview URLs.
         let login = try await call(base + "/api/v1/auth/login", body: #"{"username":"bench","password":"bench password"}"#)

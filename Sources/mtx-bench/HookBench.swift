@@ -22,34 +22,10 @@ struct HooksBench: AsyncParsableCommand {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mtx-bench-hooks-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let port = try freePort()
         let token = "bench-token"
-        try """
-        server: {host: 127.0.0.1, port: \(port)}
-        database: {path: \(dir.path)/bench.sqlite}
-        mediamtx:
-          api_address: http://127.0.0.1:1
-          rtsp_address: rtsp://127.0.0.1:8554
-          rtmp_address: rtmp://127.0.0.1:1935
-          hls_address: http://127.0.0.1:8888
-          webrtc_address: http://127.0.0.1:8889
-          srt_address: srt://127.0.0.1:8890
-          playback_address: http://127.0.0.1:9996
-          record_path: /srv/rec/%path/%Y-%m-%d_%H-%M-%S-%f
-          record_format: fmp4
-          segment_duration: 2s
-          reconcile_interval: 0
-        hooks: {token: \(token)}
-        auth: {jwt_secret: bench-jwt-secret-0123456789abcdef0123456789}
-        """.write(to: dir.appendingPathComponent("bench.yaml"), atomically: true, encoding: .utf8)
-
-        let server = try ChildProcess.start(
-            bin.appendingPathComponent("mtx-companion").path, ["serve", "--config", dir.appendingPathComponent("bench.yaml").path],
-            environment: ChildProcess.currentEnvironment
-        )
-        defer { server.signal(SIGTERM); server.wait() }
-        let base = "http://127.0.0.1:\(port)"
-        try await waitForServer(base)
+        let server = try await BenchServer.start(in: dir, settings: "hooks: {token: \(token)}")
+        defer { server.stop() }
+        let base = server.base
 
         let hook = bin.appendingPathComponent("mtx-hook").path
         var env = [
@@ -222,3 +198,50 @@ func stats(_ samples: [Double]) -> (median: Double, p99: Double) {
 }
 
 func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
+
+/// The release `mtx-companion serve` next to this binary, on a temp SQLite file, with MediaMTX nowhere (the
+/// benchmarks never need it) and the reconciler off.
+struct BenchServer {
+    let process: ChildProcess
+    let base: String
+
+    static func start(in dir: URL, settings: String) async throws -> BenchServer {
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let port = try freePort()
+        try """
+        server: {host: 127.0.0.1, port: \(port)}
+        database: {path: \(dir.path)/bench.sqlite}
+        mediamtx:
+          api_address: http://127.0.0.1:1
+          rtsp_address: rtsp://127.0.0.1:8554
+          rtmp_address: rtmp://127.0.0.1:1935
+          hls_address: http://127.0.0.1:8888
+          webrtc_address: http://127.0.0.1:8889
+          srt_address: srt://127.0.0.1:8890
+          playback_address: http://127.0.0.1:9996
+          record_path: /srv/rec/%path/%Y-%m-%d_%H-%M-%S-%f
+          record_format: fmp4
+          segment_duration: 2s
+          reconcile_interval: 0
+        auth: {jwt_secret: bench-jwt-secret-0123456789abcdef0123456789, bcrypt_cost: 10}
+        \(settings)
+        """.write(to: dir.appendingPathComponent("bench.yaml"), atomically: true, encoding: .utf8)
+        let process = try ChildProcess.start(
+            bin.appendingPathComponent("mtx-companion").path, ["serve", "--config", dir.appendingPathComponent("bench.yaml").path],
+            environment: ChildProcess.currentEnvironment
+        )
+        let server = BenchServer(process: process, base: "http://127.0.0.1:\(port)")
+        do {
+            try await HooksBench().waitForServer(server.base)
+        } catch {
+            server.stop()
+            throw error
+        }
+        return server
+    }
+
+    func stop() {
+        process.signal(SIGTERM)
+        process.wait()
+    }
+}
