@@ -350,6 +350,29 @@ struct AuditTests {
     }
 }
 
+@Suite("Audit log covers every mutating route")
+struct AuditCoverageTests {
+    @Test func everyRouteWithAnAuditActionWritesAnEntryEvenWhenItFails() async throws {
+        try await withStack { stack in
+            let audited = AccessPolicy.rules.filter { $0.action != nil }
+            #expect(audited.count >= 18)
+            for rule in audited {
+                // Ids that name nothing: each call fails (404/400/401), and is still recorded.
+                let uri = RoleMatrixTests.uri(rule)
+                let reply = rule.path == "/api/v1/auth/login"
+                    ? try await stack.raw.call(rule.method, uri, json: ["username": "nobody", "password": "not a password"])
+                    : try await stack.client.call(rule.method, uri, raw: "{}")
+                #expect(reply.status.code >= 400, "\(rule.method) \(rule.path)")
+                let log = try await stack.client.call(.get, "/api/v1/audit?page_size=1")
+                let entry = try #require(log["items"]?.arrayValue.first)
+                #expect(entry["action"]?.stringValue == rule.action, "\(rule.method) \(rule.path)")
+                #expect(entry["status"]?.intValue == Int(reply.status.code))
+                #expect(entry["outcome"]?.stringValue == (reply.status == .unauthorized ? "denied" : "failed"))
+            }
+        }
+    }
+}
+
 enum RFC3339Check {
     static func isUTC(_ text: String?) -> Bool { text?.hasSuffix("Z") == true && text?.contains("T") == true }
 }
