@@ -73,7 +73,7 @@ public func buildApplication(
     ).addRoutes(to: router)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
     let bus = EventBus()
-    HooksController(database: app.database, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus)
+    HooksController(database: app.database, queue: IngestQueue(database: app.database), token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus)
         .addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))

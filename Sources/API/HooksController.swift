@@ -7,6 +7,7 @@ import MediaMTX
 /// `POST /api/v1/hooks/events`: what `mtx-hook` reports, indexed in one transaction; 200 only after commit.
 struct HooksController {
     let database: AppDatabase
+    let queue: IngestQueue
     let token: String
     let pattern: RecordPathPattern
     let bus: EventBus
@@ -73,7 +74,7 @@ struct HooksController {
         let events = try wire.enumerated().map { index, event in
             try check(event, encoder: encoder, field: { prefix.isEmpty ? $0 : "\(prefix)[\(index)].\($0)" })
         }
-        let result = try await database.ingest(events)
+        let result = try await queue.ingest(events)
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
         if result.accepted > 0, await bus.listenerCount > 0 { try await announce(events, result) }
         return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)

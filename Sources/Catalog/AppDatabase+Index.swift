@@ -56,23 +56,31 @@ extension AppDatabase {
     /// Indexes a batch in one transaction. Idempotent (by event id; a segment by path and start) and
     /// order-tolerant (a state only moves to an event at least as recent as the one that set it).
     public func ingest(_ events: [IngestEvent], receivedAt: Int64 = Date().micros) async throws -> IngestResult {
+        try await ingest(groups: [events], receivedAt: receivedAt)[0]
+    }
+
+    /// Indexes several requests' batches in one transaction (group commit), with a result for each: all are
+    /// stored, or none is.
+    public func ingest(groups: [[IngestEvent]], receivedAt: Int64 = Date().micros) async throws -> [IngestResult] {
         try await writer.write { db in
-            var result = IngestResult(accepted: 0, duplicates: 0, paths: [])
-            var paths = Set<String>()
-            for e in events {
-                try db.cachedStatement(
-                    sql: "INSERT OR IGNORE INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                ).execute(arguments: [e.eventID, e.type, e.path, e.occurredAt, receivedAt, e.node, e.payload])
-                guard db.changesCount > 0 else {
-                    result.duplicates += 1
-                    continue
+            try groups.map { events in
+                var result = IngestResult(accepted: 0, duplicates: 0, paths: [])
+                var paths = Set<String>()
+                for e in events {
+                    try db.cachedStatement(
+                        sql: "INSERT OR IGNORE INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    ).execute(arguments: [e.eventID, e.type, e.path, e.occurredAt, receivedAt, e.node, e.payload])
+                    guard db.changesCount > 0 else {
+                        result.duplicates += 1
+                        continue
+                    }
+                    result.accepted += 1
+                    paths.insert(e.path)
+                    try Self.apply(e, db, now: receivedAt)
                 }
-                result.accepted += 1
-                paths.insert(e.path)
-                try Self.apply(e, db, now: receivedAt)
+                result.paths = paths.sorted()
+                return result
             }
-            result.paths = paths.sorted()
-            return result
         }
     }
 

@@ -23,6 +23,28 @@ struct HookIngestTests {
         }
     }
 
+    /// Concurrent single-event requests share transactions (group commit); each still gets its own answer.
+    @Test func concurrentRequestsAreEachAnsweredForTheirOwnEvents() async throws {
+        try await withStack { stack in
+            let ids = (0..<150).map { "concurrent-\($0)" }
+            // Every id twice, all at once: exactly one delivery of each is accepted, the other is a duplicate.
+            let replies = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for id in ids + ids {
+                    group.addTask {
+                        let reply = try await stack.client.postEvents([hookEvent("online", path: "live/c\(id.suffix(1))", id: id)])
+                        return (reply["accepted"]?.intValue ?? -1, reply["duplicates"]?.intValue ?? -1)
+                    }
+                }
+                return try await group.reduce(into: [(Int, Int)]()) { $0.append($1) }
+            }
+            #expect(replies.count == 300)
+            #expect(replies.allSatisfy { $0 == (1, 0) || $0 == (0, 1) })
+            #expect(replies.map(\.0).reduce(0, +) == 150)
+            #expect(try await count(stack, "hook_events") == 150)
+            #expect(try await count(stack, "path_status") == 10)
+        }
+    }
+
     @Test func redeliveredEventsAndRepeatedSegmentsCountOnce() async throws {
         try await withStack { stack in
             let t0 = Date(timeIntervalSince1970: 1_795_000_000.5)
