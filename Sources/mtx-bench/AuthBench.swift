@@ -3,7 +3,6 @@ import AsyncHTTPClient
 import Catalog
 import ChildProcess
 import Foundation
-import HummingbirdBcrypt
 import NIOCore
 
 /// MediaMTX's auth calls (`POST /api/v1/mediamtx/auth`) at a steady rate against the release server, as MediaMTX
@@ -36,15 +35,13 @@ struct AuthBench: AsyncParsableCommand {
         }
         let pushSource = try await db.publishTarget(path: paths[0])!.source
         let key = try await db.publishKey(sourceID: pushSource.id)
-        try await db.addUser(User(username: "bench", role: .viewer, passwordHash: Bcrypt.hash("bench password", cost: 10)))
 
         let server = try await BenchServer.start(in: dir, settings: "")
         defer { server.stop() }
         let base = server.base
 
         // A read token, the way a player gets one: log in, ask for the preview URLs.
-        let login = try await call(base + "/api/v1/auth/login", body: #"{"username":"bench","password":"bench password"}"#)
-        let accessToken = try JSONDecoder().decode([String: AnyCodable].self, from: login.body)["access_token"]?.string ?? ""
+        let accessToken = try await server.viewerToken(database: database)
         var previewRequest = HTTPClientRequest(url: base + "/api/v1/sources/\(try await sourceID(db, paths[1]))/preview")
         previewRequest.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
         let preview = try await HTTPClient.shared.execute(previewRequest, timeout: .seconds(5))

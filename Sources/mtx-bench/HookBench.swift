@@ -4,6 +4,7 @@ import Catalog
 import ChildProcess
 import Foundation
 import GRDB
+import HummingbirdBcrypt
 import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -80,6 +81,7 @@ struct HooksBench: AsyncParsableCommand {
         }
 
         // 3. From starting mtx-hook to the segment being visible in the API.
+        let viewer = try await server.viewerToken(database: dir.appendingPathComponent("bench.sqlite").path)
         var visible: [Double] = []
         for i in 0..<200 {
             env["MTX_PATH"] = "live/visible"
@@ -88,9 +90,11 @@ struct HooksBench: AsyncParsableCommand {
             _ = try spawn(hook, ["segment-create"], env)
             var request = HTTPClientRequest(url: base + "/api/v1/recordings?path=live/visible&page_size=1")
             request.method = .GET
+            request.headers.add(name: "Authorization", value: "Bearer \(viewer)")
             while true {
                 let response = try await client.execute(request, timeout: .seconds(5))
                 let body = try await response.body.collect(upTo: 1 << 20)
+                guard response.status == .ok else { throw ValidationError("GET /api/v1/recordings answered \(response.status)") }
                 if String(buffer: body).contains("\"total\":\(i + 1)") { break }
             }
             visible.append(seconds(ContinuousClock.now - t0))
@@ -243,5 +247,20 @@ struct BenchServer {
     func stop() {
         process.signal(SIGTERM)
         process.wait()
+    }
+
+    /// An access token of a new viewer, the way a client gets one: a user in the catalogue, then a login.
+    func viewerToken(database: String) async throws -> String {
+        try await AppDatabase.open(path: database).addUser(User(username: "bench", role: .viewer, passwordHash: Bcrypt.hash("bench password", cost: 10)))
+        var request = HTTPClientRequest(url: base + "/api/v1/auth/login")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"username":"bench","password":"bench password"}"#))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard let token = try JSONDecoder().decode([String: AnyCodable].self, from: Data(body.readableBytesView))["access_token"]?.string else {
+            throw ValidationError("login failed: \(response.status)")
+        }
+        return token
     }
 }
