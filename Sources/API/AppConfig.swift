@@ -7,6 +7,8 @@ public struct AppConfig: Sendable {
     public struct Server: Sendable {
         public var host: String
         public var port: Int
+        /// The web UI's files, served at `/` (relative paths from the working directory); empty turns the UI off.
+        public var uiDirectory = "ui"
 
         public init(host: String, port: Int) {
             self.host = host
@@ -146,6 +148,7 @@ extension AppConfig {
     static let keys: [(section: String, key: String, env: String, required: Bool)] = [
         ("server", "host", "MTX_COMPANION_SERVER_HOST", true),
         ("server", "port", "MTX_COMPANION_SERVER_PORT", true),
+        ("server", "ui_directory", "MTX_COMPANION_SERVER_UI_DIRECTORY", false),
         ("database", "path", "MTX_COMPANION_DATABASE_PATH", true),
         ("mediamtx", "api_address", "MTX_COMPANION_MEDIAMTX_API_ADDRESS", true),
         ("mediamtx", "rtsp_address", "MTX_COMPANION_MEDIAMTX_RTSP_ADDRESS", true),
@@ -334,6 +337,7 @@ private struct Reader {
         config.mediamtx.manageHooks = manageHooks
         config.mediamtx.hookCommand = optional("mediamtx.hook_command") ?? "mtx-hook"
         config.auth = try auth()
+        config.server.uiDirectory = optional("server.ui_directory") ?? "ui"
         return config
     }
 

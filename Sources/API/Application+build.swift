@@ -58,6 +58,7 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
+    if !config.server.uiDirectory.isEmpty { router.add(middleware: UIFilesMiddleware(directory: config.server.uiDirectory)) }
     if !config.auth.corsOrigins.isEmpty { router.add(middleware: AllowedOriginsCORSMiddleware(origins: Set(config.auth.corsOrigins))) }
     router.add(middleware: AccessMiddleware(authenticator: authenticator, database: app.database, logger: logger))
 

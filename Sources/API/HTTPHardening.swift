@@ -81,3 +81,17 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
+
+/// The web UI's files at `/` (Hummingbird's FileMiddleware, `index.html` for folders); API paths never touch the disk.
+struct UIFilesMiddleware<Context: RequestContext>: RouterMiddleware {
+    let files: FileMiddleware<Context, LocalFileSystem>
+
+    init(directory: String) {
+        files = FileMiddleware(directory, searchForIndexHtml: true)
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
+        return try await files.handle(request, context: context, next: next)
+    }
+}

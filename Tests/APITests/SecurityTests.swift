@@ -377,6 +377,25 @@ enum RFC3339Check {
     static func isUTC(_ text: String?) -> Bool { text?.hasSuffix("Z") == true && text?.contains("T") == true }
 }
 
+@Suite("Web UI files")
+struct UIFilesTests {
+    @Test func theUIIsServedAtTheRootWithoutAToken() async throws {
+        try await withStack { stack in
+            let page = try await stack.raw.execute(uri: "/", method: .get) { $0 }
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(String(buffer: page.body).contains("<script type=\"module\" src=\"/js/app.js\"></script>"))
+            #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+            for file in ["/js/app.js", "/js/api.js", "/js/i18n.js", "/css/style.css"] {
+                #expect(try await stack.raw.execute(uri: file, method: .get) { $0.status } == .ok, "\(file)")
+            }
+            // API paths never fall through to files, and unknown files are 404.
+            #expect(try await stack.raw.call(.get, "/api/v1/nothing").status == .notFound)
+            #expect(try await stack.raw.execute(uri: "/../Package.swift", method: .get) { $0.status } != .ok)
+        }
+    }
+}
+
 @Suite("Hardening")
 struct HardeningTests {
     @Test func headersCORSAndNesting() async throws {

@@ -99,8 +99,10 @@ func testConfig(
     recordPath: String = "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f"
 ) async -> AppConfig {
     let simAPI = await sim.apiURL
+    var server = AppConfig.Server(host: "127.0.0.1", port: 0)
+    server.uiDirectory = repositoryRoot.appendingPathComponent("ui").path
     return AppConfig(
-        server: .init(host: "127.0.0.1", port: 0),
+        server: server,
         database: .init(path: databasePath),
         mediamtx: .init(
             apiAddress: apiAddress ?? simAPI,

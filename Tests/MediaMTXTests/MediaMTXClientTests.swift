@@ -138,7 +138,8 @@ struct MediaMTXClientTests {
             await sim.state.setMode(.hanging)
             let started = ContinuousClock.now
             await #expect(throws: MediaMTXError.unavailable("getPath: request timed out")) { try await client.getPath("live/a") }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // The simulator hangs for as long as it is in this mode: only the 200 ms deadline ends the call (loose bound: loaded CI machines).
+            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 

@@ -1,0 +1,57 @@
+// The UI's words in English and Chinese; the language follows the browser until the user picks one.
+const words = {
+  en: {
+    "nav.sources": "Sources", "nav.assets": "Assets", language: "Language", logout: "Log out",
+    "login.title": "Sign in", "login.username": "User name", "login.password": "Password", "login.submit": "Sign in",
+    "sources.title": "Media sources", "sources.new": "New source", "sources.search": "Search by name",
+    "col.name": "Name", "col.type": "Type", "col.path": "Path", "col.protocol": "Protocol", "col.live": "Live",
+    "col.readers": "Readers", "col.recording": "Recording", "col.enabled": "Enabled", "col.tags": "Tags",
+    "filter.all": "All types", yes: "yes", no: "no", rec: "REC", live: "live", offline: "offline",
+    "new.title": "New media source", "new.name": "Name", "new.type": "Type", "new.url": "Stream URL (rtsp://, rtmp://, http(s)://, srt://…)",
+    "new.record": "Record", "new.create": "Create", "type.pull": "pull (MediaMTX pulls a camera or URL)", "type.push": "push (an encoder such as OBS publishes)",
+    "push.title": "Publish to this source", "push.url": "Push URL", "push.server": "OBS → Server", "push.key": "OBS → Stream key", copy: "Copy", copied: "Copied",
+    "detail.status": "Status", "detail.preview": "Preview", "detail.player": "Open MediaMTX's player", "detail.ready": "Publishing",
+    "detail.record.start": "Start recording", "detail.record.stop": "Stop recording", "detail.enable": "Enable", "detail.disable": "Disable",
+    "detail.delete": "Delete", "detail.confirmDelete": "Delete this source and its MediaMTX path?", "detail.segments": "Recorded segments",
+    "col.start": "Start", "col.duration": "Duration (s)", "col.size": "Size", "col.state": "State",
+    "assets.title": "Stream assets", "assets.tag": "Filter by tag", "assets.fromURL": "New stream from a URL", "assets.fromSource": "From an existing source",
+    "assets.source": "Source", "assets.tags": "Tags (comma-separated)", "assets.create": "Create asset", "loading": "Loading…", empty: "Nothing here yet.",
+    prev: "Previous", next: "Next",
+  },
+  zh: {
+    "nav.sources": "媒体源", "nav.assets": "资产", language: "语言", logout: "退出登录",
+    "login.title": "登录", "login.username": "用户名", "login.password": "密码", "login.submit": "登录",
+    "sources.title": "媒体源", "sources.new": "新建媒体源", "sources.search": "按名称搜索",
+    "col.name": "名称", "col.type": "类型", "col.path": "路径", "col.protocol": "协议", "col.live": "在线",
+    "col.readers": "观看数", "col.recording": "录制", "col.enabled": "启用", "col.tags": "标签",
+    "filter.all": "全部类型", yes: "是", no: "否", rec: "录制中", live: "在线", offline: "离线",
+    "new.title": "新建媒体源", "new.name": "名称", "new.type": "类型", "new.url": "流地址（rtsp://、rtmp://、http(s)://、srt:// 等）",
+    "new.record": "录制", "new.create": "创建", "type.pull": "拉流（MediaMTX 拉取摄像头或地址）", "type.push": "推流（OBS 等编码器推送）",
+    "push.title": "向此媒体源推流", "push.url": "推流地址", "push.server": "OBS → 服务器", "push.key": "OBS → 串流密钥", copy: "复制", copied: "已复制",
+    "detail.status": "状态", "detail.preview": "预览", "detail.player": "打开 MediaMTX 播放页", "detail.ready": "推流中",
+    "detail.record.start": "开始录制", "detail.record.stop": "停止录制", "detail.enable": "启用", "detail.disable": "停用",
+    "detail.delete": "删除", "detail.confirmDelete": "删除此媒体源及其 MediaMTX 路径？", "detail.segments": "录像分段",
+    "col.start": "开始时间", "col.duration": "时长（秒）", "col.size": "大小", "col.state": "状态",
+    "assets.title": "流媒体资产", "assets.tag": "按标签筛选", "assets.fromURL": "从流地址新建", "assets.fromSource": "从已有媒体源创建",
+    "assets.source": "媒体源", "assets.tags": "标签（逗号分隔）", "assets.create": "创建资产", "loading": "加载中…", empty: "暂无内容。",
+    prev: "上一页", next: "下一页",
+  },
+};
+
+export let language = localStorage.getItem("language") || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
+
+export function t(key) {
+  return (words[language] && words[language][key]) || words.en[key] || key;
+}
+
+export function setLanguage(value) {
+  language = value === "zh" ? "zh" : "en";
+  localStorage.setItem("language", language);
+  document.documentElement.lang = language === "zh" ? "zh-CN" : "en";
+}
+
+/** Fills every element with data-i18n under `root` with its words. */
+export function translate(root = document) {
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+}
