@@ -145,6 +145,8 @@ function newSourcePage() {
       const body = { name: data.get("name"), type: data.get("type"), record_enabled: data.get("record_enabled") === "on" };
       if (body.type === "pull") body.url = data.get("url");
       const source = await api("POST", "/sources", body);
+      form.reset();
+      urlLabel.hidden = false;
       result.replaceChildren(source.push_url ? pushPanel(source.push_url) : "", h("p", {}, h("a", { href: `#/sources/${source.id}`, id: "created-source" }, source.name)));
     });
   });
