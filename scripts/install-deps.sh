@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a Debian machine: the SQLite headers GRDB links against,
-# with --test also python3 (the MediaMTX conformance check) and ffmpeg (the simulator's segment files), and with
+# with --test also python3 (the MediaMTX conformance check), ffmpeg (the simulator's segment files), chromium,
+# chromedriver and Selenium from PyPI (the web UI's browser tests), and with
 # --bench also wrk and GNU time (the load generator and RSS meter of `mtx-bench hooks`).
 # The Swift 6 toolchain itself comes from swift.org.
 set -euo pipefail
@@ -15,6 +16,8 @@ missing=()
 if [ "${1:-}" = "--test" ]; then
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 fi
 if [ "${1:-}" = "--bench" ]; then
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
@@ -27,4 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+if [ "${1:-}" = "--test" ] && ! python3 -c "import selenium" 2>/dev/null; then
+  echo "install-deps: installing selenium (PyPI)"
+  python3 -m pip install -q selenium
 fi

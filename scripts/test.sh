@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything, replays the exchanges recorded from a real MediaMTX against the simulator,
-# then runs every test.
+# then runs every test: the Swift suites, then the web UI in headless chromium (screenshots in screenshots/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -8,3 +8,4 @@ export PATH="$PATH:/opt/swift/usr/bin"
 swift build --build-tests
 scripts/conformance.sh
 swift test
+python3 Tests/browser/test_ui.py
