@@ -110,6 +110,14 @@ public actor MediaMTXSimulator {
         playback.get("list") { request, _ in
             respond(await state.playbackList(query: query(request), host: request.head.authority ?? "127.0.0.1:9996"))
         }
+        playback.get("get") { request, _ in
+            let answer = await state.playbackGet(query: query(request))
+            if let error = answer.error { return respond(.error(answer.status, error)) }
+            return Response(
+                status: .ok, headers: [.contentType: "video/mp4", .acceptRanges: "none"],
+                body: .init(byteBuffer: ByteBuffer(bytes: answer.body))
+            )
+        }
         return router
     }
 

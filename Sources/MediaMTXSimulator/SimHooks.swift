@@ -116,7 +116,7 @@ extension SimulatorState {
             try await makeMedia(file, duration: duration, mpegts: format == "mpegts")
             fireHook("runOnRecordSegmentCreate", path: path, ["MTX_SEGMENT_PATH": file])
             fireHook("runOnRecordSegmentComplete", path: path, ["MTX_SEGMENT_PATH": file, "MTX_SEGMENT_DURATION": String(duration)])
-            recordings[path, default: []].append(SimSegment(start: start, duration: duration))
+            recordings[path, default: []].append(SimSegment(start: start, duration: duration, file: file))
             files.append(file)
             start = start.addingTimeInterval(duration)
         }

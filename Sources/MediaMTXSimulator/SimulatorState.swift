@@ -39,6 +39,8 @@ public struct SimReader: Sendable {
 public struct SimSegment: Sendable {
     public var start: Date
     public var duration: Double
+    /// The file, for segments recorded with ffmpeg (`record`); nil for ones only declared (`addSegment`).
+    public var file: String? = nil
 }
 
 /// A request the simulator received, for tests that check what the companion sent.
@@ -317,6 +319,19 @@ public actor SimulatorState {
             ])
         }
         return SimResponse(status: 200, body: .array(items))
+    }
+
+    /// Playback `/get` (playback.openapi.yaml): 400 without path, start or duration, 404 "no recordings found" when no
+    /// segment overlaps, else 200 `video/mp4` with the first overlapping segment's file (empty for declared-only ones).
+    func playbackGet(query: [String: String]) -> (status: Int, body: Data, error: String?) {
+        guard let path = query["path"], !path.isEmpty else { return (400, Data(), "invalid path") }
+        guard let start = query["start"].flatMap(Self.parseTime) else { return (400, Data(), "invalid start") }
+        guard let duration = query["duration"].flatMap(Double.init), duration > 0 else { return (400, Data(), "invalid duration") }
+        let end = start.addingTimeInterval(duration)
+        let overlapping = (recordings[path] ?? []).filter { $0.start < end && $0.start.addingTimeInterval($0.duration) > start }
+        guard let first = overlapping.first else { return (404, Data(), "no recordings found") }
+        let file = overlapping.compactMap(\.file).first ?? first.file
+        return (200, file.flatMap { FileManager.default.contents(atPath: $0) } ?? Data(), nil)
     }
 
     func recordDirectory(_ path: String) -> String {

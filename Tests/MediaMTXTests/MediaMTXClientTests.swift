@@ -116,6 +116,25 @@ struct MediaMTXClientTests {
         }
     }
 
+    /// The simulator's playback `/get` (playback.openapi.yaml): 400 for missing parameters, 404 where nothing was
+    /// recorded, 200 `video/mp4` without byte ranges where something was.
+    @Test func simulatorPlaybackGetAnswersLikeMediaMTX() async throws {
+        try await withClient { client, sim in
+            let t0 = try #require(RFC3339.parse("2026-11-25T20:02:47.294696Z"))
+            await sim.state.addSegment(path: "live/test", start: t0, duration: 2)
+            func get(_ query: String) async throws -> HTTPClientResponse {
+                try await HTTPClient.shared.execute(HTTPClientRequest(url: await sim.playbackURL + "/get?" + query), timeout: .seconds(5))
+            }
+            let ok = try await get("path=live%2Ftest&start=2026-11-25T20%3A02%3A48Z&duration=10&format=mp4")
+            #expect(ok.status == .ok)
+            #expect(ok.headers.first(name: "Content-Type") == "video/mp4")
+            #expect(ok.headers.first(name: "Accept-Ranges") == "none")
+            #expect(try await get("path=live%2Ftest&start=2026-11-25T21%3A00%3A00Z&duration=10").status == .notFound)
+            #expect(try await get("path=live%2Ftest&duration=10").status == .badRequest)
+            #expect(try await get("start=2026-11-25T20%3A02%3A48Z&duration=10").status == .badRequest)
+        }
+    }
+
     @Test func playbackURLMatchesMediaMTXsOwnForm() throws {
         let start = try #require(RFC3339.parse("2026-11-25T20:02:47.294696Z"))
         #expect(MediaMTXClient.playbackURL(base: "http://127.0.0.1:9996/", path: "live/test", start: start, duration: 15.016069, format: "mp4")

@@ -44,14 +44,15 @@ def post_hook(base, event):
 def main():
     work = tempfile.mkdtemp(prefix="mtx-ui-")
     api_port, playback_port, port = free_port(), free_port(), free_port()
-    env = dict(os.environ, MTX_COMPANION_DATABASE_PATH=os.path.join(work, "catalog.sqlite"), MTX_COMPANION_SERVER_PORT=str(port),
+    record_path = os.path.join(work, "recordings", "%path", "%Y-%m-%d_%H-%M-%S-%f")
+    env = dict(os.environ, MTX_COMPANION_MEDIAMTX_RECORD_PATH=record_path, MTX_COMPANION_DATABASE_PATH=os.path.join(work, "catalog.sqlite"), MTX_COMPANION_SERVER_PORT=str(port),
                MTX_COMPANION_MEDIAMTX_API_ADDRESS=f"http://127.0.0.1:{api_port}",
                MTX_COMPANION_MEDIAMTX_PLAYBACK_ADDRESS=f"http://127.0.0.1:{playback_port}",
                MTX_COMPANION_SERVER_UI_DIRECTORY=os.path.join(ROOT, "ui"))
     processes = []
     try:
-        processes.append(subprocess.Popen([os.path.join(BIN, "mediamtx-sim"), "--api-port", str(api_port), "--playback-port", str(playback_port)],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(subprocess.Popen([os.path.join(BIN, "mediamtx-sim"), "--api-port", str(api_port), "--playback-port", str(playback_port),
+                                           "--record-path", record_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         subprocess.run([os.path.join(BIN, "mtx-companion"), "users", "add", "admin", "--role", "admin", "--password-stdin", "--env", "test"],
                        input=PASSWORD + "\n", text=True, env=env, cwd=ROOT, check=True, capture_output=True)
         processes.append(subprocess.Popen([os.path.join(BIN, "mtx-companion"), "serve", "--env", "test"], env=env, cwd=ROOT,
@@ -59,7 +60,7 @@ def main():
         base = f"http://127.0.0.1:{port}"
         wait_http(f"http://127.0.0.1:{api_port}/v3/info")
         wait_http(base + "/")
-        run(base)
+        run(base, f"http://127.0.0.1:{api_port}")
     finally:
         for p in processes:
             p.terminate()
@@ -67,7 +68,17 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run(base):
+def sim(sim_base, control, body):
+    request = urllib.request.Request(f"{sim_base}/_sim/{control}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request).read() or b"null")
+
+
+def now_utc():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def run(base, sim_base):
     options = webdriver.ChromeOptions()
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", "--lang=en-US"]:
         options.add_argument(argument)
@@ -129,6 +140,32 @@ def run(base):
                          "occurred_at": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")})
         wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"] .dot').get_attribute("data-live") == "true")
         shot("sources")
+
+        # Start recording in the UI; the simulator's publisher records two real 2 s segments (ffmpeg), which mtx-hook
+        # reports (posted here as it would); they appear on the day's timeline, and a click plays from there.
+        source_id = driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"]').get_attribute("data-id")
+        go(f"#/sources/{source_id}", "timeline")
+        driver.find_element(By.XPATH, "//button[text()='Start recording']").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//button[text()='Stop recording']")))
+        sim(sim_base, "publish", {"path": path, "source_type": "rtmpConn"})
+        files = sim(sim_base, "record", {"path": path, "segments": 2, "duration": 2})["files"]
+        assert len(files) == 2, files
+        for file in files:
+            post_hook(base, {"event_id": str(uuid.uuid4()), "type": "segment-create", "path": path, "occurred_at": now_utc(), "segment_path": file})
+            post_hook(base, {"event_id": str(uuid.uuid4()), "type": "segment-complete", "path": path, "occurred_at": now_utc(),
+                             "segment_path": file, "segment_duration": 2, "segment_size": os.path.getsize(file)})
+        axis = go(f"#/sources/{source_id}", "timeline")
+        bars = axis.find_elements(By.CSS_SELECTOR, ".session")
+        assert len(bars) == 1, f"two touching segments are one session: {len(bars)}"
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#segments tbody tr")) == 2
+        webdriver.ActionChains(driver).move_to_element(bars[0]).click().perform()
+        wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
+        src = driver.find_element(By.ID, "player").get_attribute("src")
+        assert "/get?" in src and "token=" in src, src
+        answer = urllib.request.urlopen(src)
+        assert answer.status == 200 and answer.headers["Content-Type"] == "video/mp4", answer.status
+        assert len(answer.read()) > 1000, "the playback URL serves the recording"
+        shot("source-recordings")
 
         # Stream assets, both ways.
         go("#/assets", "asset-from-url")

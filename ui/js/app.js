@@ -180,11 +180,56 @@ async function sourceDetailPage(id) {
       source.record_enabled ? action("detail.record.stop", "POST", `/sources/${id}/record/stop`, "secondary") : action("detail.record.start", "POST", `/sources/${id}/record/start`),
       source.enabled ? action("detail.disable", "POST", `/sources/${id}/disable`, "secondary") : action("detail.enable", "POST", `/sources/${id}/enable`),
       remove),
+    await timeline(id),
     h("h2", {}, t("detail.segments")),
     h("table", { id: "segments" },
       h("thead", {}, h("tr", {}, ["col.start", "col.duration", "col.size", "col.state"].map((k) => h("th", {}, t(k))))),
       h("tbody", {}, segments.items.length ? segments.items.map((s) => h("tr", {}, h("td", {}, s.start), h("td", {}, s.duration ?? ""), h("td", {}, s.size ?? ""), h("td", {}, s.state)))
         : h("tr", {}, h("td", { colspan: 4 }, t("empty"))))));
+}
+
+/** A day's recording sessions as bars on a 24 h axis (UTC); a click plays from that moment in the page. */
+async function timeline(id, day = new Date().toISOString().slice(0, 10)) {
+  const panel = h("div", { class: "panel", id: "timeline-panel" });
+  const picker = h("input", { type: "date", id: "timeline-day", value: day, "aria-label": t("timeline.day") });
+  const axis = h("div", { class: "axis", id: "timeline", role: "button", tabindex: "0", title: t("timeline.hint") });
+  const video = h("video", { id: "player", controls: true, preload: "none" });
+  const from = new Date(`${day}T00:00:00Z`);
+  const sessions = await api("GET", `/sources/${id}/record/sessions?from=${from.toISOString()}&to=${new Date(from.getTime() + 86400000).toISOString()}`);
+  for (const hour of [0, 6, 12, 18]) {
+    const mark = h("span", { class: "hour" }, `${String(hour).padStart(2, "0")}:00`);
+    mark.style.left = `${(hour / 24) * 100}%`;
+    axis.append(mark);
+  }
+  for (const session of sessions.items) {
+    const start = (new Date(session.start) - from) / 1000;
+    const bar = h("span", { class: "session", title: `${session.start} · ${session.duration}s · ${session.segment_count}` });
+    bar.style.left = `${Math.max(0, start / 864)}%`;
+    bar.style.width = `${Math.max(0.15, session.duration / 864)}%`;
+    axis.append(bar);
+  }
+  const play = (fraction) => attempt(async () => {
+    const at = new Date(from.getTime() + fraction * 86400000);
+    // A click on a bar beside its recorded part starts at the bar's start (the API's exact time: JavaScript dates
+    // stop at milliseconds, recordings start on microseconds).
+    const ends = (s) => new Date(new Date(s.start).getTime() + s.duration * 1000);
+    const hit = sessions.items.find((s) => at > new Date(s.start) && at < ends(s));
+    const near = sessions.items.find((s) => Math.abs(new Date(s.start) - at) < 86400000 / 200 || (at >= new Date(s.start) && at < ends(s)));
+    const start = hit ? at.toISOString() : near ? near.start : at.toISOString();
+    const answer = await api("GET", `/sources/${id}/playback?start=${encodeURIComponent(start)}&format=mp4`);
+    video.src = answer.url;
+    video.play().catch(() => {});
+  });
+  axis.addEventListener("click", (event) => {
+    const box = axis.getBoundingClientRect();
+    play((event.clientX - box.left) / box.width);
+  });
+  axis.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && sessions.items.length) play((new Date(sessions.items[0].start) - from) / 86400000);
+  });
+  picker.addEventListener("change", async () => panel.replaceWith(await timeline(id, picker.value)));
+  panel.append(h("h2", {}, t("timeline.title")), h("div", { class: "row" }, picker, `${sessions.items.length} ${t("timeline.sessions")}`), axis, video);
+  return panel;
 }
 
 async function assetsPage(query) {

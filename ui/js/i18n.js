@@ -17,6 +17,7 @@ const words = {
     "assets.title": "Stream assets", "assets.tag": "Filter by tag", "assets.fromURL": "New stream from a URL", "assets.fromSource": "From an existing source",
     "assets.source": "Source", "assets.tags": "Tags (comma-separated)", "assets.create": "Create asset", "loading": "Loading…", empty: "Nothing here yet.",
     prev: "Previous", next: "Next",
+    "timeline.title": "Recordings", "timeline.day": "Day (UTC)", "timeline.hint": "Click a moment to play it", "timeline.sessions": "sessions",
   },
   zh: {
     "nav.sources": "媒体源", "nav.assets": "资产", language: "语言", logout: "退出登录",
@@ -35,6 +36,7 @@ const words = {
     "assets.title": "流媒体资产", "assets.tag": "按标签筛选", "assets.fromURL": "从流地址新建", "assets.fromSource": "从已有媒体源创建",
     "assets.source": "媒体源", "assets.tags": "标签（逗号分隔）", "assets.create": "创建资产", "loading": "加载中…", empty: "暂无内容。",
     prev: "上一页", next: "下一页",
+    "timeline.title": "录像", "timeline.day": "日期（UTC）", "timeline.hint": "点击时间点即可回放", "timeline.sessions": "段录像",
   },
 };
 
