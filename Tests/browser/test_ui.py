@@ -2,7 +2,7 @@
 """The web UI in Debian's chromium (headless, via chromedriver and Selenium), against the real server and the
 MediaMTX simulator, each started here on free ports with a fresh SQLite file. Screenshots of the main pages at
 1280x800 go to screenshots/ (ignored by git). Run by scripts/test.sh after `swift build --build-tests`."""
-import datetime, json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.request, uuid
+import json, os, shutil, socket, subprocess, tempfile, time, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -34,13 +34,6 @@ def wait_http(url, seconds=20):
     raise RuntimeError(f"{url} did not come up")
 
 
-def post_hook(base, event):
-    body = json.dumps(event).encode()
-    request = urllib.request.Request(f"{base}/api/v1/hooks/events", data=body, method="POST",
-                                     headers={"Authorization": "Bearer test-hook-token", "Content-Type": "application/json"})
-    assert urllib.request.urlopen(request).status == 200
-
-
 def main():
     work = tempfile.mkdtemp(prefix="mtx-ui-")
     api_port, playback_port, port = free_port(), free_port(), free_port()
@@ -48,7 +41,9 @@ def main():
     env = dict(os.environ, MTX_COMPANION_MEDIAMTX_RECORD_PATH=record_path, MTX_COMPANION_DATABASE_PATH=os.path.join(work, "catalog.sqlite"), MTX_COMPANION_SERVER_PORT=str(port),
                MTX_COMPANION_MEDIAMTX_API_ADDRESS=f"http://127.0.0.1:{api_port}",
                MTX_COMPANION_MEDIAMTX_PLAYBACK_ADDRESS=f"http://127.0.0.1:{playback_port}",
-               MTX_COMPANION_SERVER_UI_DIRECTORY=os.path.join(ROOT, "ui"))
+               MTX_COMPANION_SERVER_UI_DIRECTORY=os.path.join(ROOT, "ui"),
+               # The companion wires MediaMTX's hooks to mtx-hook at start, so the simulator reports as MediaMTX would.
+               MTX_COMPANION_MEDIAMTX_MANAGE_HOOKS="true", MTX_COMPANION_MEDIAMTX_HOOK_COMMAND=os.path.join(BIN, "mtx-hook"))
     processes = []
     try:
         processes.append(subprocess.Popen([os.path.join(BIN, "mediamtx-sim"), "--api-port", str(api_port), "--playback-port", str(playback_port),
@@ -59,6 +54,19 @@ def main():
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         base = f"http://127.0.0.1:{port}"
         wait_http(f"http://127.0.0.1:{api_port}/v3/info")
+        # What MediaMTX's environment must hold for mtx-hook (mediamtx.yml.example).
+        sim(f"http://127.0.0.1:{api_port}", "hook-environment", {
+            "MTX_COMPANION_URL": base, "MTX_COMPANION_HOOK_TOKEN": "test-hook-token", "MTX_COMPANION_SPOOL_DIR": os.path.join(work, "spool"),
+            "MTX_COMPANION_HOOK_DEADLINE_MS": "15000"})
+        # The companion's reconciler wires the hooks at start: wait until MediaMTX's path defaults call mtx-hook.
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            defaults = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{api_port}/v3/config/pathdefaults/get").read())
+            if "mtx-hook" in (defaults.get("runOnRecordSegmentComplete") or ""):
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the companion did not wire MediaMTX's hooks")
         wait_http(base + "/")
         run(base, f"http://127.0.0.1:{api_port}")
     finally:
@@ -74,8 +82,11 @@ def sim(sim_base, control, body):
     return json.loads(urllib.request.urlopen(request).read() or b"null")
 
 
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+def indexed(base, driver, source_id):
+    """The source's complete segments, read with the UI's own token."""
+    token = driver.execute_script("return sessionStorage.getItem('token')")
+    request = urllib.request.Request(f"{base}/api/v1/sources/{source_id}/record/files", headers={"Authorization": f"Bearer {token}"})
+    return [s for s in json.loads(urllib.request.urlopen(request).read())["items"] if s["state"] == "complete"]
 
 
 def run(base, sim_base):
@@ -130,30 +141,29 @@ def run(base, sim_base):
         assert server == "rtmp://127.0.0.1:1935/live" and server + "/" + key == push_url, (server, key)
         shot("new-push-source")
 
-        # The simulator's publisher comes online: the status dot turns live without a reload.
+        # The simulator's publisher comes online; MediaMTX runs mtx-hook, which reports it: the status dot turns live
+        # without a reload.
         table = go("#/sources", "sources")
         row = table.find_element(By.XPATH, ".//tr[td/a[text()='OBS studio']]")
         path = row.get_attribute("data-path")
         assert row.find_element(By.CSS_SELECTOR, ".dot").get_attribute("data-live") == "false"
         time.sleep(0.5)  # the live event stream is open once the page has rendered
-        post_hook(base, {"event_id": str(uuid.uuid4()), "type": "available", "path": path, "source_type": "rtmpConn",
-                         "occurred_at": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")})
+        sim(sim_base, "publish", {"path": path, "source_type": "rtmpConn"})
         wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"] .dot').get_attribute("data-live") == "true")
         shot("sources")
 
-        # Start recording in the UI; the simulator's publisher records two real 2 s segments (ffmpeg), which mtx-hook
-        # reports (posted here as it would); they appear on the day's timeline, and a click plays from there.
+        # Start recording in the UI; the simulator's publisher records two real 2 s segments (ffmpeg) and runs mtx-hook
+        # for each; they appear on the day's timeline, and a click plays from there.
         source_id = driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"]').get_attribute("data-id")
         go(f"#/sources/{source_id}", "timeline")
         driver.find_element(By.XPATH, "//button[text()='Start recording']").click()
         wait.until(EC.presence_of_element_located((By.XPATH, "//button[text()='Stop recording']")))
-        sim(sim_base, "publish", {"path": path, "source_type": "rtmpConn"})
         files = sim(sim_base, "record", {"path": path, "segments": 2, "duration": 2})["files"]
         assert len(files) == 2, files
-        for file in files:
-            post_hook(base, {"event_id": str(uuid.uuid4()), "type": "segment-create", "path": path, "occurred_at": now_utc(), "segment_path": file})
-            post_hook(base, {"event_id": str(uuid.uuid4()), "type": "segment-complete", "path": path, "occurred_at": now_utc(),
-                             "segment_path": file, "segment_duration": 2, "segment_size": os.path.getsize(file)})
+        deadline = time.time() + 20
+        while time.time() < deadline and len(indexed(base, driver, source_id)) < 2:
+            time.sleep(0.2)
+        assert [s["file_path"] for s in indexed(base, driver, source_id)] == files
         axis = go(f"#/sources/{source_id}", "timeline")
         bars = axis.find_elements(By.CSS_SELECTOR, ".session")
         assert len(bars) == 1, f"two touching segments are one session: {len(bars)}"
