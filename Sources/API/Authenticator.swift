@@ -45,6 +45,9 @@ public struct Authenticator: Sendable {
     let settings: AppConfig.Auth
     let database: AppDatabase
     let throttle: LoginThrottle
+    /// A hash no password matches, at the configured cost, verified for unknown users so that a login takes as long
+    /// either way. Made in the background at start (a cost-12 hash takes a quarter of a second).
+    let decoyHash: Task<String, Never>
 
     public init(settings: AppConfig.Auth, database: AppDatabase) async {
         keys = JWTKeyCollection()
@@ -52,6 +55,8 @@ public struct Authenticator: Sendable {
         self.settings = settings
         self.database = database
         throttle = LoginThrottle(maxFailures: settings.loginMaxFailures, window: settings.loginWindow)
+        let cost = settings.bcryptCost
+        decoyHash = Task { await Self.hashPassword("decoy password never used", cost: cost) }
     }
 
     // MARK: Passwords (bcrypt runs off Swift concurrency's few threads: it takes tens of milliseconds)
@@ -64,9 +69,6 @@ public struct Authenticator: Sendable {
         await offThePool { Bcrypt.verify(password, hash: hash) }
     }
 
-    /// A hash no password matches, verified for unknown users so that a login takes as long either way.
-    static let decoyHash = Bcrypt.hash("decoy password never used", cost: 10)
-
     // MARK: Login
 
     /// The user, if `password` is theirs and neither the name nor `ip` is locked out by failures.
@@ -78,7 +80,9 @@ public struct Authenticator: Sendable {
             throw error
         }
         let user = try await database.user(named: username)
-        let matches = await Self.verifyPassword(password, hash: user?.passwordHash ?? Self.decoyHash)
+        let hash: String
+        if let user { hash = user.passwordHash } else { hash = await decoyHash.value }
+        let matches = await Self.verifyPassword(password, hash: hash)
         guard let user, matches else {
             await throttle.fail(keys)
             throw APIError.badCredentials

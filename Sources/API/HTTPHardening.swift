@@ -5,18 +5,21 @@ import Hummingbird
 /// Headers every answer carries: no MIME sniffing, no framing, no referrer, a strict content policy for the web UI,
 /// and no caching of API answers (they carry tokens and keys).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var frameOptions: HTTPField.Name { HTTPField.Name("X-Frame-Options")! }
-    static var referrerPolicy: HTTPField.Name { HTTPField.Name("Referrer-Policy")! }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[Self.frameOptions] = "DENY"
-        response.headers[Self.referrerPolicy] = "no-referrer"
+        response.headers[.frameOptions] = "DENY"
+        response.headers[.referrerPolicy] = "no-referrer"
         response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; media-src 'self' blob: *; connect-src 'self' *; frame-ancestors 'none'"
         if request.uri.path.hasPrefix("/api/"), response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         return response
     }
+}
+
+extension HTTPField.Name {
+    // Not among swift-http-types' predefined names; made once, not on every answer.
+    static let frameOptions = HTTPField.Name("X-Frame-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 }
 
 /// CORS for the configured browser origins only (`auth.cors_origins`); off when the list is empty. Hummingbird's

@@ -46,7 +46,7 @@ struct AuthBench: AsyncParsableCommand {
         previewRequest.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
         let preview = try await HTTPClient.shared.execute(previewRequest, timeout: .seconds(5))
         let previewBody = try await preview.body.collect(upTo: 1 << 20)
-        let hls = try JSONDecoder().decode([String: AnyCodable].self, from: Data(previewBody.readableBytesView))["hls_url"]?.string ?? ""
+        let hls = try JSONDecoder().decode([String: StringField].self, from: Data(previewBody.readableBytesView))["hls_url"]?.string ?? ""
         let readToken = String(hls.split(separator: "=").last ?? "")
 
         func body(_ action: String, _ path: String, password: String = "", query: String = "") -> String {
@@ -112,7 +112,7 @@ struct AuthBench: AsyncParsableCommand {
 }
 
 /// Just enough JSON to read a string field of an answer.
-struct AnyCodable: Decodable {
+struct StringField: Decodable {
     let string: String?
 
     init(from decoder: any Decoder) throws {

@@ -160,14 +160,6 @@ struct HooksBench: AsyncParsableCommand {
         return (seconds(ContinuousClock.now - started), usage.ru_maxrss, termination.status)
     }
 
-    func waitForServer(_ base: String) async throws {
-        for _ in 0..<100 {
-            // Any answer means it is up (the sources list itself wants a token).
-            if (try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/api/v1/sources"), timeout: .seconds(1))) != nil { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw ValidationError("mtx-companion did not start")
-    }
 
     func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
@@ -236,12 +228,21 @@ struct BenchServer {
         )
         let server = BenchServer(process: process, base: "http://127.0.0.1:\(port)")
         do {
-            try await HooksBench().waitForServer(server.base)
+            try await server.waitUntilUp()
         } catch {
             server.stop()
             throw error
         }
         return server
+    }
+
+    func waitUntilUp() async throws {
+        for _ in 0..<100 {
+            // Any answer means it is up (the sources list itself wants a token).
+            if (try? await HTTPClient.shared.execute(HTTPClientRequest(url: self.base + "/api/v1/sources"), timeout: .seconds(1))) != nil { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("mtx-companion did not start")
     }
 
     func stop() {
@@ -258,7 +259,7 @@ struct BenchServer {
         request.body = .bytes(ByteBuffer(string: #"{"username":"bench","password":"bench password"}"#))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 1 << 20)
-        guard let token = try JSONDecoder().decode([String: AnyCodable].self, from: Data(body.readableBytesView))["access_token"]?.string else {
+        guard let token = try JSONDecoder().decode([String: StringField].self, from: Data(body.readableBytesView))["access_token"]?.string else {
             throw ValidationError("login failed: \(response.status)")
         }
         return token

@@ -5,6 +5,8 @@ import { language, setLanguage, t, translate } from "./i18n.js";
 const main = document.getElementById("main");
 const errorBox = document.getElementById("error");
 let live = null;
+/** The signed-in user, asked for once per sign-in. */
+let me = null;
 
 /** Builds an element: h("td", {class: "x"}, "text", child). */
 function h(tag, attributes = {}, ...children) {
@@ -54,6 +56,7 @@ function loginPage() {
       const data = new FormData(form);
       const answer = await api("POST", "/auth/login", { username: data.get("username"), password: data.get("password") });
       session.token = answer.access_token;
+      me = null;
       location.hash = "#/sources";
     });
   });
@@ -283,8 +286,8 @@ async function route() {
     else if (path === "/assets") page = await assetsPage(query);
     else page = h("p", {}, t("empty"));
     main.replaceChildren(page);
-    if (signedIn) {
-      const me = await api("GET", "/auth/me");
+    if (signedIn && !me) {
+      me = await api("GET", "/auth/me");
       document.getElementById("who").textContent = `${me.username} (${me.role})`;
     }
   } catch (error) {
@@ -297,7 +300,12 @@ const picker = document.getElementById("language");
 picker.value = language;
 setLanguage(language);
 picker.addEventListener("change", () => { setLanguage(picker.value); translate(); route(); });
-document.getElementById("logout").addEventListener("click", () => { session.token = null; location.hash = "#/login"; });
+document.getElementById("logout").addEventListener("click", () => {
+  session.token = null;
+  me = null;
+  document.getElementById("who").textContent = "";
+  location.hash = "#/login";
+});
 window.addEventListener("hashchange", route);
 translate();
 route();
