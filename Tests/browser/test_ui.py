@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """The web UI in Debian's chromium (headless, via chromedriver and Selenium), against the real server and the
-MediaMTX simulator, each started here on free ports with a fresh SQLite file. Screenshots of the main pages at
-1280x800 go to screenshots/ (ignored by git). Run by scripts/test.sh after `swift build --build-tests`."""
-import json, os, shutil, socket, subprocess, tempfile, time, urllib.request
+MediaMTX simulator, each started here on free ports with a fresh SQLite file. The simulator serves no WebRTC: a
+stand-in on the WebRTC address records the WHEP offer the page sends and refuses it, so the page must fall back to
+MediaMTX's player link. Screenshots of the main pages at 1280x800 (and one at phone width) go to screenshots/
+(ignored by git). Run by scripts/test.sh after `swift build --build-tests`."""
+import datetime, http.server, json, os, shutil, socket, subprocess, tempfile, threading, time, urllib.error, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -13,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.join(ROOT, ".build", "debug")
 SHOTS = os.path.join(ROOT, "screenshots")
 PASSWORD = "admin password 1"
+WHEP_REFUSAL = "this test's stand-in serves no WebRTC"
 
 
 def free_port():
@@ -34,13 +38,46 @@ def wait_http(url, seconds=20):
     raise RuntimeError(f"{url} did not come up")
 
 
+class WHEPStandIn(http.server.BaseHTTPRequestHandler):
+    """MediaMTX's WebRTC address as far as a browser's WHEP request goes: CORS as MediaMTX answers it (webrtcAllowOrigins
+    "*"), every POSTed offer recorded, and refused with an error body in MediaMTX's shape."""
+    offers = []
+
+    def cors(self):
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "OPTIONS, GET, POST, PATCH, DELETE")
+        self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
+
+    def do_OPTIONS(self):
+        self.send_response(204)
+        self.cors()
+        self.end_headers()
+
+    def do_POST(self):
+        sdp = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        WHEPStandIn.offers.append({"path": self.path, "content_type": self.headers.get("Content-Type"), "sdp": sdp})
+        body = json.dumps({"status": "error", "error": WHEP_REFUSAL}).encode()
+        self.send_response(400)
+        self.cors()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_):
+        pass
+
+
 def main():
     work = tempfile.mkdtemp(prefix="mtx-ui-")
     api_port, playback_port, port = free_port(), free_port(), free_port()
+    whep = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WHEPStandIn)
+    threading.Thread(target=whep.serve_forever, daemon=True).start()
     record_path = os.path.join(work, "recordings", "%path", "%Y-%m-%d_%H-%M-%S-%f")
     env = dict(os.environ, MTX_COMPANION_MEDIAMTX_RECORD_PATH=record_path, MTX_COMPANION_DATABASE_PATH=os.path.join(work, "catalog.sqlite"), MTX_COMPANION_SERVER_PORT=str(port),
                MTX_COMPANION_MEDIAMTX_API_ADDRESS=f"http://127.0.0.1:{api_port}",
                MTX_COMPANION_MEDIAMTX_PLAYBACK_ADDRESS=f"http://127.0.0.1:{playback_port}",
+               MTX_COMPANION_MEDIAMTX_WEBRTC_ADDRESS=f"http://127.0.0.1:{whep.server_port}",
                MTX_COMPANION_SERVER_UI_DIRECTORY=os.path.join(ROOT, "ui"),
                # The companion wires MediaMTX's hooks to mtx-hook at start, so the simulator reports as MediaMTX would.
                MTX_COMPANION_MEDIAMTX_MANAGE_HOOKS="true", MTX_COMPANION_MEDIAMTX_HOOK_COMMAND=os.path.join(BIN, "mtx-hook"))
@@ -68,8 +105,9 @@ def main():
         else:
             raise RuntimeError("the companion did not wire MediaMTX's hooks")
         wait_http(base + "/")
-        run(base, f"http://127.0.0.1:{api_port}")
+        run(base, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{whep.server_port}")
     finally:
+        whep.shutdown()
         for p in processes:
             p.terminate()
             p.wait(timeout=10)
@@ -82,14 +120,31 @@ def sim(sim_base, control, body):
     return json.loads(urllib.request.urlopen(request).read() or b"null")
 
 
-def indexed(base, driver, source_id):
-    """The source's complete segments, read with the UI's own token."""
-    token = driver.execute_script("return sessionStorage.getItem('token')")
-    request = urllib.request.Request(f"{base}/api/v1/sources/{source_id}/record/files", headers={"Authorization": f"Bearer {token}"})
-    return [s for s in json.loads(urllib.request.urlopen(request).read())["items"] if s["state"] == "complete"]
+def call(base, path, token, method="GET", body=None):
+    """The companion's API: (status, JSON body)."""
+    request = urllib.request.Request(f"{base}/api/v1{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
 
 
-def run(base, sim_base):
+def moment(text):
+    """An API time (RFC 3339, UTC) as seconds since 1970."""
+    return datetime.datetime.fromisoformat(text).timestamp()
+
+
+def unlabelled(driver):
+    """Form fields of the page with no name for assistive technology (no label, aria-label or aria-labelledby)."""
+    return driver.execute_script("""
+        return [...document.querySelectorAll("input, select, textarea")].filter((el) => el.type !== "hidden" &&
+            ![...(el.labels || [])].some((l) => l.textContent.trim()) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
+          .map((el) => el.outerHTML);""")
+
+
+def run(base, sim_base, whep_base):
     options = webdriver.ChromeOptions()
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", "--lang=en-US"]:
         options.add_argument(argument)
@@ -97,8 +152,11 @@ def run(base, sim_base):
     driver = webdriver.Chrome(options=options, service=service)
     wait = WebDriverWait(driver, 15)
     os.makedirs(SHOTS, exist_ok=True)
+    pages = {}  # the main pages' routes, for the label and phone-width checks
 
-    def shot(name):
+    def shot(name, element_id=None):
+        if element_id:
+            driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", element_id)
         driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
 
     def go(hash_route, element_id):
@@ -106,24 +164,37 @@ def run(base, sim_base):
         driver.get(base + "/" + hash_route)
         return wait.until(EC.presence_of_element_located((By.ID, element_id)))
 
+    def token():
+        return driver.execute_script("return sessionStorage.getItem('token')")
+
+    def api(path, method="GET", body=None):
+        status, answer = call(base, path, token(), method, body)
+        assert status < 300, (path, status, answer)
+        return answer
+
+    def error_text():
+        return wait.until(EC.visibility_of_element_located((By.ID, "error"))).text
+
     try:
         # Log in.
         driver.get(base + "/")
         wait.until(EC.presence_of_element_located((By.ID, "login-form")))
+        assert not unlabelled(driver), unlabelled(driver)
         shot("login")
         driver.find_element(By.NAME, "username").send_keys("admin")
         driver.find_element(By.NAME, "password").send_keys("wrong password")
         driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
-        error = wait.until(EC.visibility_of_element_located((By.ID, "error")))
-        assert error.text == "Wrong user name or password.", error.text
+        assert error_text() == "Wrong user name or password.", error_text()
         password = driver.find_element(By.NAME, "password")
         password.clear()
         password.send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
         wait.until(EC.presence_of_element_located((By.ID, "sources")))
+        assert all(a.is_displayed() for a in driver.find_elements(By.CSS_SELECTOR, "nav a[data-admin]")), "admins see Users and Audit"
 
         # A pull source and a push source; the push URL with its key and the two OBS fields.
         form = go("#/sources/new", "new-source-form")
+        pages["new source"] = "#/sources/new", "new-source-form"
         form.find_element(By.ID, "source-name").send_keys("Front door")
         form.find_element(By.ID, "source-url").send_keys("rtsp://192.168.1.20:554/stream1")
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
@@ -144,6 +215,7 @@ def run(base, sim_base):
         # The simulator's publisher comes online; MediaMTX runs mtx-hook, which reports it: the status dot turns live
         # without a reload.
         table = go("#/sources", "sources")
+        pages["sources"] = "#/sources", "sources"
         row = table.find_element(By.XPATH, ".//tr[td/a[text()='OBS studio']]")
         path = row.get_attribute("data-path")
         assert row.find_element(By.CSS_SELECTOR, ".dot").get_attribute("data-live") == "false"
@@ -152,18 +224,41 @@ def run(base, sim_base):
         wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"] .dot').get_attribute("data-live") == "true")
         shot("sources")
 
-        # Start recording in the UI; the simulator's publisher records two real 2 s segments (ffmpeg) and runs mtx-hook
-        # for each; they appear on the day's timeline, and a click plays from there.
+        # The source's event history holds the publisher's events.
         source_id = driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"]').get_attribute("data-id")
-        go(f"#/sources/{source_id}", "timeline")
+        go(f"#/sources/{source_id}", "events")
+        pages["source detail"] = f"#/sources/{source_id}", "events"
+        # (MediaMTX runs both hooks at once: either may come first.)
+        wait.until(lambda _: sorted(r.get_attribute("data-type") for r in driver.find_elements(By.CSS_SELECTOR, "#events tbody tr")) == ["available", "online"])
+        assert driver.find_element(By.ID, "status-dot").get_attribute("data-live") == "true"
+
+        # Live preview: the page sends MediaMTX's WHEP endpoint a receive-only SDP offer; refused (no WebRTC here), it
+        # says why and links MediaMTX's own player page.
+        driver.find_element(By.ID, "preview-start").click()
+        fallback = wait.until(EC.visibility_of_element_located((By.ID, "preview-fallback")))
+        assert fallback.get_attribute("href").startswith(f"{whep_base}/{path}/?token="), fallback.get_attribute("href")
+        message = driver.find_element(By.ID, "preview-message").text
+        assert message.startswith("The live preview could not start") and WHEP_REFUSAL in message, message
+        assert len(WHEPStandIn.offers) == 1, WHEPStandIn.offers
+        offer = WHEPStandIn.offers[0]
+        assert offer["path"].startswith(f"/{path}/whep?token="), offer["path"]
+        assert offer["content_type"] == "application/sdp", offer["content_type"]
+        sdp = offer["sdp"].replace("\r\n", "\n")
+        assert sdp.startswith("v=0\n") and "\nm=video " in sdp and "\nm=audio " in sdp, sdp
+        assert sdp.count("a=recvonly") == 2 and "a=sendrecv" not in sdp and "a=sendonly" not in sdp, sdp
+        shot("source-preview-fallback", "preview-panel")
+
+        # Start recording in the UI; the simulator's publisher records two real 2 s segments (ffmpeg) and runs mtx-hook
+        # for each: the event history shows them without a reload; they appear on the day's timeline, and a click plays.
         driver.find_element(By.XPATH, "//button[text()='Start recording']").click()
         wait.until(EC.presence_of_element_located((By.XPATH, "//button[text()='Stop recording']")))
+        wait.until(EC.presence_of_element_located((By.ID, "events")))
         files = sim(sim_base, "record", {"path": path, "segments": 2, "duration": 2})["files"]
         assert len(files) == 2, files
-        deadline = time.time() + 20
-        while time.time() < deadline and len(indexed(base, driver, source_id)) < 2:
-            time.sleep(0.2)
-        assert [s["file_path"] for s in indexed(base, driver, source_id)] == files
+        wait.until(lambda _: len(driver.find_elements(By.CSS_SELECTOR, '#events tr[data-type="segment-complete"]')) == 2)
+        wait.until(lambda _: [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#segments td:last-child")] == ["complete", "complete"])
+        assert [s["file_path"] for s in api(f"/sources/{source_id}/record/files")["items"] if s["state"] == "complete"] == files
+        shot("source-events", "events-panel")
         axis = go(f"#/sources/{source_id}", "timeline")
         bars = axis.find_elements(By.CSS_SELECTOR, ".session")
         assert len(bars) == 1, f"two touching segments are one session: {len(bars)}"
@@ -175,38 +270,162 @@ def run(base, sim_base):
         answer = urllib.request.urlopen(src)
         assert answer.status == 200 and answer.headers["Content-Type"] == "video/mp4", answer.status
         assert len(answer.read()) > 1000, "the playback URL serves the recording"
-        shot("source-recordings")
+        shot("source-recordings", "timeline-panel")
 
         # Stream assets, both ways.
         go("#/assets", "asset-from-url")
+        pages["assets"] = "#/assets", "asset-from-url"
         form = driver.find_element(By.ID, "asset-from-url")
         form.find_element(By.NAME, "name").send_keys("Loading bay")
         form.find_element(By.NAME, "stream_url").send_keys("rtsp://192.168.1.30/live")
         form.find_element(By.NAME, "tags").send_keys("dock, north")
         form.find_element(By.CSS_SELECTOR, "button").click()
         wait.until(EC.presence_of_element_located((By.XPATH, "//table[@id='assets']//a[text()='Loading bay']")))
-        form = wait.until(EC.presence_of_element_located((By.ID, "asset-from-source")))
-        form.find_element(By.NAME, "name").send_keys("Front door asset")
-        Select(form.find_element(By.NAME, "source_id")).select_by_visible_text(
-            next(o.text for o in form.find_elements(By.TAG_NAME, "option") if o.text.startswith("Front door (")))
-        form.find_element(By.CSS_SELECTOR, "button").click()
-        link = wait.until(EC.presence_of_element_located((By.XPATH, "//table[@id='assets']//a[text()='Front door asset']")))
+        for name, source in [("Front door asset", "Front door ("), ("Studio", "OBS studio (")]:
+            form = wait.until(EC.presence_of_element_located((By.ID, "asset-from-source")))
+            form.find_element(By.NAME, "name").send_keys(name)
+            Select(form.find_element(By.NAME, "source_id")).select_by_visible_text(
+                next(o.text for o in form.find_elements(By.TAG_NAME, "option") if o.text.startswith(source)))
+            form.find_element(By.CSS_SELECTOR, "button").click()
+            wait.until(EC.presence_of_element_located((By.XPATH, f"//table[@id='assets']//a[text()='{name}']")))
         shot("assets")
 
-        # Deleting a source with assets: the 409 answer, readable.
+        # The asset of the recorded source: its status, preview and timeline; by keyboard, Enter on the timeline plays
+        # the day's first recording, and a time typed in plays from there.
         time.sleep(0.3)
+        driver.find_element(By.XPATH, "//table[@id='assets']//a[text()='Studio']").click()
+        axis = wait.until(EC.presence_of_element_located((By.ID, "timeline")))
+        asset_route = driver.execute_script("return location.hash")
+        pages["asset detail"] = asset_route, "clip-form"
+        assert driver.find_element(By.ID, "status-dot").get_attribute("data-live") == "true"
+        assert driver.find_element(By.ID, "preview-start").is_displayed()
+        session = api(f"/sources/{source_id}/record/sessions")["items"][0]
+        axis.send_keys(Keys.ENTER)
+        wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
+        assert driver.find_element(By.ID, "timeline-time").get_attribute("value") == session["start"][11:23]
+        driver.execute_script("arguments[0].removeAttribute('src')", driver.find_element(By.ID, "player"))
+        driver.execute_script("document.getElementById('timeline-time').value = arguments[0]", session["start"][11:19])
+        driver.find_element(By.CSS_SELECTOR, "#timeline-goto button").send_keys(Keys.ENTER)
+        wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
+        assert "/get?" in driver.find_element(By.ID, "player").get_attribute("src")
+
+        # A clip from the timeline: a click on the recording starts the clip there; 3 s of it become a vod asset whose
+        # playback URL serves the recording.
+        driver.execute_script("arguments[0].removeAttribute('src')", driver.find_element(By.ID, "player"))
+        webdriver.ActionChains(driver).move_to_element(axis.find_element(By.CSS_SELECTOR, ".session")).click().perform()
+        wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
+        assert driver.find_element(By.ID, "clip-start").get_attribute("value") == session["start"][11:23]
+        assert driver.find_element(By.CSS_SELECTOR, "#timeline .selection").is_displayed(), "the clip's range is drawn"
+        driver.find_element(By.ID, "clip-name").send_keys("Goal")
+        duration = driver.find_element(By.ID, "clip-duration")
+        duration.clear()
+        duration.send_keys("3")
+        driver.find_element(By.CSS_SELECTOR, "#clip-form button[type=submit]").click()
+        link = wait.until(EC.presence_of_element_located((By.ID, "created-clip")))
+        shot("asset-detail", "timeline-panel")
+        clips = api("/assets?source_type=vod")["items"]
+        assert [(c["name"], c["duration"], c["source_id"]) for c in clips] == [("Goal", 3, source_id)], clips
+        # The page asks for the session's start to the microsecond; the catalogue keeps clip times to the millisecond.
+        assert abs(moment(clips[0]["start"]) - moment(session["start"])) < 0.001, (clips[0]["start"], session["start"])
+        answer = urllib.request.urlopen(clips[0]["playback_url"])
+        assert answer.status == 200 and answer.headers["Content-Type"] == "video/mp4" and len(answer.read()) > 1000
+        link.click()
+        player = wait.until(EC.presence_of_element_located((By.ID, "clip-player")))
+        pages["clip"] = f"#/assets/{clips[0]['id']}", "clip-player"
+        assert urllib.request.urlopen(player.get_attribute("src")).status == 200
+        shot("clip")
+
+        # Deleting a source with assets: the 409 answer, readable.
+        go("#/assets", "assets")
         driver.find_element(By.XPATH, "//table[@id='assets']//a[text()='Front door asset']").click()
+        wait.until(EC.presence_of_element_located((By.ID, "asset-source"))).click()
         wait.until(EC.presence_of_element_located((By.ID, "delete-source"))).click()
         driver.switch_to.alert.accept()
-        error = wait.until(EC.visibility_of_element_located((By.ID, "error")))
-        assert "stream asset(s) use this media source (Front door asset)" in error.text, error.text
+        assert "stream asset(s) use this media source (Front door asset)" in error_text(), error_text()
         shot("source-detail")
+
+        # Users (admins): add one, change the role and password, remove another; each answer checked through the API.
+        form = go("#/users", "add-user")
+        pages["users"] = "#/users", "add-user"
+        for name, role in [("carol", "operator"), ("dave", "viewer")]:
+            form = wait.until(EC.presence_of_element_located((By.ID, "add-user")))
+            form.find_element(By.NAME, "username").send_keys(name)
+            form.find_element(By.NAME, "password").send_keys(f"{name} password 1")
+            Select(form.find_element(By.NAME, "role")).select_by_value(role)
+            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, f'tr[data-user="{name}"]')))
+        assert call(base, "/auth/login", "", "POST", {"username": "carol", "password": "carol password 1"})[0] == 200
+        Select(driver.find_element(By.CSS_SELECTOR, 'tr[data-user="carol"] select')).select_by_value("viewer")
+        wait.until(lambda _: {u["username"]: u["role"] for u in api("/users")["items"]}.get("carol") == "viewer")
+        row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-user="carol"]')))
+        row.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("carol password 2")
+        row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "users-status"), "carol"))
+        assert call(base, "/auth/login", "", "POST", {"username": "carol", "password": "carol password 2"})[0] == 200
+        shot("users")
+        driver.find_element(By.CSS_SELECTOR, 'tr[data-user="dave"] button.danger').click()
+        driver.switch_to.alert.accept()
+        wait.until(lambda _: not driver.find_elements(By.CSS_SELECTOR, 'tr[data-user="dave"]'))
+        assert call(base, "/auth/login", "", "POST", {"username": "dave", "password": "dave password 1"})[0] == 401
+
+        # The last admin cannot be demoted: the API's message, as it says it.
+        Select(driver.find_element(By.CSS_SELECTOR, 'tr[data-user="admin"] select')).select_by_value("viewer")
+        _, refusal = call(base, "/users/admin", token(), "PUT", {"role": "viewer"})
+        assert error_text() == refusal["error"]["message"], (error_text(), refusal)
+        assert Select(driver.find_element(By.CSS_SELECTOR, 'tr[data-user="admin"] select')).first_selected_option.get_attribute("value") == "admin"
+
+        # Audit (admins): the logins, and the filters the API takes.
+        go("#/audit", "audit")
+        pages["audit"] = "#/audit", "audit"
+        rows = driver.find_elements(By.CSS_SELECTOR, '#audit tbody tr[data-action="auth.login"]')
+        assert any("user admin" in r.text and r.get_attribute("data-outcome") == "ok" for r in rows), [r.text for r in rows]
+        shot("audit")
+        filters = driver.find_element(By.ID, "audit-filters")
+        Select(filters.find_element(By.NAME, "action")).select_by_value("auth.login")
+        Select(filters.find_element(By.NAME, "outcome")).select_by_value("denied")
+        filters.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(lambda _: "outcome=denied" in driver.current_url)
+        rows = wait.until(lambda _: driver.find_elements(By.CSS_SELECTOR, "#audit tbody tr[data-action]"))
+        refused = [(r.get_attribute("data-action"), r.get_attribute("data-outcome"), r.find_elements(By.TAG_NAME, "td")[3].text) for r in rows]
+        assert refused == [("auth.login", "denied", "user dave"), ("auth.login", "denied", "user admin")], refused
+
+        # Every field of every main page has a label, and nothing is wider than a phone's screen.
+        for name, (hash_route, element_id) in pages.items():
+            go(hash_route, element_id)
+            assert not unlabelled(driver), (name, unlabelled(driver))
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        for name, (hash_route, element_id) in pages.items():
+            go(hash_route, element_id)
+            widths = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+            assert widths[0] <= widths[1] == 390, (name, widths)
+        go(f"#/sources/{source_id}", "status-panel")
+        shot("source-detail-phone")
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+        # Keyboard only: log out, then sign in as the viewer with keys alone; the focused button shows it. Viewers see
+        # no admin pages, and the API's refusal reads as it says it.
+        driver.find_element(By.ID, "logout").click()
+        wait.until(EC.presence_of_element_located((By.ID, "login-form")))
+        keys = webdriver.ActionChains(driver)
+        assert driver.switch_to.active_element.get_attribute("name") == "username", "the login form starts focused"
+        keys.send_keys("carol", Keys.TAB, "carol password 2", Keys.TAB).perform()
+        focused = driver.switch_to.active_element
+        assert focused.get_attribute("type") == "submit", focused.get_attribute("outerHTML")
+        assert focused.value_of_css_property("outline-style") == "solid", "focus is visible"
+        webdriver.ActionChains(driver).send_keys(Keys.ENTER).perform()
+        wait.until(EC.presence_of_element_located((By.ID, "sources")))
+        wait.until(EC.text_to_be_present_in_element((By.ID, "who"), "carol (viewer)"))
+        assert not any(a.is_displayed() for a in driver.find_elements(By.CSS_SELECTOR, "nav a[data-admin]")), "viewers see no admin links"
+        go("#/users", "main")
+        _, refusal = call(base, "/users", token())
+        assert error_text() == refusal["error"]["message"], (error_text(), refusal)
 
         # Chinese.
         go("#/sources", "sources")
         Select(driver.find_element(By.ID, "language")).select_by_value("zh")
         wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, "main h1").text == "媒体源")
         assert driver.find_element(By.CSS_SELECTOR, "nav a").text == "媒体源"
+        assert driver.find_element(By.ID, "who").text == "carol (查看者)"
         shot("sources-zh")
         print("browser tests: passed (screenshots in screenshots/)")
     finally:

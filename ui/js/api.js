@@ -30,9 +30,11 @@ export async function api(method, path, body) {
   return json;
 }
 
-/** Live changes from GET /api/v1/events/stream (EventSource cannot send headers: the token goes in the query). */
-export function liveEvents(onEvent) {
+/** Live changes from GET /api/v1/events/stream (EventSource cannot send headers: the token goes in the query).
+ * Nothing is replayed: `onOpen` runs at each (re)connection, to catch up on what happened before it. */
+export function liveEvents(onEvent, onOpen) {
   const source = new EventSource(`/api/v1/events/stream?access_token=${encodeURIComponent(session.token || "")}`);
+  if (onOpen) source.addEventListener("open", onOpen);
   for (const type of ["available", "unavailable", "online", "offline", "read", "unread", "segment-create", "segment-complete"]) {
     source.addEventListener(type, (e) => onEvent(type, JSON.parse(e.data)));
   }
