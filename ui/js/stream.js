@@ -46,7 +46,7 @@ export async function streamPanels(stream, reload) {
   const listSegments = async () => {
     const files = await api("GET", `${stream.files}?page_size=50`);
     segments.replaceChildren(h("h2", {}, t("detail.segments")), table("segments", ["col.start", "col.duration", "col.size", "col.state"],
-      files.items.map((f) => h("tr", {}, h("td", {}, when(f.start)), h("td", {}, f.duration ?? ""), h("td", {}, f.size ?? ""), h("td", {}, f.state)))));
+      files.items.map((f) => h("tr", {}, h("td", {}, when(f.start)), h("td", {}, f.duration ?? ""), h("td", {}, f.size ?? ""), h("td", { "data-state": f.state }, t(`state.${f.state}`))))));
   };
   await listSegments();
   // Status, segments and history change in place as the index reports the path's events (in the background: an
@@ -177,7 +177,10 @@ async function timeline(stream, day = new Date().toISOString().slice(0, 10)) {
     play(resolve(new Date(+from + ((event.clientX - box.left) / box.width) * DAY)));
   });
   axis.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && sessions.length) play(sessions[0].start);
+    if ((event.key === "Enter" || event.key === " ") && sessions.length) {
+      event.preventDefault();
+      play(sessions[0].start);
+    }
   });
   const goto = h("form", { class: "inline", id: "timeline-goto" }, field(t("timeline.time"), time), h("button", { type: "submit" }, t("timeline.play")));
   goto.addEventListener("submit", (event) => {
