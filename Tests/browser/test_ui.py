@@ -311,22 +311,26 @@ def run(base, sim_base, whep_base):
         wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
         assert "/get?" in driver.find_element(By.ID, "player").get_attribute("src")
 
-        # A clip from the timeline: a click on the recording starts the clip there; 3 s of it become a vod asset whose
-        # playback URL serves the recording.
+        # A clip from the timeline: a click on the recording starts the clip there and plays it; the player's position
+        # a second or more in ends it; it becomes a vod asset whose playback URL serves the recording.
         driver.execute_script("arguments[0].removeAttribute('src')", driver.find_element(By.ID, "player"))
         webdriver.ActionChains(driver).move_to_element(axis.find_element(By.CSS_SELECTOR, ".session")).click().perform()
         wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
         assert driver.find_element(By.ID, "clip-start").get_attribute("value") == session["start"][11:23]
         assert driver.find_element(By.CSS_SELECTOR, "#timeline .selection").is_displayed(), "the clip's range is drawn"
+        played = driver.execute_async_script("""const [video, done] = arguments;
+            const check = () => { if (video.currentTime >= 1) { video.pause(); done(video.currentTime); } };
+            video.addEventListener("timeupdate", check);
+            check();""", driver.find_element(By.ID, "player"))
+        driver.find_element(By.XPATH, "//button[text()='End at player position']").click()
+        duration = float(driver.find_element(By.ID, "clip-duration").get_attribute("value"))
+        assert 0 <= played - duration < 0.002, (played, duration)  # JavaScript times stop at milliseconds
         driver.find_element(By.ID, "clip-name").send_keys("Goal")
-        duration = driver.find_element(By.ID, "clip-duration")
-        duration.clear()
-        duration.send_keys("3")
         driver.find_element(By.CSS_SELECTOR, "#clip-form button[type=submit]").click()
         link = wait.until(EC.presence_of_element_located((By.ID, "created-clip")))
         shot("asset-detail", "timeline-panel")
         clips = api("/assets?source_type=vod")["items"]
-        assert [(c["name"], c["duration"], c["source_id"]) for c in clips] == [("Goal", 3, source_id)], clips
+        assert [(c["name"], c["duration"], c["source_id"]) for c in clips] == [("Goal", duration, source_id)], clips
         # The page asks for the session's start to the microsecond; the catalogue keeps clip times to the millisecond.
         assert abs(moment(clips[0]["start"]) - moment(session["start"])) < 0.001, (clips[0]["start"], session["start"])
         answer = urllib.request.urlopen(clips[0]["playback_url"])
