@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Hummingbird
+import Synchronization
 import Logging
 
 /// The role × route matrix (docs/security.md is the same table in prose): which role each route needs, and the
@@ -79,8 +80,15 @@ public enum AccessPolicy {
 
     /// The rule of a matched route; Hummingbird names parameters `{id}`, the table `:id`.
     public static func rule(method: HTTPRequest.Method, endpoint: String) -> Rule? {
-        index["\(method.rawValue) \(normalize(endpoint))"]
+        let key = "\(method.rawValue) \(endpoint)"
+        if let known = resolved.withLock({ $0[key] }) { return known }
+        let rule = index["\(method.rawValue) \(normalize(endpoint))"]
+        resolved.withLock { $0[key] = rule }
+        return rule
     }
+
+    /// Lookups by the router's own endpoint strings (a fixed set), so a request does not normalize its route again.
+    private static let resolved = Mutex<[String: Rule?]>([:])
 
     static func normalize(_ path: String) -> String {
         path.split(separator: "/").map { part in

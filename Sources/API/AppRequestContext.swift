@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// Request context of the companion's router: bodies capped at 1 MiB, JSON out with readable URLs, the caller's
 /// identity once `AuthMiddleware` has checked the token, and the audit note handlers fill in.
@@ -26,39 +27,30 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
 }
 
 /// Filled in by handlers of mutating calls: which action on which target (the middleware knows who and how it ended).
-public final class AuditNote: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _action: String?
-    private var _targetType: String?
-    private var _targetID: String?
-    private var _detail: String?
+public final class AuditNote: Sendable {
+    typealias State = (action: String?, targetType: String?, targetID: String?, detail: String?)
+    private let state = Mutex<State>((nil, nil, nil, nil))
 
     public func record(_ action: String, target type: String?, id: String?, detail: String? = nil) {
-        lock.withLock {
-            _action = action
-            _targetType = type
-            _targetID = id
-            _detail = detail
-        }
+        state.withLock { $0 = (action, type, id, detail) }
     }
 
     /// Sets the target of an action the middleware already knows (e.g. the id of what a create made).
     public func target(_ type: String, id: String) {
-        lock.withLock {
-            _targetType = type
-            _targetID = id
+        state.withLock {
+            $0.targetType = type
+            $0.targetID = id
         }
     }
 
-    var snapshot: (action: String?, targetType: String?, targetID: String?, detail: String?) {
-        lock.withLock { (_action, _targetType, _targetID, _detail) }
-    }
+    var snapshot: State { state.withLock { $0 } }
 }
 
 extension JSONEncoder {
-    static var api: JSONEncoder {
+    /// One shared encoder (its settings never change), not one per answer.
+    static let api: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return encoder
-    }
+    }()
 }

@@ -10,7 +10,7 @@ struct EventStreamController {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("stream") { _, _ in
-            let (id, stream) = await bus.subscribe()
+            let (id, stream) = bus.subscribe()
             let bus = self.bus
             let heartbeat = self.heartbeat
             return Response(
@@ -22,14 +22,14 @@ struct EventStreamController {
                     let beats = Task {
                         while !Task.isCancelled {
                             try await Task.sleep(for: heartbeat)
-                            await bus.heartbeat(id)
+                            bus.heartbeat(id)
                         }
                     }
                     defer { beats.cancel() }
                     for await message in stream.cancelOnGracefulShutdown() {
                         try await writer.write(ByteBuffer(string: message))
                     }
-                    await bus.unsubscribe(id)
+                    bus.unsubscribe(id)
                     try await writer.finish(nil)
                 }
             )

@@ -32,13 +32,22 @@ struct HooksController {
         var segment_size: Int64?
     }
 
+    static let decoder = JSONDecoder()
+
     struct Batch: Decodable {
         var events: [WireEvent]
     }
 
-    struct IngestResponse: ResponseEncodable {
+    /// `{"accepted":N,"duplicates":M}`, written directly: this answer goes out once per hook run, and a JSON
+    /// encoder for two integers costs more than the rest of the answer.
+    struct IngestResponse: ResponseGenerator {
         var accepted: Int
         var duplicates: Int
+
+        func response(from request: Request, context: some RequestContext) -> Response {
+            let body = #"{"accepted":\#(accepted),"duplicates":\#(duplicates)}"#
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
     }
 
     @Sendable func ingest(_ request: Request, context: AppRequestContext) async throws -> IngestResponse {
@@ -48,7 +57,7 @@ struct HooksController {
         var request = request
         let data = Data(buffer: try await request.collectBody(upTo: AppRequestContext.maxBodySize))
         try JSONLimits.check(data)
-        let decoder = JSONDecoder()
+        let decoder = Self.decoder
         let wire: [WireEvent]
         let prefix: String
         do {
@@ -69,14 +78,12 @@ struct HooksController {
             throw Request.map(error)
         }
         guard wire.count <= 1000 else { throw APIError.invalidField("events", .tooMany("events", max: 1000)) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let events = try wire.enumerated().map { index, event in
-            try check(event, encoder: encoder, field: { prefix.isEmpty ? $0 : "\(prefix)[\(index)].\($0)" })
+            try check(event, body: prefix.isEmpty ? data : nil, field: { prefix.isEmpty ? $0 : "\(prefix)[\(index)].\($0)" })
         }
         let result = try await queue.ingest(events)
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
-        if result.accepted > 0, await bus.listenerCount > 0 { try await announce(events, result) }
+        if result.accepted > 0, bus.listenerCount > 0 { try await announce(events, result) }
         return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)
     }
 
@@ -97,7 +104,7 @@ struct HooksController {
                     state: event.type == "segment-complete" ? .complete : .recording
                 )) }
             )
-            await bus.publish(event: event.type, data: String(decoding: try encoder.encode(message), as: UTF8.self))
+            bus.publish(event: event.type, data: String(decoding: try encoder.encode(message), as: UTF8.self))
         }
     }
 
@@ -126,7 +133,8 @@ struct HooksController {
     }
 
     /// Validates one event; a bad field fails the whole request, naming it, with nothing written.
-    func check(_ e: WireEvent, encoder: JSONEncoder, field: (String) -> String) throws -> IngestEvent {
+    /// `body` is the request's body when it is this one event: stored as received unless its type is an alias.
+    func check(_ e: WireEvent, body: Data?, field: (String) -> String) throws -> IngestEvent {
         guard let id = e.event_id, !id.isEmpty, id.count <= 100 else { throw APIError.missingField(field("event_id")) }
         guard let typeText = e.type, let type = HookEvent(argument: typeText) else {
             throw APIError.invalidField(field("type"), .notOneOf(field("type"), HookEvent.allCases.map(\.rawValue)))
@@ -152,12 +160,18 @@ struct HooksController {
             if let size = e.segment_size, size < 0 { throw APIError.invalidField(field("segment_size"), .wrongType(field("segment_size"), expected: "a byte count")) }
             segment = .init(filePath: file, start: parsed.start, duration: e.segment_duration, size: e.segment_size)
         }
-        var normalized = e
-        normalized.type = type.rawValue
+        let payload: String
+        if let body, typeText == type.rawValue {
+            payload = String(decoding: body, as: UTF8.self)
+        } else {
+            var normalized = e
+            normalized.type = type.rawValue
+            payload = String(decoding: try JSONEncoder.api.encode(normalized), as: UTF8.self)
+        }
         return IngestEvent(
             eventID: id, type: type.rawValue, occurredAt: occurred.micros, node: e.node, path: path, sourceType: e.source_type,
             sourceID: e.source_id, readerType: e.reader_type, readerID: e.reader_id, segment: segment,
-            payload: String(decoding: try encoder.encode(normalized), as: UTF8.self)
+            payload: payload
         )
     }
 }

@@ -1,15 +1,24 @@
 import Catalog
-import Foundation
+import Synchronization
 
 /// Group commit for hook events: requests that arrive while a transaction is being written wait and go into the
 /// next one together, each answered after that commit. One request alone is written at once (no added delay);
-/// under load, many single-event requests share a transaction instead of queueing for one each.
-actor IngestQueue {
+/// under load, many single-event requests share a transaction instead of queueing for one each. The loop runs on
+/// the database's writer queue and hands requests over under a lock: no actor or task between a request and
+/// its transaction.
+final class IngestQueue: Sendable {
+    typealias Reply = CheckedContinuation<IngestResult, any Error>
+    struct State {
+        var pending: [(events: [IngestEvent], reply: Reply)] = []
+        /// Requests in the transaction being written.
+        var writing: [Reply] = []
+        var draining = false
+    }
+
     let database: AppDatabase
     /// At most this many events per transaction.
     let maxEvents: Int
-    private var pending: [(events: [IngestEvent], reply: CheckedContinuation<IngestResult, any Error>)] = []
-    private var writing = false
+    private let state = Mutex(State())
 
     init(database: AppDatabase, maxEvents: Int = 5_000) {
         self.database = database
@@ -18,32 +27,44 @@ actor IngestQueue {
 
     func ingest(_ events: [IngestEvent]) async throws -> IngestResult {
         try await withCheckedThrowingContinuation { reply in
-            pending.append((events, reply))
-            if !writing {
-                writing = true
-                Task { await self.writeAll() }
+            let start = state.withLock { state in
+                state.pending.append((events, reply))
+                defer { state.draining = true }
+                return !state.draining
             }
+            if start { database.drainIngest { self.next($0) } }
         }
     }
 
-    private func writeAll() async {
-        while !pending.isEmpty {
-            // The oldest requests, up to maxEvents events (always at least one request).
-            var count = pending[0].events.count
+    /// Answers the requests of the transaction just written, then takes the oldest waiting ones, up to
+    /// `maxEvents` events (always at least one request); nil, and the loop ends, when none is waiting.
+    private func next(_ outcome: Result<[IngestResult], any Error>?) -> [[IngestEvent]]? {
+        let (done, group) = state.withLock { state -> ([Reply], [[IngestEvent]]?) in
+            let done = state.writing
+            guard !state.pending.isEmpty else {
+                state.writing = []
+                state.draining = false
+                return (done, nil)
+            }
+            var count = state.pending[0].events.count
             var take = 1
-            while take < pending.count, count + pending[take].events.count <= maxEvents {
-                count += pending[take].events.count
+            while take < state.pending.count, count + state.pending[take].events.count <= maxEvents {
+                count += state.pending[take].events.count
                 take += 1
             }
-            let group = Array(pending.prefix(take))
-            pending.removeFirst(take)
-            do {
-                let results = try await database.ingest(groups: group.map(\.events))
-                for (request, result) in zip(group, results) { request.reply.resume(returning: result) }
-            } catch {
-                for request in group { request.reply.resume(throwing: error) }
-            }
+            state.writing = state.pending.prefix(take).map(\.reply)
+            let group = state.pending.prefix(take).map(\.events)
+            state.pending.removeFirst(take)
+            return (done, group)
         }
-        writing = false
+        switch outcome {
+        case .success(let results)?:
+            for (reply, result) in zip(done, results) { reply.resume(returning: result) }
+        case .failure(let error)?:
+            for reply in done { reply.resume(throwing: error) }
+        case nil:
+            break
+        }
+        return group
     }
 }

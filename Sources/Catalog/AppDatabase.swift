@@ -49,6 +49,7 @@ public struct AppDatabase: Sendable {
         registerAssetMigrations(&migrator)
         registerIndexMigrations(&migrator)
         registerAuthMigrations(&migrator)
+        registerHistoryMigrations(&migrator)
         return migrator
     }
 }

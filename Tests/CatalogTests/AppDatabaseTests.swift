@@ -1,4 +1,4 @@
-import Catalog
+@testable import Catalog
 import Foundation
 import GRDB
 import Testing
@@ -22,7 +22,7 @@ struct AppDatabaseTests {
 
     @Test func schemaIsMigratedWithWALAndForeignKeys() async throws {
         try await withDatabase { db, path in
-            #expect(try db.appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit"])
+            #expect(try db.appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid"])
             try await db.writer.read { conn in
                 #expect(try String.fetchOne(conn, sql: "PRAGMA journal_mode") == "wal")
                 #expect(try Bool.fetchOne(conn, sql: "PRAGMA foreign_keys") == true)
@@ -32,8 +32,39 @@ struct AppDatabaseTests {
                 #expect(unique.contains(["path_name"]))
             }
             // Opening again does not re-run migrations.
-            #expect(try AppDatabase.open(path: path).appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit"])
+            #expect(try AppDatabase.open(path: path).appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid"])
         }
+    }
+
+    @Test func historyKeepsItsEventsThroughTheRowidMigration() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("old.sqlite").path
+        // A catalogue written before v5: the history keyed by event id.
+        let old = try DatabaseQueue(path: path)
+        try AppDatabase.migrator.migrate(old, upTo: "v4_users_keys_audit")
+        try await old.write { db in
+            try db.execute(sql: """
+                INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload)
+                VALUES ('e1', 'online', 'cam', 1, 10, 'n1', '{"type":"online"}'), ('e2', 'offline', 'cam', 2, 11, NULL, '{"type":"offline"}')
+                """)
+        }
+        try old.close()
+
+        let db = try AppDatabase.open(path: path)
+        #expect(try db.appliedMigrations().last == "v5_hook_events_rowid")
+        let history = try await db.history(path: "cam", limit: 10)
+        #expect(history.map(\.eventID) == ["e2", "e1"])
+        #expect(history.last?.node == "n1")
+        #expect(history.last?.payload == #"{"type":"online"}"#)
+        // Event ids stay unique: a redelivered one is still a duplicate.
+        let again = IngestEvent(
+            eventID: "e1", type: "online", occurredAt: 1, node: nil, path: "cam", sourceType: nil, sourceID: nil,
+            readerType: nil, readerID: nil, segment: nil, payload: "{}"
+        )
+        let result = try await db.ingest([again])
+        #expect(result.accepted == 0 && result.duplicates == 1)
     }
 
     @Test func roundTripAndUniquePathName() async throws {
