@@ -39,12 +39,22 @@ final class IngestQueue: Sendable {
     /// Answers the requests of the transaction just written, then takes the oldest waiting ones, up to
     /// `maxEvents` events (always at least one request); nil, and the loop ends, when none is waiting.
     private func next(_ outcome: Result<[IngestResult], any Error>?) -> [[IngestEvent]]? {
-        let (done, group) = state.withLock { state -> ([Reply], [[IngestEvent]]?) in
-            let done = state.writing
+        let done = state.withLock { state in
+            defer { state.writing = [] }
+            return state.writing
+        }
+        switch outcome {
+        case .success(let results)?:
+            for (reply, result) in zip(done, results) { reply.resume(returning: result) }
+        case .failure(let error)?:
+            for reply in done { reply.resume(throwing: error) }
+        case nil:
+            break
+        }
+        return state.withLock { state -> [[IngestEvent]]? in
             guard !state.pending.isEmpty else {
-                state.writing = []
                 state.draining = false
-                return (done, nil)
+                return nil
             }
             var count = state.pending[0].events.count
             var take = 1
@@ -55,16 +65,7 @@ final class IngestQueue: Sendable {
             state.writing = state.pending.prefix(take).map(\.reply)
             let group = state.pending.prefix(take).map(\.events)
             state.pending.removeFirst(take)
-            return (done, group)
+            return group
         }
-        switch outcome {
-        case .success(let results)?:
-            for (reply, result) in zip(done, results) { reply.resume(returning: result) }
-        case .failure(let error)?:
-            for reply in done { reply.resume(throwing: error) }
-        case nil:
-            break
-        }
-        return group
     }
 }

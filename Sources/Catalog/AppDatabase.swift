@@ -20,7 +20,12 @@ public struct AppDatabase: Sendable {
         config.busyMode = .timeout(5)
         // WAL with synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9);
         // only a power loss can drop the last ones. FULL would fsync every commit (every hook event).
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        // Checkpoints every 10,000 pages (40 MiB) instead of 1,000: pages that every hook event changes (path
+        // status, index roots) reach the database file once per checkpoint, so the disk takes ~20% fewer bytes per
+        // event and ingest runs ~20% faster (mtx-bench hooks); the WAL file is trimmed back to 64 MiB.
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864")
+        }
         return try AppDatabase(DatabasePool(path: path, configuration: config))
     }
 
