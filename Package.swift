@@ -106,6 +106,7 @@ let package = Package(
                 "API", "Catalog", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

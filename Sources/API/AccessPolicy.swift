@@ -29,6 +29,7 @@ public enum AccessPolicy {
         rule(.post, "/api/v1/auth/login", .open, "auth.login"),
         rule(.post, "/api/v1/hooks/events", .open),
         rule(.post, "/api/v1/mediamtx/auth", .open),
+        rule(.get, "/api/openapi.yaml", .open),
         rule(.get, "/api/v1/auth/me", .role(.viewer)),
 
         rule(.get, "/api/v1/sources", .role(.viewer)),

@@ -9,6 +9,8 @@ public struct AppConfig: Sendable {
         public var port: Int
         /// The web UI's files, served at `/` (relative paths from the working directory); empty turns the UI off.
         public var uiDirectory = "ui"
+        /// The OpenAPI document served at `GET /api/openapi.yaml` (relative paths from the working directory).
+        public var openAPIFile = "docs/openapi.yaml"
 
         public init(host: String, port: Int) {
             self.host = host
@@ -149,6 +151,7 @@ extension AppConfig {
         ("server", "host", "MTX_COMPANION_SERVER_HOST", true),
         ("server", "port", "MTX_COMPANION_SERVER_PORT", true),
         ("server", "ui_directory", "MTX_COMPANION_SERVER_UI_DIRECTORY", false),
+        ("server", "openapi_file", "MTX_COMPANION_SERVER_OPENAPI_FILE", false),
         ("database", "path", "MTX_COMPANION_DATABASE_PATH", true),
         ("mediamtx", "api_address", "MTX_COMPANION_MEDIAMTX_API_ADDRESS", true),
         ("mediamtx", "rtsp_address", "MTX_COMPANION_MEDIAMTX_RTSP_ADDRESS", true),
@@ -338,6 +341,7 @@ private struct Reader {
         config.mediamtx.hookCommand = optional("mediamtx.hook_command") ?? "mtx-hook"
         config.auth = try auth()
         config.server.uiDirectory = optional("server.ui_directory") ?? "ui"
+        config.server.openAPIFile = optional("server.openapi_file") ?? "docs/openapi.yaml"
         return config
     }
 

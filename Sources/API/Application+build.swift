@@ -78,6 +78,7 @@ public func buildApplication(
         .addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
+    OpenAPIController(path: config.server.openAPIFile).addRoutes(to: router)
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
     var services: [any Service] = [HTTPClientService(client: app.httpClient)]
     if config.mediamtx.reconcileInterval > .zero { services.append(app.reconciler) }

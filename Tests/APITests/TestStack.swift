@@ -101,6 +101,7 @@ func testConfig(
     let simAPI = await sim.apiURL
     var server = AppConfig.Server(host: "127.0.0.1", port: 0)
     server.uiDirectory = repositoryRoot.appendingPathComponent("ui").path
+    server.openAPIFile = repositoryRoot.appendingPathComponent("docs/openapi.yaml").path
     return AppConfig(
         server: server,
         database: .init(path: databasePath),
