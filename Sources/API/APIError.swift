@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// The one error type at the edge: `{"error": {"code", "message", "field"}}`, the message in the
+/// The one error type at the edge: `{"error": {"code", "message", "field", "request_id"}}`, the message in the
 /// request's language (`Accept-Language`: English by default, Chinese for `zh`), the code stable English.
 public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
@@ -20,7 +20,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let language = Language(acceptLanguage: request.headers[.acceptLanguage])
-        let body = ErrorBody(error: .init(code: code, message: message.text(language), field: field))
+        let body = ErrorBody(error: .init(code: code, message: message.text(language), field: field, requestID: context.id))
         let data = try JSONEncoder.api.encode(body)
         var fields: HTTPFields = [.contentType: "application/json; charset=utf-8", .contentLanguage: language.rawValue]
         fields.append(contentsOf: headers)
@@ -32,12 +32,19 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 }
 
-/// `{"error": {"code", "message", "field"}}`; `field` only when a field is to blame.
+/// `{"error": {"code", "message", "field", "request_id"}}`; `field` only when a field is to blame; `request_id` as in
+/// the `X-Request-Id` header and the server's log line of the request.
 struct ErrorBody: Codable {
     struct Inner: Codable {
         let code: String
         let message: String
         let field: String?
+        var requestID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case code, message, field
+            case requestID = "request_id"
+        }
     }
     let error: Inner
 }

@@ -17,17 +17,21 @@ public struct AppServices: Sendable {
     public let httpClient: HTTPClient
     public let sources: SourcesService
     public let assets: AssetsService
+    public let metrics: AppMetrics
     public let logger: Logger
 
     /// `makeSourceID` exists so tests can provoke a path_name clash; the server uses random UUIDs.
     public init(_ config: AppConfig, logger: Logger, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }) throws {
         self.config = config
         self.logger = logger
+        let metrics = AppMetrics()
+        self.metrics = metrics
         database = try AppDatabase.open(path: config.database.path)
         httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
         let mediamtx = MediaMTXClient(
             apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
-            httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger
+            httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger,
+            observer: { metrics.mediamtx(operation: $0, outcome: $1, duration: $2) }
         )
         sources = SourcesService(
             database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger,
@@ -37,7 +41,7 @@ public struct AppServices: Sendable {
     }
 
     public var reconciler: Reconciler {
-        Reconciler(sources: sources, settings: config.mediamtx, retentionDays: config.hooks.eventRetentionDays, logger: logger)
+        Reconciler(sources: sources, settings: config.mediamtx, retentionDays: config.hooks.eventRetentionDays, logger: logger, metrics: metrics)
     }
 }
 
@@ -45,8 +49,13 @@ public struct AppServices: Sendable {
 public func buildApplication(
     _ config: AppConfig, logger: Logger? = nil, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }
 ) async throws -> some ApplicationProtocol {
-    let logger = logger ?? Logger(label: "mtx-companion")
-    let app = try AppServices(config, logger: logger, makeSourceID: makeSourceID)
+    try await buildApplication(AppServices(config, logger: logger ?? Logger(label: "mtx-companion"), makeSourceID: makeSourceID))
+}
+
+/// The application on services the caller keeps (`serve` closes the database after the server stopped).
+public func buildApplication(_ app: AppServices) async throws -> some ApplicationProtocol {
+    let config = app.config
+    let logger = app.logger
     let authenticator = await Authenticator(settings: config.auth, database: app.database)
     if try await app.database.users().isEmpty {
         logger.warning("no users yet: create the first admin with `mtx-companion users add NAME --role admin --password-stdin`")
@@ -55,8 +64,8 @@ public func buildApplication(
         logger.warning("auth.jwt_secret is empty: generated a random key for this run (tokens end with a restart); set MTX_COMPANION_JWT_SECRET")
     }
     let router = AppRouter(context: AppRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(metrics: app.metrics))
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     if !config.server.uiDirectory.isEmpty { router.add(middleware: UIFilesMiddleware(directory: config.server.uiDirectory)) }
     if !config.auth.corsOrigins.isEmpty { router.add(middleware: AllowedOriginsCORSMiddleware(origins: Set(config.auth.corsOrigins))) }
@@ -70,12 +79,15 @@ public func buildApplication(
     AuthController(authenticator: authenticator, database: app.database).addRoutes(to: router)
     MediaMTXAuthController(
         authenticator: authenticator, database: app.database, trustedAddresses: Set(config.auth.trustedAddresses),
-        stats: AuthDecisionStats(), logger: logger
+        stats: AuthDecisionStats(), metrics: app.metrics, logger: logger
     ).addRoutes(to: router)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
     let bus = EventBus()
-    HooksController(database: app.database, queue: IngestQueue(database: app.database), token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus)
-        .addRoutes(to: router)
+    HooksController(
+        database: app.database, queue: IngestQueue(database: app.database), token: config.hooks.token,
+        pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus, metrics: app.metrics
+    ).addRoutes(to: router)
+    HealthController(database: app.database, mediamtx: app.sources.mediamtx, metrics: app.metrics).addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
     OpenAPIController(path: config.server.openAPIFile).addRoutes(to: router)

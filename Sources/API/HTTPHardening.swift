@@ -70,21 +70,6 @@ enum JSONLimits {
     }
 }
 
-/// Logs each request at debug level by method, path and status only: never the query (it may carry a token) nor
-/// headers or bodies (credentials, keys).
-struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            let response = try await next(request, context)
-            context.logger.debug("\(request.method) \(request.uri.path) \(response.status.code)")
-            return response
-        } catch {
-            context.logger.debug("\(request.method) \(request.uri.path) \((error as? any HTTPResponseError)?.status.code ?? 500)")
-            throw error
-        }
-    }
-}
-
 /// The web UI's files at `/` (Hummingbird's FileMiddleware, `index.html` for folders); API paths never touch the disk.
 struct UIFilesMiddleware<Context: RequestContext>: RouterMiddleware {
     let files: FileMiddleware<Context, LocalFileSystem>

@@ -11,6 +11,7 @@ struct HooksController {
     let token: String
     let pattern: RecordPathPattern
     let bus: EventBus
+    let metrics: AppMetrics
 
     func addRoutes(to router: AppRouter) {
         router.post(RouterPath(HookJSON.endpoint), use: ingest)
@@ -81,7 +82,20 @@ struct HooksController {
         let events = try wire.enumerated().map { index, event in
             try check(event, body: prefix.isEmpty ? data : nil, field: { prefix.isEmpty ? $0 : "\(prefix)[\(index)].\($0)" })
         }
-        let result = try await queue.ingest(events)
+        let result: IngestResult
+        do {
+            result = try await queue.ingest(events)
+        } catch {
+            for event in events { metrics.hookEvents(type: event.type, outcome: "failed") }
+            throw error
+        }
+        var byType: [String: Int] = [:]
+        for event in events { byType[event.type, default: 0] += 1 }
+        for (type, count) in byType {
+            let duplicates = result.duplicatesByType[type] ?? 0
+            if count > duplicates { metrics.hookEvents(type: type, outcome: "accepted", count: count - duplicates) }
+            if duplicates > 0 { metrics.hookEvents(type: type, outcome: "duplicate", count: duplicates) }
+        }
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
         if result.accepted > 0, bus.listenerCount > 0 { try await announce(events, result) }
         return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)

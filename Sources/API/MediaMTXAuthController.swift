@@ -12,6 +12,7 @@ struct MediaMTXAuthController {
     let database: AppDatabase
     let trustedAddresses: Set<String>
     let stats: AuthDecisionStats
+    let metrics: AppMetrics
     let logger: Logger
 
     func addRoutes(to router: AppRouter) {
@@ -51,13 +52,16 @@ struct MediaMTXAuthController {
         switch decision {
         case .allow:
             stats.count(action, "allowed")
+            metrics.authDecision(action: action, outcome: "allowed")
             return Response(status: .ok)
         case .challenge(let reason):
             stats.count(action, "challenged")
+            metrics.authDecision(action: action, outcome: "challenged")
             logger.debug("mediamtx auth: credentials requested", metadata: ["action": "\(action)", "path": "\(path)", "ip": "\(body.ip ?? "")", "reason": "\(reason)"])
             return Response(status: .unauthorized)
         case .deny(let reason):
             stats.count(action, "refused")
+            metrics.authDecision(action: action, outcome: "refused")
             logger.notice("mediamtx auth refused", metadata: [
                 "action": "\(action)", "path": "\(path)", "ip": "\(body.ip ?? "")", "protocol": "\(body.protocol ?? "")", "reason": "\(reason)",
             ])

@@ -13,14 +13,19 @@ public struct Reconciler: Service {
     let settings: AppConfig.MediaMTX
     let retentionDays: Int
     let logger: Logger
+    let metrics: AppMetrics?
     /// How often `/v3/info` is asked whether MediaMTX restarted.
     let restartCheck: Duration
 
     var database: AppDatabase { sources.database }
     var mediamtx: MediaMTXClient { sources.mediamtx }
 
-    public init(sources: SourcesService, settings: AppConfig.MediaMTX, retentionDays: Int = 30, logger: Logger, restartCheck: Duration = .seconds(5)) {
+    public init(
+        sources: SourcesService, settings: AppConfig.MediaMTX, retentionDays: Int = 30, logger: Logger, metrics: AppMetrics? = nil,
+        restartCheck: Duration = .seconds(5)
+    ) {
         self.sources = sources
+        self.metrics = metrics
         self.settings = settings
         self.retentionDays = retentionDays
         self.logger = logger
@@ -51,6 +56,7 @@ public struct Reconciler: Service {
                 if restarted { logger.notice("MediaMTX restarted; re-asserting paths", metadata: ["started": "\(started ?? "")"]) }
                 if restarted || ContinuousClock.now - lastFull >= settings.reconcileInterval {
                     let report = try await reconcileOnce()
+                    metrics?.heals(report)
                     lastFull = ContinuousClock.now
                     if report != Report() { logger.notice("reconciled with MediaMTX", metadata: ["report": "\(report)"]) }
                 }

@@ -119,6 +119,7 @@ extension AppDatabase {
                 ).execute(arguments: [e.eventID, e.type, e.path, e.occurredAt, receivedAt, e.node, e.payload])
                 guard db.changesCount > 0 else {
                     result.duplicates += 1
+                    result.duplicatesByType[e.type, default: 0] += 1
                     continue
                 }
                 result.accepted += 1

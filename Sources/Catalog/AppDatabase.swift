@@ -67,6 +67,8 @@ public enum CatalogError: Error, Equatable, Sendable {
     case sourceHasAssets
     /// A user with this name exists.
     case nameTaken(String)
+    /// A backup would overwrite this file.
+    case backupExists(String)
 }
 
 extension DatabaseError {

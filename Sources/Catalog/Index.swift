@@ -54,6 +54,8 @@ public struct IngestResult: Sendable, Equatable {
     public var duplicates: Int
     /// Paths whose state changed, for live updates.
     public var paths: [String]
+    /// How many of the duplicates were of each type (metrics).
+    public var duplicatesByType: [String: Int] = [:]
 }
 
 public enum SegmentState: String, Sendable {

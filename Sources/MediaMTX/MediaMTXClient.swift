@@ -13,13 +13,20 @@ public struct MediaMTXClient: Sendable {
     let httpClient: HTTPClient
     let requestTimeout: TimeAmount
     let logger: Logger
+    /// Told of every call: its operation name, how it ended (`ok`, `unavailable`, `not_found`, `rejected`) and how
+    /// long it took (the server's metrics).
+    let observer: (@Sendable (_ operation: String, _ outcome: String, _ elapsed: Duration) -> Void)?
 
-    public init(apiAddress: String, playbackAddress: String, httpClient: HTTPClient, requestTimeout: TimeAmount, logger: Logger) {
+    public init(
+        apiAddress: String, playbackAddress: String, httpClient: HTTPClient, requestTimeout: TimeAmount, logger: Logger,
+        observer: (@Sendable (_ operation: String, _ outcome: String, _ elapsed: Duration) -> Void)? = nil
+    ) {
         self.apiAddress = Self.trimSlash(apiAddress)
         self.playbackAddress = Self.trimSlash(playbackAddress)
         self.httpClient = httpClient
         self.requestTimeout = requestTimeout
         self.logger = logger
+        self.observer = observer
     }
 
     /// An HTTP client whose connect timeout is `connectTimeout`; the caller shuts it down.
@@ -188,10 +195,13 @@ public struct MediaMTXClient: Sendable {
             status = Int(response.status.code)
             data = Data(buffer: try await response.body.collect(upTo: 32 << 20))
         } catch {
+            observer?(operation, "unavailable", ContinuousClock.now - started)
             logger.warning("mediamtx \(operation) failed", metadata: ["url": "\(url)", "error": "\(error)"])
             throw MediaMTXError.unavailable("\(operation): \(Self.describe(error))")
         }
-        logger.debug("mediamtx \(operation)", metadata: ["status": "\(status)", "elapsed": "\(ContinuousClock.now - started)"])
+        let elapsed = ContinuousClock.now - started
+        observer?(operation, (200..<300).contains(status) ? "ok" : status == 404 ? "not_found" : status >= 500 ? "unavailable" : "rejected", elapsed)
+        logger.debug("mediamtx \(operation)", metadata: ["status": "\(status)", "elapsed": "\(elapsed)"])
         if (200..<300).contains(status) { return data }
         let message = (try? JSONDecoder().decode(ErrorBody.self, from: data))?.error ?? String(decoding: data.prefix(200), as: UTF8.self)
         switch status {

@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MediaMTX
+import ServiceLifecycle
 
 /// Options every subcommand takes: which `configs/config.<env>.yaml` to use.
 struct ConfigOptions: ParsableArguments {
@@ -39,13 +40,37 @@ struct Companion: AsyncParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP API.")
     @OptionGroup var options: ConfigOptions
+    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
+    @Option(help: "text, or json: one JSON object per line, for log shippers.") var logFormat: LogFormat = .text
+    @Option(help: "On SIGTERM or SIGINT, seconds to let requests in progress finish before they are cut off.") var shutdownTimeout = 10
+
+    enum LogFormat: String, ExpressibleByArgument {
+        case text, json
+    }
 
     func run() async throws {
+        let level = logLevel
+        let format = logFormat
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
         let config = try options.load()
-        let app = try await buildApplication(config)
-        try await app.runService()
+        let logger = Logger(label: "mtx-companion")
+        let services = try AppServices(config, logger: logger)
+        let app = try await buildApplication(services)
+        // SIGTERM/SIGINT: stop accepting, let requests in flight finish (their transactions commit), stop the
+        // reconciler; after the timeout what is left is cancelled. Then the database is closed cleanly.
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
+        try await ServiceGroup(configuration: group).run()
+        try services.database.close()
+        logger.notice("stopped; database closed")
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create or upgrade the catalogue database, then exit.")

@@ -1,0 +1,192 @@
+import Catalog
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import Logging
+import MediaMTX
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The server's Prometheus metrics: recorded through swift-metrics, kept in this app's own swift-prometheus registry
+/// (not the process-wide `MetricsSystem`, so each app — and each test's app — counts on its own), scraped at
+/// `GET /metrics`. Names and labels are listed in docs/operations.md; labels never carry ids or path names, so
+/// their number stays bounded.
+public final class AppMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000].map { .microseconds(Int64($0 * 1000)) }
+        self.factory = factory
+    }
+
+    func request(route: String, method: String, status: Int, duration: Duration) {
+        Counter(label: "mtx_companion_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory)
+            .increment()
+        Metrics.Timer(label: "mtx_companion_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
+            .record(duration: duration)
+    }
+
+    /// Hook events by type and outcome: `accepted`, `duplicate` (already indexed) or `rejected` (the request was refused).
+    func hookEvents(type: String, outcome: String, count: Int = 1) {
+        Counter(label: "mtx_companion_hook_events_total", dimensions: [("type", type), ("outcome", outcome)], factory: factory)
+            .increment(by: count)
+    }
+
+    func heals(_ report: Reconciler.Report) {
+        for (kind, count) in [
+            ("path_readded", report.pathsReadded.count), ("segment_added", report.segmentsAdded), ("segment_deleted", report.segmentsDeleted),
+            ("status_healed", report.statusHealed.count), ("hooks_installed", report.hooksInstalled.count),
+        ] where count > 0 {
+            Counter(label: "mtx_companion_reconciler_heals_total", dimensions: [("kind", kind)], factory: factory).increment(by: count)
+        }
+    }
+
+    /// Called by `MediaMTXClient` after each call to MediaMTX.
+    func mediamtx(operation: String, outcome: String, duration: Duration) {
+        Counter(label: "mtx_companion_mediamtx_requests_total", dimensions: [("operation", operation), ("outcome", outcome)], factory: factory)
+            .increment()
+        Metrics.Timer(label: "mtx_companion_mediamtx_request_duration_seconds", dimensions: [("operation", operation)], factory: factory)
+            .record(duration: duration)
+    }
+
+    /// MediaMTX's auth calls by action (its six; anything else as `other`) and outcome.
+    func authDecision(action: String, outcome: String) {
+        let action = ["publish", "read", "playback", "api", "metrics", "pprof"].contains(action) ? action : "other"
+        Counter(label: "mtx_companion_auth_decisions_total", dimensions: [("action", action), ("outcome", outcome)], factory: factory).increment()
+    }
+
+    func retention(deletedSegments: Int, bytes: Int64) {
+        Counter(label: "mtx_companion_retention_segments_deleted_total", factory: factory).increment(by: deletedSegments)
+        Counter(label: "mtx_companion_retention_bytes_reclaimed_total", factory: factory).increment(by: Int(bytes))
+    }
+
+    /// The catalogue's sizes, read when scraped.
+    func catalogue(_ sizes: AppDatabase.Sizes) {
+        Gauge(label: "mtx_companion_sources", factory: factory).record(sizes.sources)
+        for (state, count) in sizes.segments {
+            Gauge(label: "mtx_companion_segments", dimensions: [("state", state)], factory: factory).record(count)
+        }
+        Gauge(label: "mtx_companion_database_size_bytes", factory: factory).record(sizes.databaseBytes)
+    }
+
+    /// The Prometheus text format.
+    func scrape(_ database: AppDatabase) async throws -> Response {
+        catalogue(try await database.sizes())
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+        )
+    }
+}
+
+/// Counts and times every request by route (the route's pattern, `unmatched` for a 404 without a route), method and
+/// status, and writes one log line each: request id, method, route, path, status, duration. The request id goes
+/// back in `X-Request-Id` (and in error bodies, see `APIError`), so a user's report can be found in the log.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let metrics: AppMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
+        let elapsed = ContinuousClock.now - started
+        let route = context.endpointPath ?? "unmatched"
+        response.headers[.requestID] = context.id
+        metrics.request(route: route, method: request.method.rawValue, status: Int(response.status.code), duration: elapsed)
+        // Never the query (it may carry a token) nor headers or bodies (credentials, keys).
+        context.logger.info("request", metadata: [
+            "method": "\(request.method)", "route": "\(route)", "path": "\(request.uri.path)",
+            "status": "\(response.status.code)", "duration_ms": "\(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+        ])
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("X-Request-Id")!
+}
+
+/// `GET /healthz`: the process answers. `GET /readyz`: the database takes a write and MediaMTX's API answers;
+/// otherwise 503 naming the part that failed (load balancers and orchestrators take traffic away until it is back).
+struct HealthController {
+    let database: AppDatabase
+    let mediamtx: MediaMTXClient
+    let metrics: AppMetrics
+
+    struct Health: ResponseEncodable {
+        var status: String
+        var checks: [String: String]?
+    }
+
+    func addRoutes(to router: AppRouter) {
+        router.get("healthz") { _, _ in Health(status: "ok") }
+        router.get("readyz") { _, _ in try await ready() }
+        router.get("metrics") { _, _ in try await metrics.scrape(database) }
+    }
+
+    func ready() async throws -> Response {
+        var checks: [String: String] = [:]
+        do {
+            try await database.checkWritable()
+            checks["database"] = "ok"
+        } catch {
+            checks["database"] = "not writable: \(error)"
+        }
+        do {
+            _ = try await mediamtx.info()
+            checks["mediamtx"] = "ok"
+        } catch {
+            checks["mediamtx"] = "unreachable: \(error)"
+        }
+        let ok = checks.values.allSatisfy { $0 == "ok" }
+        let body = try JSONEncoder.api.encode(Health(status: ok ? "ready" : "not_ready", checks: checks))
+        return Response(
+            status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body))
+        )
+    }
+}
+
+/// One JSON object per line (`serve --log-format json`), for log shippers: `time`, `level`, `label`, `message`,
+/// then the metadata's keys (`hb.request.id` is the request id).
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let label: String
+
+    public init(label: String) {
+        self.label = label
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
+        file: String, function: String, line: UInt
+    ) {
+        var fields: [String: String] = [:]
+        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { _, new in new }) { fields[key] = "\(value)" }
+        fields["time"] = Timestamp.format(Date())
+        fields["level"] = level.rawValue
+        fields["label"] = label
+        fields["message"] = message.description
+        guard var data = try? JSONEncoder.api.encode(fields) else { return }
+        data.append(UInt8(ascii: "\n"))
+        Self.output.withLock { _ in FileHandle.standardOutput.write(data) }
+    }
+
+    /// Lines from several threads are written whole, one after the other.
+    private static let output = Mutex(())
+}
