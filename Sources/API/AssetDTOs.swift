@@ -127,6 +127,7 @@ enum AssetValidation {
             let tag = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !tag.isEmpty else { throw APIError.invalidField("tags", .mustNotBeEmpty("tags[]")) }
             guard tag.count <= maxTagLength else { throw APIError.invalidField("tags", .tooLong("tags[]", max: maxTagLength)) }
+            guard !tag.unicodeScalars.contains("\0") else { throw APIError.invalidField("tags", .containsNUL("tags[]")) }
             if seen.insert(tag).inserted { out.append(tag) }
         }
         guard out.count <= maxTags else { throw APIError.invalidField("tags", .notAnInteger("tags (count)", min: 0, max: maxTags)) }
@@ -136,6 +137,7 @@ enum AssetValidation {
     static func description(_ value: String?) throws -> String? {
         guard let value else { return nil }
         guard value.count <= 4000 else { throw APIError.invalidField("description", .tooLong("description", max: 4000)) }
+        guard !value.unicodeScalars.contains("\0") else { throw APIError.invalidField("description", .containsNUL("description")) }
         return value
     }
 

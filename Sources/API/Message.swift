@@ -25,6 +25,7 @@ public enum Message: Sendable, Equatable {
     case notOneOf(String, [String])
     case tooLong(String, max: Int)
     case mustNotBeEmpty(String)
+    case containsNUL(String)
     case unsupportedURL(String)
     case pushTakesNoURL
     case typeIsFixed
@@ -79,6 +80,7 @@ public enum Message: Sendable, Equatable {
         case .notOneOf(let f, let values): return "\(f) must be one of: \(values.joined(separator: ", "))."
         case .tooLong(let f, let max): return "\(f) is longer than \(max) characters."
         case .mustNotBeEmpty(let f): return "\(f) must not be empty."
+        case .containsNUL(let f): return "\(f) must not contain a NUL character."
         case .unsupportedURL(let url): return "MediaMTX cannot pull from \"\(url)\": use an rtsp, rtsps, rtmp, rtmps, http(s) (HLS), srt, whep/wheps, udp+mpegts, udp+rtp or moqt URL."
         case .pushTakesNoURL: return "A push source takes no url: encoders publish to its push_url."
         case .typeIsFixed: return "The type of a source cannot be changed; create a new source instead."
@@ -130,6 +132,7 @@ public enum Message: Sendable, Equatable {
         case .notOneOf(let f, let values): return "\(f) 只能是以下之一：\(values.joined(separator: ", "))。"
         case .tooLong(let f, let max): return "\(f) 超过 \(max) 个字符。"
         case .mustNotBeEmpty(let f): return "\(f) 不能为空。"
+        case .containsNUL(let f): return "\(f) 不能包含 NUL 字符。"
         case .unsupportedURL(let url): return "MediaMTX 无法从“\(url)”拉流：请使用 rtsp、rtsps、rtmp、rtmps、http(s)（HLS）、srt、whep/wheps、udp+mpegts、udp+rtp 或 moqt 地址。"
         case .pushTakesNoURL: return "推流类型的媒体源不需要 url：编码器向其 push_url 推流。"
         case .typeIsFixed: return "媒体源的类型不能修改，请新建媒体源。"

@@ -212,14 +212,21 @@ enum SourceValidation {
         }
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw APIError.invalidField("name", .mustNotBeEmpty("name")) }
-        guard trimmed.count <= 255 else { throw APIError.invalidField("name", .tooLong("name", max: 255)) }
+        try storable(trimmed, "name", max: 255)
         return trimmed
+    }
+
+    /// Text as SQLite stores and measures it: no NUL (SQLite's text ends there), at most `max` code points (what the
+    /// table's length() CHECK counts; a character may be several).
+    static func storable(_ value: String, _ field: String, max: Int) throws {
+        guard !value.unicodeScalars.contains("\0") else { throw APIError.invalidField(field, .containsNUL(field)) }
+        guard value.unicodeScalars.count <= max else { throw APIError.invalidField(field, .tooLong(field, max: max)) }
     }
 
     static func pullURL(_ value: String) throws -> String {
         let url = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !url.isEmpty else { throw APIError.invalidField("url", .mustNotBeEmpty("url")) }
-        guard url.count <= 1024 else { throw APIError.invalidField("url", .tooLong("url", max: 1024)) }
+        try storable(url, "url", max: 1024)
         guard StreamProtocol.derive(fromURL: url) != nil else { throw APIError.invalidField("url", .unsupportedURL(url)) }
         return url
     }
