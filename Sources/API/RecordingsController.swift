@@ -27,19 +27,18 @@ struct RecordingsController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<Item> {
         let q = QueryInput(request)
         var path = q.string("path")
+        let page = try q.int("page", default: 1, range: 1...1_000_000)
+        let pageSize = try q.int("page_size", default: 100, range: 1...1000)
+        let from = try SourceValidation.time(q, "from")
+        let to = try SourceValidation.time(q, "to")
         if let text = q.string("source_id") {
             guard let id = UUID(uuidString: text), let source = try await database.source(id: id) else {
                 throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
             }
-            if let path, path != source.pathName { return PageResponse(items: [], total: 0, page: 1, pageSize: 0) }
+            if let path, path != source.pathName { return PageResponse(items: [], total: 0, page: page, pageSize: pageSize) }
             path = source.pathName
         }
-        let page = try q.int("page", default: 1, range: 1...1_000_000)
-        let pageSize = try q.int("page_size", default: 100, range: 1...1000)
-        let segments = try await database.segments(SegmentQuery(
-            path: path, from: try SourceValidation.time(q, "from")?.micros, to: try SourceValidation.time(q, "to")?.micros,
-            page: page, pageSize: pageSize
-        ))
+        let segments = try await database.segments(SegmentQuery(path: path, from: from?.micros, to: to?.micros, page: page, pageSize: pageSize))
         let owners = try await database.sourceIDs(forPaths: Array(Set(segments.items.map(\.pathName))))
         return PageResponse(
             items: segments.items.map { Item(segment: SegmentResponse($0), sourceID: owners[$0.pathName]?.uuidString.lowercased()) },

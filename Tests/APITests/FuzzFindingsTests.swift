@@ -53,4 +53,23 @@ struct FuzzFindingsTests {
             #expect(try await stack.client.call(.get, "/api/v1/assets/\(assetID)")["name"]?.stringValue == "a")
         }
     }
+
+    /// With a `source_id` whose path is not `path`, the answer skipped the checks of `page`, `page_size`, `from` and
+    /// `to`, and said `page_size: 0`.
+    @Test func recordingsOfAnotherPathStillCheckTheQuery() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "push"])
+            let id = try #require(source["id"]?.stringValue)
+            let reply = try await stack.client.call(.get, "/api/v1/recordings?source_id=\(id)&path=live/other&page=3&page_size=7")
+            #expect(reply.status == .ok)
+            #expect(reply["page"]?.intValue == 3)
+            #expect(reply["page_size"]?.intValue == 7)
+            #expect(reply["total"]?.intValue == 0)
+            for (query, field) in [("page_size=0", "page_size"), ("page=x", "page"), ("from=soon", "from"), ("to=later", "to")] {
+                let bad = try await stack.client.call(.get, "/api/v1/recordings?source_id=\(id)&path=live/other&\(query)")
+                #expect(bad.status == .badRequest, "\(query): \(bad.status)")
+                #expect(bad.errorField == field)
+            }
+        }
+    }
 }
