@@ -108,9 +108,7 @@ struct AssetsController {
         let body = try await request.decodeStrict(CreateClipRequest.self)
         let name = try SourceValidation.name(body.name, required: true)!
         guard let startText = body.start else { throw APIError.missingField("start") }
-        guard let start = RFC3339.parse(startText) ?? Double(startText).map(Date.init(timeIntervalSince1970:)) else {
-            throw APIError.invalidField("start", .notATime("start"))
-        }
+        let start = try SourceValidation.time(startText, "start")
         guard let duration = body.duration else { throw APIError.missingField("duration") }
         guard duration > 0, duration.isFinite, duration <= 86_400 else { throw APIError.invalidField("duration", .notPositiveSeconds("duration")) }
         let format = body.format ?? "mp4"

@@ -237,16 +237,21 @@ enum SourceValidation {
         return value
     }
 
-    /// A number of seconds greater than 0.
+    /// A number of seconds greater than 0, at most a day.
     static func seconds(_ q: QueryInput, _ name: String) throws -> Double? {
         guard let text = q.string(name) else { return nil }
         guard let d = Double(text), d > 0, d.isFinite else { throw APIError.invalidField(name, .notPositiveSeconds(name)) }
+        guard d <= 86_400 else { throw APIError.invalidField(name, .tooManySeconds(name, max: 86_400)) }
         return d
     }
 
     /// RFC 3339 or unix seconds.
     static func time(_ q: QueryInput, _ name: String) throws -> Date? {
-        guard let text = q.string(name) else { return nil }
+        try q.string(name).map { try time($0, name) }
+    }
+
+    /// RFC 3339 or unix seconds (up to the year 5138: later times overflow the index's microseconds).
+    static func time(_ text: String, _ name: String) throws -> Date {
         if let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds < 1e11 { return Date(timeIntervalSince1970: seconds) }
         guard let date = RFC3339.parse(text) else { throw APIError.invalidField(name, .notATime(name)) }
         return date

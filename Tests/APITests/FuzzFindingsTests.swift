@@ -3,8 +3,8 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-/// Inputs Schemathesis (Tests/fuzz) found answered with a 5xx or outside docs/openapi.yaml: each now gets a 400 naming
-/// the field, and changes nothing.
+/// Inputs that Schemathesis (Tests/fuzz) found, or writing docs/openapi.yaml showed, answered with a 5xx, a crash or
+/// outside the document: each now gets a 400 naming the field, and changes nothing.
 @Suite("Fuzzer findings: bad input is a 400 naming the field, never a 500")
 struct FuzzFindingsTests {
     /// SQLite's length() stops at a NUL and counts code points, not characters: a name starting with NUL broke the
@@ -70,6 +70,33 @@ struct FuzzFindingsTests {
                 #expect(bad.status == .badRequest, "\(query): \(bad.status)")
                 #expect(bad.errorField == field)
             }
+        }
+    }
+
+    /// A clip's `start` in unix seconds was not bounded, and neither was a playback `duration`: both crashed the
+    /// server when turned into whole microseconds or seconds.
+    @Test func timesAndDurationsTooLargeToCountAreRefused() async throws {
+        try await withStack { stack in
+            let asset = try await stack.client.createAsset(["type": "stream", "source_type": "live", "name": "cam", "stream_url": "rtsp://cam/s"])
+            let id = try #require(asset["id"]?.stringValue)
+            let sourceID = try #require(asset["source_id"]?.stringValue)
+            let path = try #require(asset["path"]?.stringValue)
+            let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+            try await stack.client.postEvents(segmentEvents(path: path, start: t0, duration: 10))
+            for start in ["1e300", "nan", "inf", "-1", "1e11"] {
+                let reply = try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": start, "duration": 5])
+                #expect(reply.status == .badRequest, "start \(start): \(reply.status)")
+                #expect(reply.errorField == "start")
+            }
+            for duration in ["1e300", "86401", "inf", "nan"] {
+                for uri in ["/api/v1/sources/\(sourceID)/playback", "/api/v1/assets/\(id)/stream/playback"] {
+                    let reply = try await stack.client.call(.get, "\(uri)?start=1795000001&duration=\(duration)")
+                    #expect(reply.status == .badRequest, "duration \(duration): \(reply.status)")
+                    #expect(reply.errorField == "duration")
+                }
+            }
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(sourceID)/playback?start=1795000001&duration=86400").status == .ok)
+            #expect(try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": "1795000001", "duration": 5]).status == .created)
         }
     }
 }
