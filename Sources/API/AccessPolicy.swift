@@ -67,6 +67,9 @@ public enum AccessPolicy {
         rule(.get, "/api/v1/assets/:id/stream/playback", .role(.viewer)),
 
         rule(.get, "/api/v1/recordings", .role(.viewer)),
+        rule(.get, "/api/v1/storage", .role(.viewer)),
+        rule(.get, "/api/v1/sources/:id/retention", .role(.viewer)),
+        rule(.put, "/api/v1/sources/:id/retention", .role(.operator), "source.retention"),
         rule(.get, "/api/v1/events/stream", .role(.viewer)),
 
         rule(.get, "/api/v1/users", .role(.admin)),

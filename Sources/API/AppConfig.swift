@@ -118,6 +118,16 @@ public struct AppConfig: Sendable {
     public var mediamtx: MediaMTX
     public var hooks: Hooks
     public var auth: Auth
+    public var recordings = Recordings()
+
+    /// How long recordings are kept: segments that ended more than `retentionDays` ago (a source's own setting
+    /// first) are deleted through MediaMTX every `retentionInterval`. 0 days keeps everything.
+    public struct Recordings: Sendable {
+        public var retentionDays = 0
+        public var retentionInterval: Duration = .seconds(3600)
+
+        public init() {}
+    }
 
     public init(server: Server, database: Database, mediamtx: MediaMTX, hooks: Hooks = Hooks(token: ""), auth: Auth) {
         self.server = server
@@ -181,6 +191,8 @@ extension AppConfig {
         ("auth", "login_max_failures", "MTX_COMPANION_AUTH_LOGIN_MAX_FAILURES", false),
         ("auth", "login_window", "MTX_COMPANION_AUTH_LOGIN_WINDOW", false),
         ("auth", "cors_origins", "MTX_COMPANION_AUTH_CORS_ORIGINS", false),
+        ("recordings", "retention_days", "MTX_COMPANION_RECORDINGS_RETENTION_DAYS", false),
+        ("recordings", "retention_interval", "MTX_COMPANION_RECORDINGS_RETENTION_INTERVAL", false),
     ]
 
     /// The file for an environment name: `configs/config.<env>.yaml`.
@@ -342,6 +354,8 @@ private struct Reader {
         config.auth = try auth()
         config.server.uiDirectory = optional("server.ui_directory") ?? "ui"
         config.server.openAPIFile = optional("server.openapi_file") ?? "docs/openapi.yaml"
+        config.recordings.retentionDays = try integer("recordings.retention_days", default: 0, in: 0...36_500)
+        config.recordings.retentionInterval = try duration("recordings.retention_interval", default: .seconds(3600))
         return config
     }
 

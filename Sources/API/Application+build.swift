@@ -40,6 +40,10 @@ public struct AppServices: Sendable {
         assets = AssetsService(database: database, sources: sources, logger: logger)
     }
 
+    public var retention: RetentionService {
+        RetentionService(sources: sources, settings: config.recordings, logger: logger, metrics: metrics)
+    }
+
     public var reconciler: Reconciler {
         Reconciler(sources: sources, settings: config.mediamtx, retentionDays: config.hooks.eventRetentionDays, logger: logger, metrics: metrics)
     }
@@ -88,12 +92,14 @@ public func buildApplication(_ app: AppServices) async throws -> some Applicatio
         pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus, metrics: app.metrics
     ).addRoutes(to: router)
     HealthController(database: app.database, mediamtx: app.sources.mediamtx, metrics: app.metrics).addRoutes(to: router)
+    RetentionController(sources: app.sources, settings: config.recordings).addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
     OpenAPIController(path: config.server.openAPIFile).addRoutes(to: router)
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
     var services: [any Service] = [HTTPClientService(client: app.httpClient)]
     if config.mediamtx.reconcileInterval > .zero { services.append(app.reconciler) }
+    services.append(app.retention)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "mtx-companion"),

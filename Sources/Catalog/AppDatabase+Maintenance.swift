@@ -37,8 +37,10 @@ extension AppDatabase {
         }
     }
 
-    /// Closes the connections once nothing uses them: the last one checkpoints the WAL into the file and removes it.
+    /// Copies the WAL into the database file and empties it, then closes every connection: what is left on disk is
+    /// one complete file (the empty WAL beside it holds nothing).
     public func close() throws {
+        try writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         try (writer as? DatabasePool)?.close()
     }
 

@@ -55,6 +55,7 @@ public struct AppDatabase: Sendable {
         registerIndexMigrations(&migrator)
         registerAuthMigrations(&migrator)
         registerHistoryMigrations(&migrator)
+        registerRetentionMigrations(&migrator)
         return migrator
     }
 }

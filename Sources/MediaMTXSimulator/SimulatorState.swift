@@ -143,6 +143,11 @@ public actor SimulatorState {
         fireHook("runOnUnread", path: path, ["MTX_QUERY": "", "MTX_READER_TYPE": reader.type, "MTX_READER_ID": reader.id])
     }
 
+    /// Starts of the segments MediaMTX has on disk for `path`, oldest first.
+    public func segmentStarts(path: String) -> [Date] {
+        (recordings[path] ?? []).map(\.start)
+    }
+
     public func addSegment(path: String, start: Date, duration: Double) {
         recordings[path, default: []].append(SimSegment(start: start, duration: duration))
         recordings[path]?.sort { $0.start < $1.start }

@@ -32,7 +32,7 @@ struct Companion: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtx-companion",
         abstract: "The companion server of MediaMTX: media sources, catalogue, recordings.",
-        subcommands: [Serve.self, Migrate.self, Reconcile.self, Segments.self, Events.self, Users.self],
+        subcommands: [Serve.self, Migrate.self, Reconcile.self, Segments.self, Events.self, Users.self, Backup.self, Retention.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -102,6 +102,51 @@ struct Reconcile: AsyncParsableCommand {
             throw error
         }
         try await services.httpClient.shutdown()
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the catalogue into a new SQLite file (SQLite's online backup: consistent while the server keeps serving).",
+        discussion: "Restore: stop the server, replace the database file with the copy (and delete its -wal and -shm files), start the server."
+    )
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The new file; an existing file is never overwritten.") var file: String
+
+    func run() async throws {
+        let database = try AppDatabase.open(path: try options.load().database.path)
+        do {
+            try database.backup(to: file)
+        } catch CatalogError.backupExists(let path) {
+            FileHandle.standardError.write(Data("mtx-companion: \(path) exists; a backup never overwrites a file\n".utf8))
+            throw ExitCode(1)
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        print("backed up to \(file) (\(size) bytes)")
+    }
+}
+
+struct Retention: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete, through MediaMTX, the recorded segments past their source's retention, once; print what was deleted."
+    )
+    @OptionGroup var options: ConfigOptions
+    @Flag(help: "Only print what would be deleted.") var dryRun = false
+
+    func run() async throws {
+        let config = try options.load()
+        let services = try AppServices(config, logger: Logger(label: "mtx-companion"))
+        let report: RetentionService.Report
+        do {
+            report = try await services.retention.runOnce(dryRun: dryRun)
+        } catch {
+            try await services.httpClient.shutdown()
+            throw error
+        }
+        try await services.httpClient.shutdown()
+        for s in report.segments { print("\(dryRun ? "would delete" : "deleted")\t\(s.pathName)\t\(format(s.start))\t\(s.size)") }
+        print("\(report.segments.count) segment(s), \(report.bytes) bytes \(dryRun ? "would be reclaimed" : "reclaimed")\(report.failed > 0 ? "; \(report.failed) failed" : "")")
+        if report.failed > 0 { throw ExitCode(1) }
     }
 }
 

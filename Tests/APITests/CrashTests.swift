@@ -5,12 +5,24 @@ import GRDB
 import NIOCore
 import Testing
 
-/// `kill -9` of the server in the middle of a burst of hook events: every event it acknowledged is stored.
-@Suite("Crash safety", .enabled(if: FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path)))
+/// A signal to the server in the middle of a burst of hook events: `kill -9` loses no acknowledged event; SIGTERM
+/// also lets the requests in flight finish, refuses the rest with an error (so `mtx-hook` spools them), and closes
+/// the database cleanly.
+@Suite("Crash safety and graceful shutdown", .enabled(if: FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path)))
 struct CrashTests {
-    @Test func killDashNineDuringIngestLosesNoAcknowledgedEvent() async throws {
-        let dir = try makeTempDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    struct Outcome {
+        var acknowledged: [String]
+        /// Requests that got an error instead of an answer.
+        var failed: Int
+        var termination: ChildProcess.Termination
+        var database: String
+        /// From the signal to the process's exit.
+        var stopping: Duration
+    }
+
+    /// Four clients post events as fast as they can; `signal` goes to the server after 700 ms. Each client stops
+    /// at its first failed request.
+    func burst(then signal: Int32, in dir: URL) async throws -> Outcome {
         let port = Int.random(in: 20_000...40_000)
         let database = dir.appendingPathComponent("catalog.sqlite").path
         try AppConfigTests.valid
@@ -20,7 +32,8 @@ struct CrashTests {
             .replacingOccurrences(of: "  request_timeout: 750ms", with: "  request_timeout: 750ms\n  reconcile_interval: 0")
             .write(to: dir.appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
         let server = try ChildProcess.start(
-            CommandLineTests.binary.path, ["serve", "--config", dir.appendingPathComponent("c.yaml").path], environment: ChildProcess.currentEnvironment
+            CommandLineTests.binary.path, ["serve", "--config", dir.appendingPathComponent("c.yaml").path, "--log-level", "warning", "--shutdown-timeout", "3"],
+            environment: ChildProcess.currentEnvironment
         )
         var ended = false
         defer { if !ended { server.signal(SIGKILL); server.wait() } }
@@ -33,7 +46,14 @@ struct CrashTests {
         }
         try #require(up, "server did not start")
 
-        let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
+        let signalled = ContinuousClock.now + .milliseconds(700)
+        let exit = Task {
+            try await Task.sleep(until: signalled)
+            server.signal(signal)
+            let termination = try await offThePool { server.wait() }
+            return (termination, ContinuousClock.now - signalled)
+        }
+        let (acknowledged, failed) = try await withThrowingTaskGroup(of: ([String], Int).self) { group in
             for worker in 0..<4 {
                 group.addTask {
                     var ids: [String] = []
@@ -43,26 +63,49 @@ struct CrashTests {
                         request.method = .POST
                         request.headers.add(name: "Authorization", value: "Bearer \(hookToken)")
                         request.body = .bytes(ByteBuffer(string: #"{"event_id":"\#(id)","type":"online","occurred_at":"2026-11-25T20:00:00Z","path":"live/crash-\#(worker)"}"#))
-                        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { break }
-                        if response.status == .ok { ids.append(id) }
+                        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok else { return (ids, 1) }
+                        ids.append(id)
                     }
-                    return ids
+                    return (ids, 0)
                 }
             }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(700))
-                server.signal(SIGKILL)
-                return []
-            }
-            return try await group.reduce(into: [String]()) { $0 += $1 }
+            return try await group.reduce(into: ([String](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
         }
-        let termination = try await offThePool { server.wait() }
+        let (termination, stopping) = try await exit.value
         ended = true
-        #expect(termination == .signaled(SIGKILL))
-        #expect(acknowledged.count > 0, "the burst should have been under way when the server died")
-        #expect(acknowledged.count < 8000, "the server should have died mid-burst")
-        let stored = Set(try await DatabaseQueue(path: database).read { try String.fetchAll($0, sql: "SELECT event_id FROM hook_events") })
-        let lost = acknowledged.filter { !stored.contains($0) }
+        return Outcome(acknowledged: acknowledged, failed: failed, termination: termination, database: database, stopping: stopping)
+    }
+
+    func stored(_ database: String) async throws -> Set<String> {
+        Set(try await DatabaseQueue(path: database).read { try String.fetchAll($0, sql: "SELECT event_id FROM hook_events") })
+    }
+
+    @Test func killDashNineDuringIngestLosesNoAcknowledgedEvent() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await burst(then: SIGKILL, in: dir)
+        #expect(outcome.termination == .signaled(SIGKILL))
+        #expect(outcome.acknowledged.count > 0, "the burst should have been under way when the server died")
+        #expect(outcome.acknowledged.count < 8000, "the server should have died mid-burst")
+        let stored = try await stored(outcome.database)
+        let lost = outcome.acknowledged.filter { !stored.contains($0) }
+        #expect(lost.isEmpty, "acknowledged but lost: \(lost.prefix(5))")
+    }
+
+    @Test func sigtermDuringIngestFinishesWhatItAcknowledgedAndClosesCleanly() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outcome = try await burst(then: SIGTERM, in: dir)
+        #expect(outcome.termination == .exited(0))
+        #expect(outcome.stopping < .seconds(8), "the shutdown wait is bounded (--shutdown-timeout 3)")
+        #expect(outcome.acknowledged.count > 0 && outcome.acknowledged.count < 8000, "the burst should have been under way at SIGTERM")
+        // Every client learnt that the server stopped: an error, not a hang (each stops at its first failure).
+        #expect(outcome.failed == 4)
+        // Closed cleanly: everything was checkpointed into the database file, the WAL is empty.
+        let wal = (try? FileManager.default.attributesOfItem(atPath: outcome.database + "-wal")[.size] as? Int) ?? 0
+        #expect(wal == 0)
+        let stored = try await stored(outcome.database)
+        let lost = outcome.acknowledged.filter { !stored.contains($0) }
         #expect(lost.isEmpty, "acknowledged but lost: \(lost.prefix(5))")
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import HTTPTypes
 import Hummingbird
+import MediaMTX
 import HummingbirdTesting
 import MediaMTXSimulator
 import Testing
@@ -119,5 +120,86 @@ struct OperationsTests {
         #expect(ids == (0..<count).map { "b\($0)" })
         // Never over an existing file.
         #expect(throws: CatalogError.backupExists(copy)) { try database.backup(to: copy) }
+    }
+}
+
+@Suite("Retention")
+struct RetentionTests {
+    /// A segment file name as MediaMTX writes it with the test stack's record_path.
+    func file(_ path: String, _ start: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd_HH-mm-ss-SSSSSS"
+        return "/srv/mediamtx/recordings/\(path)/\(f.string(from: start))"
+    }
+
+    @Test func expiredSegmentsAreDeletedThroughMediaMTXAndNotOneNewer() async throws {
+        try await withStack { stack in
+            let created = try await stack.client.call(.post, "/api/v1/sources", json: ["name": "kept", "type": "push"])
+            let id = try #require(created["id"]?.stringValue)
+            let path = try #require(created["path_name"]?.stringValue)
+            #expect(try await stack.client.call(.put, "/api/v1/sources/\(id)/retention", json: ["retention_days": 7]).status == .ok)
+
+            let now = Date()
+            let day = 86_400.0
+            // Whole-second starts, so the simulator and the index name them alike. Duration 60 s each.
+            func ago(_ seconds: Double) -> Date { Date(timeIntervalSince1970: (now.timeIntervalSince1970 - seconds).rounded(.down)) }
+            let expired = [ago(10 * day), ago(8 * day), ago(7 * day + 3600)]
+            let kept = [ago(7 * day - 3600), ago(1 * day)]
+            var events: [[String: any Sendable]] = []
+            for (i, start) in (expired + kept).enumerated() {
+                await stack.state.addSegment(path: path, start: start, duration: 60)
+                events.append([
+                    "event_id": "r\(i)", "type": "segment-complete", "occurred_at": RFC3339.format(start.addingTimeInterval(60)), "path": path,
+                    "segment_path": file(path, start) + ".mp4", "segment_duration": 60.0, "segment_size": 1000 + i,
+                ])
+            }
+            // An old segment still being written is never expired.
+            events.append(["event_id": "open", "type": "segment-create", "occurred_at": RFC3339.format(ago(9 * day)), "path": path,
+                           "segment_path": file(path, ago(9 * day)) + ".mp4"])
+            #expect(try await stack.raw.call(.post, "/api/v1/hooks/events", json: ["events": events], headers: [.authorization: "Bearer \(hookToken)"]).status == .ok)
+
+            let services = try AppServices(stack.config, logger: quietLogger)
+            let dry = try await services.retention.runOnce(dryRun: true, now: now)
+            #expect(dry.segments.map(\.start) == expired.map(\.micros))
+            #expect(await stack.state.segmentStarts(path: path).count == 5, "a dry run deletes nothing")
+
+            let report = try await services.retention.runOnce(now: now)
+            #expect(report.segments.map(\.start) == expired.map(\.micros))
+            #expect(report.bytes == 1000 + 1001 + 1002)
+            #expect(await stack.state.segmentStarts(path: path) == kept)
+            let again = try await services.retention.runOnce(now: now)
+            #expect(again.segments.isEmpty && again.failed == 0)
+            try await services.httpClient.shutdown()
+
+            let files = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files?page_size=100")
+            #expect(files["items"]?.arrayValue.count == 3, "two kept and the open one; deleted ones are not listed")
+            let storage = try await stack.client.call(.get, "/api/v1/storage")
+            let item = try #require(storage["items"]?.arrayValue.first { $0["source_id"]?.stringValue == id })
+            #expect(item["bytes"]?.intValue == 1003 + 1004)
+            #expect(item["segments"]?.intValue == 3)
+            #expect(item["retention_days"]?.intValue == 7)
+        }
+    }
+
+    @Test func retentionSettingsAreChecked() async throws {
+        try await withStack { stack in
+            let created = try await stack.client.call(.post, "/api/v1/sources", json: ["name": "r", "type": "push"])
+            let id = try #require(created["id"]?.stringValue)
+            let url = "/api/v1/sources/\(id)/retention"
+            let initial = try await stack.client.call(.get, url)
+            #expect(initial["retention_days"] == .null && initial["effective_days"]?.intValue == 0)
+            for bad: [String: any Sendable] in [["retention_days": -1], ["retention_days": "7"], ["retention_days": 1.5], ["days": 7], [:]] {
+                let reply = try await stack.client.call(.put, url, json: bad)
+                #expect(reply.status == .badRequest, "\(bad)")
+                #expect(reply.errorField == "retention_days" || reply.errorField == "days", "\(bad) \(reply.json)")
+            }
+            #expect(try await stack.client.call(.get, url)["retention_days"] == .null, "nothing changed")
+            #expect(try await stack.client.call(.put, url, json: ["retention_days": 30])["effective_days"]?.intValue == 30)
+            let back = try await stack.client.call(.put, url, json: ["retention_days": NSNull()])
+            #expect(back["retention_days"] == .null && back["effective_days"]?.intValue == 0)
+            #expect(try await stack.client.call(.put, "/api/v1/sources/\(UUID())/retention", json: ["retention_days": 1]).status == .notFound)
+        }
     }
 }

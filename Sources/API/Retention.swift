@@ -1,0 +1,210 @@
+import Catalog
+import Foundation
+import Hummingbird
+import Logging
+import MediaMTX
+import ServiceLifecycle
+
+/// Deletes recordings past their source's retention: each expired segment through MediaMTX's
+/// `DELETE /v3/recordings/deletesegment` (MediaMTX owns the files), then marked deleted in the index. Runs every
+/// `recordings.retention_interval` in the server, and once from `mtx-companion retention [--dry-run]`.
+public struct RetentionService: Service {
+    let sources: SourcesService
+    let settings: AppConfig.Recordings
+    let logger: Logger
+    let metrics: AppMetrics?
+
+    public init(sources: SourcesService, settings: AppConfig.Recordings, logger: Logger, metrics: AppMetrics? = nil) {
+        self.sources = sources
+        self.settings = settings
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    public struct Deletion: Sendable, Equatable {
+        public var pathName: String
+        public var start: Int64
+        public var size: Int64
+    }
+
+    public struct Report: Sendable, Equatable {
+        /// Deleted, or what would be with `dryRun`.
+        public var segments: [Deletion] = []
+        public var bytes: Int64 { segments.reduce(0) { $0 + $1.size } }
+        /// Segments MediaMTX refused or could not be asked about; tried again next time.
+        public var failed = 0
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                let report = try await runOnce()
+                if !report.segments.isEmpty || report.failed > 0 {
+                    logger.notice("retention: expired recordings deleted", metadata: [
+                        "segments": "\(report.segments.count)", "bytes_reclaimed": "\(report.bytes)", "failed": "\(report.failed)",
+                    ])
+                }
+            } catch {
+                logger.warning("retention pass failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.retentionInterval) }
+        }
+    }
+
+    /// One pass over every source. A source's own `retention_days` wins over the configured default; 0 keeps all.
+    public func runOnce(dryRun: Bool = false, now: Date = Date()) async throws -> Report {
+        var report = Report()
+        let database = sources.database
+        let overrides = try await database.retentionOverrides()
+        for source in try await database.allSources() {
+            let days = overrides[source.id] ?? settings.retentionDays
+            guard days > 0 else { continue }
+            let cutoff = now.micros - Int64(days) * 86_400_000_000
+            for segment in try await database.expiredSegments(path: source.pathName, endedBefore: cutoff) {
+                let deletion = Deletion(pathName: segment.pathName, start: segment.start, size: segment.size ?? 0)
+                if dryRun {
+                    report.segments.append(deletion)
+                    continue
+                }
+                do {
+                    try await sources.mediamtx.deleteRecordingSegment(path: segment.pathName, start: RFC3339.format(Date(micros: segment.start)))
+                } catch MediaMTXError.rejected(_, let message) where message.contains("no such file or directory") {
+                    // Already gone (MediaMTX's own recordDeleteAfter, or a hand): the index catches up.
+                } catch MediaMTXError.unavailable(let detail) {
+                    logger.warning("retention: MediaMTX unavailable, trying again next pass", metadata: ["error": "\(detail)"])
+                    report.failed += 1
+                    metrics?.retention(deletedSegments: report.segments.count, bytes: report.bytes)
+                    return report
+                } catch {
+                    logger.warning("retention: MediaMTX refused to delete a segment", metadata: [
+                        "path": "\(segment.pathName)", "start": "\(RFC3339.format(Date(micros: segment.start)))", "error": "\(error)",
+                    ])
+                    report.failed += 1
+                    continue
+                }
+                try await database.markSegmentDeleted(path: segment.pathName, start: segment.start, at: Date().micros)
+                report.segments.append(deletion)
+            }
+        }
+        if !dryRun { metrics?.retention(deletedSegments: report.segments.count, bytes: report.bytes) }
+        return report
+    }
+}
+
+/// `GET /api/v1/storage` (bytes and hours recorded per source) and a source's retention
+/// (`GET`/`PUT /api/v1/sources/:id/retention`).
+struct RetentionController {
+    let sources: SourcesService
+    let settings: AppConfig.Recordings
+
+    struct StorageItem: Encodable {
+        var sourceID: String
+        var name: String
+        var pathName: String
+        var retentionDays: Int
+        var segments: Int
+        var bytes: Int64
+        var hours: Double
+
+        enum CodingKeys: String, CodingKey {
+            case name, segments, bytes, hours
+            case sourceID = "source_id"
+            case pathName = "path_name"
+            case retentionDays = "retention_days"
+        }
+    }
+
+    struct StorageResponse: ResponseEncodable {
+        var items: [StorageItem]
+        var totalBytes: Int64
+        var totalHours: Double
+
+        enum CodingKeys: String, CodingKey {
+            case items
+            case totalBytes = "total_bytes"
+            case totalHours = "total_hours"
+        }
+    }
+
+    struct RetentionResponse: ResponseEncodable {
+        /// The source's own setting; null when it follows the default.
+        var retentionDays: Int?
+        var defaultDays: Int
+        /// What applies: the source's own setting, else the default (0 keeps everything).
+        var effectiveDays: Int
+
+        enum CodingKeys: String, CodingKey {
+            case retentionDays = "retention_days"
+            case defaultDays = "default_days"
+            case effectiveDays = "effective_days"
+        }
+
+        /// `retention_days` is always there, `null` when the source follows the default.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(retentionDays, forKey: .retentionDays)
+            try c.encode(defaultDays, forKey: .defaultDays)
+            try c.encode(effectiveDays, forKey: .effectiveDays)
+        }
+    }
+
+    func addRoutes(to router: AppRouter) {
+        router.get("api/v1/storage") { _, _ in try await storage() }
+        router.get("api/v1/sources/:id/retention") { _, context in try await retention(of: try await source(context).id) }
+        router.put("api/v1/sources/:id/retention") { request, context in
+            let source = try await source(context)
+            let body = try await request.decodeStrict(RetentionRequest.self)
+            guard body.present else { throw APIError.missingField("retention_days") }
+            try await sources.database.setRetentionDays(sourceID: source.id, body.days)
+            context.audit.target("source", id: source.id.uuidString.lowercased())
+            return try await retention(of: source.id)
+        }
+    }
+
+    /// `{"retention_days": N}` sets the source's own retention; `null` makes it follow the default again.
+    struct RetentionRequest: StrictBody {
+        static let allowedKeys: Set<String> = ["retention_days"]
+        var present: Bool
+        var days: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case days = "retention_days"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            present = c.contains(.days)
+            // As a number first: 1.5 is a bad value of this field, not malformed JSON.
+            guard let number = try c.decodeIfPresent(Double.self, forKey: .days) else { return }
+            guard number == number.rounded(), (0...36_500).contains(number) else {
+                throw APIError.invalidField("retention_days", .notAnInteger("retention_days", min: 0, max: 36_500))
+            }
+            days = Int(number)
+        }
+    }
+
+    func source(_ context: AppRequestContext) async throws -> MediaSource {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else { throw APIError.notFound(.source) }
+        return try await sources.get(id)
+    }
+
+    func retention(of id: UUID) async throws -> RetentionResponse {
+        let own = try await sources.database.retentionDays(sourceID: id)
+        return RetentionResponse(retentionDays: own, defaultDays: settings.retentionDays, effectiveDays: own ?? settings.retentionDays)
+    }
+
+    func storage() async throws -> StorageResponse {
+        let database = sources.database
+        let overrides = try await database.retentionOverrides()
+        let used = try await database.storage()
+        let items = try await database.allSources().map { source in
+            let s = used[source.pathName]
+            return StorageItem(
+                sourceID: source.id.uuidString.lowercased(), name: source.name, pathName: source.pathName,
+                retentionDays: overrides[source.id] ?? settings.retentionDays,
+                segments: s?.segments ?? 0, bytes: s?.bytes ?? 0, hours: (s?.seconds ?? 0) / 3600
+            )
+        }
+        return StorageResponse(items: items, totalBytes: items.reduce(0) { $0 + $1.bytes }, totalHours: items.reduce(0) { $0 + $1.hours })
+    }
+}
