@@ -34,6 +34,24 @@ struct CommandLineTests {
         #expect(FileManager.default.fileExists(atPath: db))
     }
 
+    @Test func backupCopiesTheCatalogueAndNeverOverwrites() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("catalog.sqlite").path
+        let env = ["MTX_COMPANION_DATABASE_PATH": db]
+        #expect(try await run(["users", "add", "alice", "--role", "admin", "--password-stdin", "--env", "test"], environment: env, in: repositoryRoot,
+                              input: "alice's first password\n").status == 0)
+        let copy = dir.appendingPathComponent("backup.sqlite").path
+        let result = try await run(["backup", copy, "--env", "test"], environment: env, in: repositoryRoot)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("backed up to \(copy)"))
+        // The copy is a catalogue of its own: the CLI reads the same user from it.
+        let listed = try await run(["users", "list", "--env", "test"], environment: ["MTX_COMPANION_DATABASE_PATH": copy], in: repositoryRoot)
+        #expect(listed.status == 0 && listed.output.contains("alice"), "\(listed.output)")
+        let again = try await run(["backup", copy, "--env", "test"], environment: env, in: repositoryRoot)
+        #expect(again.status != 0 && again.output.contains("exists"))
+    }
+
     @Test func badConfigStopsWithOneLine() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
