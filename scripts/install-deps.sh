@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a Debian machine: the SQLite headers GRDB links against,
 # with --test also python3 (the MediaMTX conformance check), ffmpeg (the simulator's segment files), chromium,
-# chromedriver and Selenium from PyPI (the web UI's browser tests), and with
+# chromedriver and Selenium from PyPI (the web UI's browser tests) and Schemathesis from PyPI (scripts/fuzz.sh), and with
 # --bench also wrk and GNU time (the load generator and RSS meter of `mtx-bench hooks`).
 # The Swift 6 toolchain itself comes from swift.org.
 set -euo pipefail
@@ -34,4 +34,10 @@ fi
 if [ "${1:-}" = "--test" ] && ! python3 -c "import selenium" 2>/dev/null; then
   echo "install-deps: installing selenium (PyPI)"
   python3 -m pip install -q selenium
+fi
+# One version of Schemathesis, so that its deterministic inputs stay the same from run to run.
+SCHEMATHESIS=4.32.5
+if [ "${1:-}" = "--test" ] && [ "$(python3 -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$SCHEMATHESIS" ]; then
+  echo "install-deps: installing schemathesis $SCHEMATHESIS (PyPI)"
+  python3 -m pip install -q "schemathesis==$SCHEMATHESIS"
 fi

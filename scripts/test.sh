@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything, replays the exchanges recorded from a real MediaMTX against the simulator,
-# then runs every test: the Swift suites, then the web UI in headless chromium (screenshots in screenshots/).
+# then runs every test: the Swift suites, the web UI in headless chromium (screenshots in screenshots/), then
+# Schemathesis against the live server (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -9,3 +10,4 @@ swift build --build-tests
 scripts/conformance.sh
 swift test
 python3 Tests/browser/test_ui.py
+scripts/fuzz.sh
