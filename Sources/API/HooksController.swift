@@ -170,6 +170,8 @@ struct HooksController {
                 throw APIError.invalidField(field("segment_path"), .notASegmentName(pattern.pattern))
             }
             if let d = e.segment_duration, !(d.isFinite && d >= 0) { throw APIError.invalidField(field("segment_duration"), .notPositiveSeconds(field("segment_duration"))) }
+            // A year: longer ones are no recording, and their end would overflow the index's microseconds.
+            if let d = e.segment_duration, d > 31_622_400 { throw APIError.invalidField(field("segment_duration"), .tooManySeconds(field("segment_duration"), max: 31_622_400)) }
             if type == .segmentComplete, e.segment_duration == nil { throw APIError.missingField(field("segment_duration")) }
             if let size = e.segment_size, size < 0 { throw APIError.invalidField(field("segment_size"), .wrongType(field("segment_size"), expected: "a byte count")) }
             segment = .init(filePath: file, start: parsed.start, duration: e.segment_duration, size: e.segment_size)

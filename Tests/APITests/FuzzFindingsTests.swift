@@ -99,4 +99,24 @@ struct FuzzFindingsTests {
             #expect(try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": "1795000001", "duration": 5]).status == .created)
         }
     }
+
+    /// A hook's `segment_duration` was not bounded: a segment of 1e300 s was indexed, and listing it crashed the server
+    /// (its end in whole microseconds).
+    @Test func segmentDurationsTooLargeToCountAreRefused() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "push"])
+            let id = try #require(source["id"]?.stringValue)
+            let path = try #require(source["path_name"]?.stringValue)
+            let file = segmentFile(path, Date(timeIntervalSince1970: 1_795_000_000))
+            for duration in [1e300, 31_622_401] {
+                let reply = try await stack.client.postEvents([hookEvent("segment-complete", path: path, extra: ["segment_path": file, "segment_duration": duration])])
+                #expect(reply.status == .badRequest, "segment_duration \(duration): \(reply.status)")
+                #expect(reply.errorField == "events[0].segment_duration")
+                let files = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")
+                #expect(files.status == .ok)
+                #expect(files["total"]?.intValue == 0)
+            }
+            #expect(try await stack.client.postEvents([hookEvent("segment-complete", path: path, extra: ["segment_path": file, "segment_duration": 31_622_400])]).status == .ok)
+        }
+    }
 }
