@@ -40,7 +40,7 @@ extension AppDatabase {
     /// Copies the WAL into the database file and empties it, then closes every connection: what is left on disk is
     /// one complete file (the empty WAL beside it holds nothing).
     public func close() throws {
-        try writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        try writer.writeWithoutTransaction { _ = try $0.checkpoint(.truncate) }
         try (writer as? DatabasePool)?.close()
     }
 
