@@ -92,7 +92,7 @@ public func buildApplication(_ app: AppServices) async throws -> some Applicatio
         pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus, metrics: app.metrics
     ).addRoutes(to: router)
     HealthController(database: app.database, mediamtx: app.sources.mediamtx, metrics: app.metrics).addRoutes(to: router)
-    RetentionController(sources: app.sources, settings: config.recordings).addRoutes(to: router)
+    RetentionController(sources: app.sources, routes: sourcesController, settings: config.recordings).addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
     OpenAPIController(path: config.server.openAPIFile).addRoutes(to: router)

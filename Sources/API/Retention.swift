@@ -95,6 +95,8 @@ public struct RetentionService: Service {
 /// (`GET`/`PUT /api/v1/sources/:id/retention`).
 struct RetentionController {
     let sources: SourcesService
+    /// Reads `:id` and finds the source as every other source route does.
+    let routes: SourcesController
     let settings: AppConfig.Recordings
 
     struct StorageItem: Encodable {
@@ -150,9 +152,9 @@ struct RetentionController {
 
     func addRoutes(to router: AppRouter) {
         router.get("api/v1/storage") { _, _ in try await storage() }
-        router.get("api/v1/sources/:id/retention") { _, context in try await retention(of: try await source(context).id) }
+        router.get("api/v1/sources/:id/retention") { _, context in try await retention(of: try await routes.source(context).id) }
         router.put("api/v1/sources/:id/retention") { request, context in
-            let source = try await source(context)
+            let source = try await routes.source(context)
             let body = try await request.decodeStrict(RetentionRequest.self)
             guard body.present else { throw APIError.missingField("retention_days") }
             try await sources.database.setRetentionDays(sourceID: source.id, body.days)
@@ -183,10 +185,6 @@ struct RetentionController {
         }
     }
 
-    func source(_ context: AppRequestContext) async throws -> MediaSource {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else { throw APIError.notFound(.source) }
-        return try await sources.get(id)
-    }
 
     func retention(of id: UUID) async throws -> RetentionResponse {
         let own = try await sources.database.retentionDays(sourceID: id)
