@@ -52,7 +52,7 @@ public final class WebhookWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 await self.loop(group: &group)
             }
