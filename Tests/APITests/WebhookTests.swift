@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import MediaMTXSimulator
+import Synchronization
 import Testing
 
 @Suite("Outbound webhooks")
@@ -195,6 +196,37 @@ struct WebhookTests {
             #expect(put.errorField == "url")
             #expect(try await stack.client.call(.get, "/api/v1/webhooks/\(id)")["url"]?.stringValue == "http://93.184.215.14/hook")
         }
+    }
+
+    /// The address is checked again before each attempt: a URL saved when it was allowed (as if its name resolved
+    /// to a public address then) is not called once it points at a blocked one.
+    @Test func theAddressIsCheckedAgainBeforeEachAttempt() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("catalog.sqlite").path
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await MediaMTXSimulator.with { sim in
+            let saved = Mutex<String?>(nil)
+            try await withStack(databasePath: db, sim: sim) { stack in
+                let id = try await subscribe(stack, receiver.url, events: ["stream.online"]).id
+                saved.withLock { $0 = id }
+            }
+            let id = try #require(saved.withLock { $0 })
+            try await withStack(databasePath: db, sim: sim, webhooks: testWebhookSettings { $0.allowPrivateTargets = false }) { stack in
+                try await stack.client.postEvents([hookEvent("available", path: "live/a")])
+                var log = JSONValue.null
+                for _ in 0..<100 {
+                    log = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries?state=failed").json
+                    if log["total"]?.intValue == 1 { break }
+                    try await Task.sleep(for: .milliseconds(30))
+                }
+                #expect(log["items"]?.arrayValue.first?["error"]?.stringValue == "blocked address 127.0.0.1")
+                #expect(log["items"]?.arrayValue.first?["attempts"]?.intValue == 1)
+            }
+        }
+        #expect(receiver.hits.isEmpty)
     }
 
     @Test func subscriptionsAreCheckedAndOnlyForOperators() async throws {
