@@ -72,6 +72,16 @@ public enum AccessPolicy {
         rule(.put, "/api/v1/sources/:id/retention", .role(.operator), "source.retention"),
         rule(.get, "/api/v1/events/stream", .role(.viewer)),
 
+        rule(.get, "/api/v1/webhooks", .role(.operator)),
+        rule(.post, "/api/v1/webhooks", .role(.operator), "webhook.create"),
+        rule(.get, "/api/v1/webhooks/:id", .role(.operator)),
+        rule(.put, "/api/v1/webhooks/:id", .role(.operator), "webhook.update"),
+        rule(.delete, "/api/v1/webhooks/:id", .role(.operator), "webhook.delete"),
+        rule(.post, "/api/v1/webhooks/:id/secret/rotate", .role(.operator), "webhook.rotate_secret"),
+        rule(.get, "/api/v1/webhooks/:id/deliveries", .role(.operator)),
+        rule(.post, "/api/v1/webhooks/:id/test", .role(.operator), "webhook.test"),
+        rule(.post, "/api/v1/webhooks/deliveries/:id/redeliver", .role(.operator), "webhook.redeliver"),
+
         rule(.get, "/api/v1/users", .role(.admin)),
         rule(.post, "/api/v1/users", .role(.admin), "user.add"),
         rule(.put, "/api/v1/users/:username", .role(.admin), "user.update"),
@@ -170,6 +180,7 @@ struct AccessMiddleware: RouterMiddleware {
         case "sources": return "source"
         case "assets": return "asset"
         case "users": return "user"
+        case "webhooks": return parts.count > 3 && parts[3] == "deliveries" ? "webhook_delivery" : "webhook"
         case "auth": return "user"
         default: return String(parts[2])
         }

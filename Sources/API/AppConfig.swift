@@ -113,6 +113,26 @@ public struct AppConfig: Sendable {
         }
     }
 
+    /// Outbound webhooks (`webhooks` section): where they may go and how they are retried.
+    public struct Webhooks: Sendable {
+        /// Allows subscription URLs that resolve to loopback, private, link-local, unspecified or multicast addresses.
+        public var allowPrivateTargets = false
+        /// Deadline of one delivery attempt (connect, send, answer).
+        public var requestTimeout: Duration = .seconds(10)
+        /// First retry delay; each further one doubles (capped at 1 h), with ±20% jitter.
+        public var retryBase: Duration = .seconds(5)
+        /// A delivery still failing this long after its event is parked as failed.
+        public var maxAge: Duration = .seconds(24 * 3600)
+        /// Attempts in flight at once, all subscriptions together; one subscription takes at most a quarter.
+        public var concurrency = 16
+        /// A subscription whose deliveries fail without a success for this long is disabled (`disabled_reason: failing`).
+        public var disableAfter: Duration = .seconds(3 * 24 * 3600)
+        /// After a secret rotation, deliveries are also signed with the old secret for this long.
+        public var secretGrace: Duration = .seconds(24 * 3600)
+
+        public init() {}
+    }
+
     public var server: Server
     public var database: Database
     public var mediamtx: MediaMTX
@@ -128,6 +148,7 @@ public struct AppConfig: Sendable {
 
         public init() {}
     }
+    public var webhooks = Webhooks()
 
     public init(server: Server, database: Database, mediamtx: MediaMTX, hooks: Hooks = Hooks(token: ""), auth: Auth) {
         self.server = server
@@ -193,6 +214,13 @@ extension AppConfig {
         ("auth", "cors_origins", "MTX_COMPANION_AUTH_CORS_ORIGINS", false),
         ("recordings", "retention_days", "MTX_COMPANION_RECORDINGS_RETENTION_DAYS", false),
         ("recordings", "retention_interval", "MTX_COMPANION_RECORDINGS_RETENTION_INTERVAL", false),
+        ("webhooks", "allow_private_targets", "MTX_COMPANION_WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
+        ("webhooks", "request_timeout", "MTX_COMPANION_WEBHOOKS_REQUEST_TIMEOUT", false),
+        ("webhooks", "retry_base", "MTX_COMPANION_WEBHOOKS_RETRY_BASE", false),
+        ("webhooks", "max_age", "MTX_COMPANION_WEBHOOKS_MAX_AGE", false),
+        ("webhooks", "concurrency", "MTX_COMPANION_WEBHOOKS_CONCURRENCY", false),
+        ("webhooks", "disable_after", "MTX_COMPANION_WEBHOOKS_DISABLE_AFTER", false),
+        ("webhooks", "secret_grace", "MTX_COMPANION_WEBHOOKS_SECRET_GRACE", false),
     ]
 
     /// The file for an environment name: `configs/config.<env>.yaml`.
@@ -223,7 +251,7 @@ extension AppConfig {
         } catch {
             throw ConfigError(file: file, key: "", reason: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
-        guard let mapping = root?.mapping else { throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx, hooks, auth") }
+        guard let mapping = root?.mapping else { throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx, hooks, auth, webhooks") }
 
         var values: [String: (text: String, origin: String)] = [:]
         let sections = Set(keys.map(\.section))
@@ -352,6 +380,7 @@ private struct Reader {
         config.mediamtx.manageHooks = manageHooks
         config.mediamtx.hookCommand = optional("mediamtx.hook_command") ?? "mtx-hook"
         config.auth = try auth()
+        config.webhooks = try webhooks()
         config.server.uiDirectory = optional("server.ui_directory") ?? "ui"
         config.server.openAPIFile = optional("server.openapi_file") ?? "docs/openapi.yaml"
         config.recordings.retentionDays = try integer("recordings.retention_days", default: 0, in: 0...36_500)
@@ -377,6 +406,18 @@ private struct Reader {
     func list(_ key: String, default fallback: [String]) -> [String] {
         guard let text = optional(key) else { return fallback }
         return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func webhooks() throws -> AppConfig.Webhooks {
+        var w = AppConfig.Webhooks()
+        w.allowPrivateTargets = try boolean("webhooks.allow_private_targets", default: false)
+        w.requestTimeout = try duration("webhooks.request_timeout", default: w.requestTimeout)
+        w.retryBase = try duration("webhooks.retry_base", default: w.retryBase)
+        w.maxAge = try duration("webhooks.max_age", default: w.maxAge)
+        w.concurrency = try integer("webhooks.concurrency", default: w.concurrency, in: 1...256)
+        w.disableAfter = try duration("webhooks.disable_after", default: w.disableAfter)
+        w.secretGrace = try duration("webhooks.secret_grace", default: w.secretGrace)
+        return w
     }
 
     func auth() throws -> AppConfig.Auth {

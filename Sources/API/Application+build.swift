@@ -87,9 +87,12 @@ public func buildApplication(_ app: AppServices) async throws -> some Applicatio
     ).addRoutes(to: router)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
     let bus = EventBus()
+    let webhooks = WebhookWorker(database: app.database, settings: config.webhooks, retentionDays: config.hooks.eventRetentionDays, logger: logger)
+    WebhooksController(service: WebhooksService(database: app.database, settings: config.webhooks, worker: webhooks, logger: logger))
+        .addRoutes(to: router.group("api/v1/webhooks"))
     HooksController(
-        database: app.database, queue: IngestQueue(database: app.database), token: config.hooks.token,
-        pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus, metrics: app.metrics
+        database: app.database, queue: IngestQueue(database: app.database, sessionGap: app.sources.sessionGap), token: config.hooks.token,
+        pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus, metrics: app.metrics, webhooks: webhooks
     ).addRoutes(to: router)
     HealthController(database: app.database, mediamtx: app.sources.mediamtx, metrics: app.metrics).addRoutes(to: router)
     RetentionController(sources: app.sources, routes: sourcesController, settings: config.recordings).addRoutes(to: router)
@@ -97,7 +100,7 @@ public func buildApplication(_ app: AppServices) async throws -> some Applicatio
     RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
     OpenAPIController(path: config.server.openAPIFile).addRoutes(to: router)
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
-    var services: [any Service] = [HTTPClientService(client: app.httpClient)]
+    var services: [any Service] = [HTTPClientService(client: app.httpClient), webhooks]
     if config.mediamtx.reconcileInterval > .zero { services.append(app.reconciler) }
     services.append(app.retention)
     return Application(

@@ -69,6 +69,10 @@ public struct AssetsService: Sendable {
             createdAt: now, updatedAt: now
         )
         try await database.insertAsset(clip)
+        await sources.announce(ServiceEvent(type: "clip.created", source: source, data: [
+            "asset_id": .string(clip.id.uuidString.lowercased()), "name": .string(clip.name), "start": .string(Timestamp.format(start)),
+            "duration": .number(duration), "format": .string(format),
+        ]))
         return clip
     }
 

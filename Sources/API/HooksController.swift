@@ -12,6 +12,7 @@ struct HooksController {
     let pattern: RecordPathPattern
     let bus: EventBus
     let metrics: AppMetrics
+    let webhooks: WebhookWorker
 
     func addRoutes(to router: AppRouter) {
         router.post(RouterPath(HookJSON.endpoint), use: ingest)
@@ -97,6 +98,7 @@ struct HooksController {
             if duplicates > 0 { metrics.hookEvents(type: type, outcome: "duplicate", count: duplicates) }
         }
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
+        if result.webhooks > 0 { webhooks.wake() }
         if result.accepted > 0, bus.listenerCount > 0 { try await announce(events, result) }
         return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)
     }

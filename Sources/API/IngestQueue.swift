@@ -18,10 +18,13 @@ final class IngestQueue: Sendable {
     let database: AppDatabase
     /// At most this many events per transaction.
     let maxEvents: Int
+    /// Segments further apart (µs) are separate recording sessions (webhook session events).
+    let sessionGap: Int64
     private let state = Mutex(State())
 
-    init(database: AppDatabase, maxEvents: Int = 5_000) {
+    init(database: AppDatabase, sessionGap: Int64, maxEvents: Int = 5_000) {
         self.database = database
+        self.sessionGap = sessionGap
         self.maxEvents = maxEvents
     }
 
@@ -32,7 +35,7 @@ final class IngestQueue: Sendable {
                 defer { state.draining = true }
                 return !state.draining
             }
-            if start { database.drainIngest { self.next($0) } }
+            if start { database.drainIngest(sessionGap: sessionGap) { self.next($0) } }
         }
     }
 

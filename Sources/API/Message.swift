@@ -4,6 +4,8 @@ public enum Message: Sendable, Equatable {
         case source
         case asset
         case user
+        case webhook
+        case delivery
 
         func text(_ language: Language) -> String {
             switch (self, language) {
@@ -13,6 +15,10 @@ public enum Message: Sendable, Equatable {
             case (.asset, .zh): return "资产"
             case (.user, .en): return "user"
             case (.user, .zh): return "用户"
+            case (.webhook, .en): return "webhook subscription"
+            case (.webhook, .zh): return "Webhook 订阅"
+            case (.delivery, .en): return "webhook delivery"
+            case (.delivery, .zh): return "Webhook 投递记录"
             }
         }
     }
@@ -63,6 +69,10 @@ public enum Message: Sendable, Equatable {
     case lastAdmin
     case tooShort(String, min: Int)
     case notAUserName(String)
+    case notAWebhookURL(String)
+    case blockedAddress(String, address: String)
+    case hostNotFound(String, host: String)
+    case unknownSource(String)
 
     public func text(_ language: Language) -> String {
         switch language {
@@ -117,6 +127,10 @@ public enum Message: Sendable, Equatable {
         case .lastAdmin: return "This is the last admin; make another admin first."
         case .tooShort(let f, let min): return "\(f) must be at least \(min) characters."
         case .notAUserName(let f): return "\(f) must be 1 to 64 letters, digits, '.', '_', '-' or '@'."
+        case .notAWebhookURL(let f): return "\(f) must be an http:// or https:// URL with a host, without user name or password."
+        case .blockedAddress(let f, let address): return "\(f) points at \(address), a loopback, private, link-local, unspecified or multicast address; webhooks may not go there."
+        case .hostNotFound(let f, let host): return "The host \(host) in \(f) could not be resolved."
+        case .unknownSource(let f): return "\(f) names a media source that does not exist."
         case .tooMany(let f, let max): return "At most \(max) \(f) per request."
         case .segmentOutsideRoot(let root): return "The segment file is not under the record root \(root) (or its path has ..)."
         case .notASegmentName(let pattern): return "The segment file name does not follow record_path \(pattern) with .mp4 or .ts."
@@ -170,6 +184,10 @@ public enum Message: Sendable, Equatable {
         case .lastAdmin: return "这是最后一个管理员，请先设置另一个管理员。"
         case .tooShort(let f, let min): return "\(f) 至少需要 \(min) 个字符。"
         case .notAUserName(let f): return "\(f) 只能是 1 到 64 个字母、数字或 '.'、'_'、'-'、'@'。"
+        case .notAWebhookURL(let f): return "\(f) 必须是带主机名的 http:// 或 https:// 地址，且不含用户名和密码。"
+        case .blockedAddress(let f, let address): return "\(f) 指向 \(address)，这是回环、私有、链路本地、未指定或组播地址，Webhook 不能发往该地址。"
+        case .hostNotFound(let f, let host): return "无法解析 \(f) 中的主机名 \(host)。"
+        case .unknownSource(let f): return "\(f) 中的媒体源不存在。"
         case .tooMany(let f, let max): return "每个请求最多 \(max) 个 \(f)。"
         case .segmentOutsideRoot(let root): return "录像段文件不在录像根目录 \(root) 之下（或路径含 ..）。"
         case .notASegmentName(let pattern): return "录像段文件名不符合 record_path \(pattern)（扩展名 .mp4 或 .ts）。"

@@ -75,6 +75,9 @@ public struct SourcesService: Sendable {
             throw error
         }
         logger.info("source created", metadata: ["id": "\(source.id)", "path": "\(source.pathName)"])
+        await announce(ServiceEvent(type: "source.created", source: source, data: [
+            "type": .string(source.kind.rawValue), "url": .optional(source.url), "enabled": .bool(source.enabled), "record_enabled": .bool(source.recordEnabled),
+        ]))
         return source
     }
 
@@ -183,6 +186,17 @@ public struct SourcesService: Sendable {
             throw error
         }
         logger.info("source deleted", metadata: ["id": "\(id)", "path": "\(source.pathName)"])
+        await announce(ServiceEvent(type: "source.deleted", source: source, data: [:]))
+    }
+
+    /// Queues the webhooks of a change already committed. Written after the change's own transaction: should this
+    /// write fail, the change stands and the failure is logged.
+    func announce(_ event: ServiceEvent) async {
+        do {
+            try await database.enqueue(event)
+        } catch {
+            logger.error("webhook event not queued", metadata: ["type": "\(event.type)", "source": "\(event.source.id)", "error": "\(error)"])
+        }
     }
 
     /// A source that stream assets point at can't be deleted (§2.1, §3.3): 409, nothing changed.

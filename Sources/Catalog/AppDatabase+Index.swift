@@ -81,26 +81,28 @@ extension AppDatabase {
 
     /// Indexes a batch in one transaction. Idempotent (by event id; a segment by path and start) and
     /// order-tolerant (a state only moves to an event at least as recent as the one that set it).
-    public func ingest(_ events: [IngestEvent], receivedAt: Int64 = Date().micros) async throws -> IngestResult {
-        try await ingest(groups: [events], receivedAt: receivedAt)[0]
+    /// The webhook outbox rows of the events go into the same transaction; `sessionGap` (µs) tells recording
+    /// sessions apart for them.
+    public func ingest(_ events: [IngestEvent], receivedAt: Int64 = Date().micros, sessionGap: Int64 = 1_000_000) async throws -> IngestResult {
+        try await ingest(groups: [events], receivedAt: receivedAt, sessionGap: sessionGap)[0]
     }
 
     /// Indexes several requests' batches in one transaction (group commit), with a result for each: all are
     /// stored, or none is.
-    public func ingest(groups: [[IngestEvent]], receivedAt: Int64 = Date().micros) async throws -> [IngestResult] {
-        try await writer.write { db in try Self.ingest(groups, db, receivedAt: receivedAt) }
+    public func ingest(groups: [[IngestEvent]], receivedAt: Int64 = Date().micros, sessionGap: Int64 = 1_000_000) async throws -> [IngestResult] {
+        try await writer.write { db in try Self.ingest(groups, db, receivedAt: receivedAt, sessionGap: sessionGap) }
     }
 
     /// Group commit on the writer's own queue, without a task per transaction: `next` hands over the waiting
     /// requests' events and takes their results (or the error that rolled them back), until it returns nil.
-    public func drainIngest(_ next: @escaping @Sendable (Result<[IngestResult], any Error>?) -> [[IngestEvent]]?) {
+    public func drainIngest(sessionGap: Int64, _ next: @escaping @Sendable (Result<[IngestResult], any Error>?) -> [[IngestEvent]]?) {
         writer.asyncWriteWithoutTransaction { db in
             var groups = next(nil)
             while let current = groups {
                 groups = next(Result {
                     var results: [IngestResult] = []
                     try db.inTransaction {
-                        results = try Self.ingest(current, db, receivedAt: Date().micros)
+                        results = try Self.ingest(current, db, receivedAt: Date().micros, sessionGap: sessionGap)
                         return .commit
                     }
                     return results
@@ -109,8 +111,9 @@ extension AppDatabase {
         }
     }
 
-    private static func ingest(_ groups: [[IngestEvent]], _ db: Database, receivedAt: Int64) throws -> [IngestResult] {
-        try groups.map { events in
+    private static func ingest(_ groups: [[IngestEvent]], _ db: Database, receivedAt: Int64, sessionGap: Int64) throws -> [IngestResult] {
+        let subscribers = try Self.subscribers(db)
+        return try groups.map { events in
             var result = IngestResult(accepted: 0, duplicates: 0, paths: [])
             var paths = Set<String>()
             for e in events {
@@ -124,7 +127,14 @@ extension AppDatabase {
                 }
                 result.accepted += 1
                 paths.insert(e.path)
+                // Worked out even with no subscriber, so the open-session marks stay right for later ones.
+                let outgoing = try webhookEvents(for: e, db, sessionGap: sessionGap)
                 try apply(e, db, now: receivedAt)
+                guard !subscribers.isEmpty, !outgoing.isEmpty else { continue }
+                let source = try sourceOf(path: e.path, db)
+                for w in outgoing {
+                    result.webhooks += try enqueue(id: w.id, type: w.type, at: w.at, path: e.path, source: source, data: w.data, to: subscribers, db, now: receivedAt)
+                }
             }
             result.paths = paths.sorted()
             return result

@@ -56,6 +56,7 @@ public struct AppDatabase: Sendable {
         registerAuthMigrations(&migrator)
         registerHistoryMigrations(&migrator)
         registerRetentionMigrations(&migrator)
+        registerWebhookMigrations(&migrator)
         return migrator
     }
 }

@@ -56,6 +56,8 @@ public struct IngestResult: Sendable, Equatable {
     public var paths: [String]
     /// How many of the duplicates were of each type (metrics).
     public var duplicatesByType: [String: Int] = [:]
+    /// Webhook deliveries written to the outbox.
+    public var webhooks = 0
 }
 
 public enum SegmentState: String, Sendable {

@@ -7,7 +7,7 @@ import GRDB
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mtx-bench", abstract: "Print benchmark figures.", subcommands: [AssetTags.self, AuthBench.self, HooksBench.self, SegmentsBench.self]
+        commandName: "mtx-bench", abstract: "Print benchmark figures.", subcommands: [AssetTags.self, AuthBench.self, HooksBench.self, SegmentsBench.self, WebhooksBench.self]
     )
 }
 

@@ -255,13 +255,14 @@ struct BenchServer {
         process.wait()
     }
 
-    /// An access token of a new viewer, the way a client gets one: a user in the catalogue, then a login.
-    func viewerToken(database: String) async throws -> String {
-        try await AppDatabase.open(path: database).addUser(User(username: "bench", role: .viewer, passwordHash: Bcrypt.hash("bench password", cost: 10)))
+    /// An access token of a new viewer (or another role), the way a client gets one: a user in the catalogue, then a login.
+    func viewerToken(database: String, role: User.Role = .viewer) async throws -> String {
+        let name = "bench-\(role.rawValue)"
+        try await AppDatabase.open(path: database).addUser(User(username: name, role: role, passwordHash: Bcrypt.hash("bench password", cost: 10)))
         var request = HTTPClientRequest(url: base + "/api/v1/auth/login")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: #"{"username":"bench","password":"bench password"}"#))
+        request.body = .bytes(ByteBuffer(string: #"{"username":"\#(name)","password":"bench password"}"#))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 1 << 20)
         guard let token = try JSONDecoder().decode([String: StringField].self, from: Data(body.readableBytesView))["access_token"]?.string else {

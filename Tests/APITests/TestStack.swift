@@ -125,7 +125,25 @@ func testConfig(
             auth.bcryptCost = 10
             return auth
         }()
-    )
+    ).with { $0.webhooks = testWebhookSettings() }
+}
+
+/// Webhooks for tests: receivers on loopback allowed, fast retries.
+func testWebhookSettings(_ change: (inout AppConfig.Webhooks) -> Void = { _ in }) -> AppConfig.Webhooks {
+    var settings = AppConfig.Webhooks()
+    settings.allowPrivateTargets = true
+    settings.retryBase = .milliseconds(50)
+    settings.requestTimeout = .seconds(2)
+    change(&settings)
+    return settings
+}
+
+extension AppConfig {
+    func with(_ change: (inout Self) -> Void) -> Self {
+        var copy = self
+        change(&copy)
+        return copy
+    }
 }
 
 func makeTempDirectory() throws -> URL {
@@ -149,6 +167,7 @@ func withStack(
     makeSourceID: @escaping @Sendable () -> UUID = { UUID() },
     sim existing: MediaMTXSimulator? = nil,
     logger: Logger? = nil,
+    webhooks: AppConfig.Webhooks = testWebhookSettings(),
     _ body: @Sendable (TestStack) async throws -> Void
 ) async throws {
     let dir = try makeTempDirectory()
@@ -158,7 +177,7 @@ func withStack(
     let config = await testConfig(
         sim: sim, databasePath: databasePath ?? dir.appendingPathComponent("catalog.sqlite").path,
         apiAddress: apiAddress, requestTimeout: requestTimeout, recordPath: recordPath
-    )
+    ).with { $0.webhooks = webhooks }
     do {
         try await addTestUsers(databasePath: config.database.path)
         let app = try await buildApplication(config, logger: logger ?? quietLogger, makeSourceID: makeSourceID)

@@ -1,0 +1,268 @@
+import AsyncHTTPClient
+import Catalog
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+
+/// Sends the outbox: the oldest pending delivery of each (subscription, stream) once due, at most
+/// `concurrency` attempts in flight and a quarter of them per subscription, so a slow receiver holds up only its
+/// own deliveries. Retries network errors, timeouts, 408, 429 and 5xx with exponential backoff and jitter until
+/// `max_age`; other answers, blocked addresses and expired deliveries are parked as failed. Everything lives in
+/// SQLite: pending deliveries survive a restart. Stops on graceful shutdown (in-flight attempts are cancelled and
+/// stay pending).
+public final class WebhookWorker: Service, Sendable {
+    struct Load {
+        var streams: Set<String> = []
+        var perSubscription: [UUID: Int] = [:]
+        var total = 0
+    }
+
+    let database: AppDatabase
+    let settings: AppConfig.Webhooks
+    let retentionDays: Int
+    let logger: Logger
+    let client: HTTPClient
+    private let load = Mutex(Load())
+    private let wakeup = Wakeup()
+
+    public init(database: AppDatabase, settings: AppConfig.Webhooks, retentionDays: Int, logger: Logger) {
+        self.database = database
+        self.settings = settings
+        self.retentionDays = retentionDays
+        self.logger = logger
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .init(min(settings.requestTimeout, .seconds(5))))
+        )
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.concurrency)
+        // A refused connection fails the attempt at once (our backoff and log), instead of the client retrying the
+        // connection until the deadline and then sending a request that may already be too late.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    var perSubscriptionLimit: Int { max(1, settings.concurrency / 4) }
+
+    /// New deliveries are in the outbox: look now instead of at the next poll.
+    public func wake() {
+        wakeup.signal()
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                await self.loop(group: &group)
+            }
+        }
+        try await client.shutdown()
+    }
+
+    private func loop(group: inout DiscardingTaskGroup) async {
+        var lastPrune = ContinuousClock.now - .seconds(3600)
+        while !Task.isCancelled {
+            let now = Date().micros
+            var nextPoll: Duration = .seconds(1)
+            do {
+                let busy = load.withLock { $0.streams }
+                let (due, next) = try await database.dueDeliveries(now: now, busy: busy)
+                for (delivery, subscription) in due where claim(delivery) {
+                    group.addTask { await self.attempt(delivery, subscription) }
+                }
+                if let next { nextPoll = min(nextPoll, .microseconds(max(0, next - now))) }
+                if retentionDays > 0, ContinuousClock.now - lastPrune > .seconds(3600) {
+                    lastPrune = .now
+                    try await database.pruneDeliveries(createdBefore: now - Int64(retentionDays) * 86_400_000_000)
+                }
+            } catch {
+                logger.error("webhook outbox not readable", metadata: ["error": "\(error)"])
+            }
+            await wakeup.wait(timeout: nextPoll)
+        }
+    }
+
+    /// Takes a slot for the delivery's stream, unless it is busy or the limits are reached.
+    private func claim(_ d: WebhookDelivery) -> Bool {
+        load.withLock { load in
+            let key = AppDatabase.streamKey(d)
+            guard load.total < settings.concurrency, load.perSubscription[d.subscriptionID, default: 0] < perSubscriptionLimit,
+                  !load.streams.contains(key) else { return false }
+            load.streams.insert(key)
+            load.perSubscription[d.subscriptionID, default: 0] += 1
+            load.total += 1
+            return true
+        }
+    }
+
+    private func release(_ d: WebhookDelivery) {
+        load.withLock { load in
+            load.streams.remove(AppDatabase.streamKey(d))
+            load.perSubscription[d.subscriptionID, default: 1] -= 1
+            if load.perSubscription[d.subscriptionID] == 0 { load.perSubscription[d.subscriptionID] = nil }
+            load.total -= 1
+        }
+        wakeup.signal()
+    }
+
+    func attempt(_ d: WebhookDelivery, _ s: WebhookSubscription) async {
+        defer { release(d) }
+        let result = await send(d.payload, to: s)
+        // Shutting down: the attempt did not finish; it stays pending and is made again after the restart.
+        if Task.isCancelled { return }
+        let now = Date().micros
+        let outcome: WebhookAttempt.Outcome
+        if result.delivered {
+            outcome = .delivered
+        } else if result.retryable {
+            let next = now + backoff(afterAttempts: d.attempts + 1)
+            outcome = next - d.createdAt <= micros(settings.maxAge) ? .retry(at: next) : .failed
+        } else {
+            outcome = .failed
+        }
+        let attempt = WebhookAttempt(outcome: outcome, at: now, status: result.status, error: result.error, latencyMs: result.latencyMs)
+        do {
+            try await database.recordAttempt(d, attempt, disableAfter: micros(settings.disableAfter))
+        } catch {
+            logger.error("webhook attempt not recorded", metadata: ["delivery": "\(d.id)", "error": "\(error)"])
+        }
+        if outcome == .failed {
+            logger.notice("webhook delivery parked as failed", metadata: ["delivery": "\(d.id)", "url": "\(s.url)", "error": "\(result.error ?? "HTTP \(result.status ?? 0)")"])
+        }
+    }
+
+    /// `retry_base` × 2^(n-1), at most an hour, ±20% jitter (µs).
+    func backoff(afterAttempts n: Int) -> Int64 {
+        let base = Double(micros(settings.retryBase)) * pow(2, Double(min(n - 1, 30)))
+        return Int64(min(base, 3_600_000_000) * Double.random(in: 0.8...1.2))
+    }
+
+    struct SendResult: Sendable {
+        var delivered: Bool
+        var retryable: Bool
+        var status: Int?
+        var error: String?
+        var latencyMs: Double
+    }
+
+    /// One signed POST, checked against the address rules first.
+    func send(_ payload: String, to s: WebhookSubscription, now: Date = Date()) async -> SendResult {
+        let started = ContinuousClock.now
+        func elapsed() -> Double { seconds(ContinuousClock.now - started) * 1000 }
+        let target: WebhookTarget
+        let address: String
+        do {
+            target = try WebhookTarget(s.url)
+            address = try await target.resolve(allowPrivate: settings.allowPrivateTargets)[0]
+        } catch WebhookTarget.Problem.blocked(let address) {
+            return SendResult(delivered: false, retryable: false, status: nil, error: "blocked address \(address)", latencyMs: elapsed())
+        } catch WebhookTarget.Problem.hostNotFound(let host) {
+            return SendResult(delivered: false, retryable: true, status: nil, error: "host not found: \(host)", latencyMs: elapsed())
+        } catch {
+            return SendResult(delivered: false, retryable: false, status: nil, error: "invalid URL", latencyMs: elapsed())
+        }
+        let pinned = target.pinned(to: address)
+        var request = HTTPClientRequest(url: pinned.url)
+        request.method = .POST
+        if let host = pinned.hostHeader { request.headers.add(name: "Host", value: host) }
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "mtx-companion-webhooks")
+        var secrets = [s.secret]
+        if let old = s.previousSecret, let until = s.previousSecretExpiresAt, until > now.micros { secrets.append(old) }
+        request.headers.add(name: "X-Signature", value: WebhookSignature.header(body: payload, secrets: secrets, timestamp: Int(now.timeIntervalSince1970)))
+        request.body = .bytes(ByteBuffer(string: payload))
+        do {
+            let deadline = NIODeadline.now() + .init(settings.requestTimeout)
+            let response = try await client.execute(request, deadline: deadline)
+            // Read (and drop) the answer within the same deadline so the connection can be reused.
+            _ = try await response.body.collect(upTo: 64 * 1024)
+            let code = Int(response.status.code)
+            let ok = (200..<300).contains(code)
+            return SendResult(
+                delivered: ok, retryable: code == 408 || code == 429 || code >= 500, status: code,
+                error: ok ? nil : "HTTP \(code)", latencyMs: elapsed()
+            )
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return SendResult(delivered: false, retryable: true, status: nil, error: "timeout", latencyMs: elapsed())
+        } catch {
+            return SendResult(delivered: false, retryable: true, status: nil, error: "\(error)".prefix(300).description, latencyMs: elapsed())
+        }
+    }
+
+    func micros(_ d: Duration) -> Int64 {
+        let (s, a) = d.components
+        return s * 1_000_000 + a / 1_000_000_000_000
+    }
+
+    func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// A signal the worker sleeps on, with a timeout; a signal sent while nobody waits is kept for the next wait.
+final class Wakeup: Sendable {
+    private struct State {
+        var signalled = false
+        var waiter: CheckedContinuation<Void, Never>?
+        /// Which wait is current, and the last one whose time ran out (or was cancelled) before it parked.
+        var generation = 0
+        var expired = -1
+    }
+
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let w = s.waiter else {
+                s.signalled = true
+                return nil
+            }
+            s.waiter = nil
+            return w
+        }
+        waiter?.resume()
+    }
+
+    func wait(timeout: Duration) async {
+        let generation = state.withLock { s in
+            s.generation += 1
+            return s.generation
+        }
+        let timer = Task {
+            // Cancelled when the wait ended otherwise: then it must not end a later wait.
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            self.expire(generation)
+        }
+        defer { timer.cancel() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.signalled || s.expired == generation || Task.isCancelled {
+                        s.signalled = false
+                        return true
+                    }
+                    s.waiter = c
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            self.expire(generation)
+        }
+    }
+
+    /// Ends wait `generation` (timeout or cancellation), at once or as soon as it parks.
+    private func expire(_ generation: Int) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard s.generation == generation else { return nil }
+            guard let w = s.waiter else {
+                s.expired = generation
+                return nil
+            }
+            s.waiter = nil
+            return w
+        }
+        waiter?.resume()
+    }
+}

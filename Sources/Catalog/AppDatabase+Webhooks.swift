@@ -1,0 +1,369 @@
+import Foundation
+import GRDB
+
+extension AppDatabase {
+    /// Subscriptions and the outbox. The outbox holds one row per (event, matching subscription), written in the
+    /// transaction that indexes the event: each row carries its own delivery state (attempts, next attempt, parked),
+    /// so the row is also the delivery log, and the worker's query is one indexed scan with no join.
+    static func registerWebhookMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v7_webhooks") { db in
+            try db.execute(sql: """
+                CREATE TABLE webhook_subscriptions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    url TEXT NOT NULL,
+                    events TEXT NOT NULL,
+                    source_ids TEXT,
+                    secret TEXT NOT NULL,
+                    previous_secret TEXT,
+                    previous_secret_expires_at INTEGER,
+                    enabled BOOLEAN NOT NULL,
+                    disabled_reason TEXT,
+                    failing_since INTEGER,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX webhook_subscriptions_created ON webhook_subscriptions(created_at, id);
+                CREATE TABLE webhook_deliveries (
+                    id INTEGER PRIMARY KEY,
+                    subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
+                    event_id TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    order_key TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_attempt_at INTEGER,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    last_latency_ms REAL,
+                    delivered_at INTEGER
+                );
+                CREATE INDEX webhook_deliveries_log ON webhook_deliveries(subscription_id, id);
+                -- The worker's scan: a subscription's oldest pending deliveries.
+                CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(subscription_id, id) WHERE state = 'pending';
+                CREATE INDEX webhook_deliveries_done ON webhook_deliveries(created_at) WHERE state <> 'pending';
+                -- Recording sessions that started and have not been reported as ended.
+                CREATE TABLE webhook_open_sessions (
+                    path_name TEXT PRIMARY KEY NOT NULL,
+                    start INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+    }
+
+    // MARK: - Outbox writes inside the ingest transaction
+
+    /// The enabled subscriptions, read once per ingest transaction (a small table; nothing is read when empty).
+    struct Subscriber {
+        var id: String
+        var events: Set<String>
+        var sourceIDs: Set<String>?
+    }
+
+    static func subscribers(_ db: Database) throws -> [Subscriber] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, events, source_ids FROM webhook_subscriptions WHERE enabled")).map { row in
+            Subscriber(id: row["id"], events: Set(decodeList(row["events"])), sourceIDs: (row["source_ids"] as String?).map { Set(decodeList($0)) })
+        }
+    }
+
+    /// The webhook events one newly indexed hook event makes, worked out before `apply` changes the index.
+    /// `available`/`unavailable` are the stream going online/offline (MediaMTX's "ready": readers can read it);
+    /// `online`/`offline` and `segment-create` alone make none. Session events follow `webhook_open_sessions`.
+    typealias Outgoing = (id: String, type: String, at: Int64, data: [String: WebhookValue])
+
+    static func webhookEvents(for e: IngestEvent, _ db: Database, sessionGap: Int64) throws -> [Outgoing] {
+        switch e.type {
+        case "available":
+            return [(e.eventID, "stream.online", e.occurredAt, ["mediamtx_source_type": .optional(e.sourceType), "mediamtx_source_id": .optional(e.sourceID)])]
+        case "unavailable":
+            var out: [Outgoing] = [(e.eventID, "stream.offline", e.occurredAt, [:])]
+            // A recording ends with its stream.
+            if let start = try openSession(e.path, db) {
+                try db.cachedStatement(sql: "DELETE FROM webhook_open_sessions WHERE path_name = ?").execute(arguments: [e.path])
+                out.append((e.eventID + ":session_ended", "recording.session_ended", e.occurredAt, ["start": .string(WebhookPayload.format(start)), "end": .string(WebhookPayload.format(e.occurredAt))]))
+            }
+            return out
+        case "read", "unread":
+            return [(e.eventID, e.type == "read" ? "reader.joined" : "reader.left", e.occurredAt, ["reader_id": .optional(e.readerID), "reader_type": .optional(e.readerType)])]
+        case "segment-complete":
+            guard let s = e.segment else { return [] }
+            return [(e.eventID, "recording.segment_completed", e.occurredAt, [
+                "segment_path": .string(s.filePath), "start": .string(WebhookPayload.format(s.start)),
+                "duration": s.duration.map(WebhookValue.number) ?? .null, "size": s.size.map(WebhookValue.integer) ?? .null,
+            ])]
+        case "segment-create":
+            guard let s = e.segment else { return [] }
+            // A segment already indexed (reported again) starts nothing.
+            let known = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM segments WHERE path_name = ? AND start = ?)"), arguments: [e.path, s.start]) ?? false
+            guard !known else { return [] }
+            let previousEnd = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT start, duration FROM segments WHERE path_name = ? AND start < ? AND state <> 'deleted' ORDER BY start DESC LIMIT 1"),
+                arguments: [e.path, s.start]
+            ).map { row -> Int64 in
+                let start: Int64 = row["start"]
+                let duration: Double? = row["duration"]
+                return start + Int64(((duration ?? 0) * 1_000_000).rounded())
+            }
+            let afterGap = previousEnd.map { s.start - $0 > sessionGap } ?? true
+            var out: [Outgoing] = []
+            if let open = try openSession(e.path, db) {
+                guard afterGap else { return [] }
+                // Recording stopped and started again while the stream went on: the old session ended at its last segment's end.
+                let end = previousEnd ?? s.start
+                out.append((e.eventID + ":session_ended", "recording.session_ended", end, ["start": .string(WebhookPayload.format(open)), "end": .string(WebhookPayload.format(end))]))
+            }
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO webhook_open_sessions (path_name, start) VALUES (?, ?)").execute(arguments: [e.path, s.start])
+            out.append((e.eventID + ":session_started", "recording.session_started", s.start, ["start": .string(WebhookPayload.format(s.start)), "segment_path": .string(s.filePath)]))
+            return out
+        default:
+            return []
+        }
+    }
+
+    static func openSession(_ path: String, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT start FROM webhook_open_sessions WHERE path_name = ?"), arguments: [path])
+    }
+
+    /// Writes one outbox row per subscriber that wants `type` for this source.
+    static func enqueue(
+        id: String, type: String, at: Int64, path: String, source: (id: String, name: String)?, data: [String: WebhookValue],
+        to subscribers: [Subscriber], _ db: Database, now: Int64
+    ) throws -> Int {
+        let matching = subscribers.filter { s in
+            s.events.contains(type) && (s.sourceIDs.map { ids in source.map { ids.contains($0.id) } ?? false } ?? true)
+        }
+        guard !matching.isEmpty else { return 0 }
+        let payload = try WebhookPayload(
+            id: id, type: type, occurredAt: at, source: .init(id: source?.id, name: source?.name, path_name: path), data: data
+        ).json()
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, next_attempt_at, created_at)
+            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
+            """)
+        for s in matching { try insert.execute(arguments: [s.id, id, type, path, payload, now, now]) }
+        return matching.count
+    }
+
+    /// The source that manages a path, for the payload's `source`.
+    static func sourceOf(path: String, _ db: Database) throws -> (id: String, name: String)? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name FROM media_sources WHERE path_name = ?"), arguments: [path]).map { ($0["id"], $0["name"]) }
+    }
+
+    // MARK: - Service events
+
+    /// Writes the outbox rows of a service event (`source.created`, …); returns how many.
+    @discardableResult
+    public func enqueue(_ event: ServiceEvent) async throws -> Int {
+        try await writer.write { db in
+            let subscribers = try Self.subscribers(db)
+            guard !subscribers.isEmpty else { return 0 }
+            return try Self.enqueue(
+                id: UUID().uuidString.lowercased(), type: event.type, at: event.occurredAt, path: event.source.pathName,
+                source: (event.source.id.uuidString.lowercased(), event.source.name), data: event.data, to: subscribers, db, now: Date().micros
+            )
+        }
+    }
+
+    // MARK: - Subscriptions
+
+    static func decodeList(_ text: String) -> [String] {
+        text.split(separator: ",").map(String.init)
+    }
+
+    static func subscription(_ row: Row) throws -> WebhookSubscription {
+        guard let id = UUID(uuidString: row["id"]) else { throw CatalogError.notFound }
+        return WebhookSubscription(
+            id: id, url: row["url"], events: decodeList(row["events"]),
+            sourceIDs: (row["source_ids"] as String?).map { decodeList($0).compactMap(UUID.init(uuidString:)) },
+            secret: row["secret"], previousSecret: row["previous_secret"], previousSecretExpiresAt: row["previous_secret_expires_at"],
+            enabled: row["enabled"], disabledReason: row["disabled_reason"], failingSince: row["failing_since"],
+            createdAt: row["created_at"], updatedAt: row["updated_at"]
+        )
+    }
+
+    static func arguments(_ s: WebhookSubscription) -> StatementArguments {
+        [
+            s.id.uuidString.lowercased(), s.url, s.events.joined(separator: ","), s.sourceIDs.map { $0.map { $0.uuidString.lowercased() }.joined(separator: ",") },
+            s.secret, s.previousSecret, s.previousSecretExpiresAt, s.enabled, s.disabledReason, s.failingSince, s.createdAt, s.updatedAt,
+        ]
+    }
+
+    public func insertSubscription(_ s: WebhookSubscription) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO webhook_subscriptions (id, url, events, source_ids, secret, previous_secret, previous_secret_expires_at,
+                    enabled, disabled_reason, failing_since, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: Self.arguments(s))
+        }
+    }
+
+    /// Writes every field; `CatalogError.notFound` when the subscription is gone.
+    public func updateSubscription(_ s: WebhookSubscription) async throws {
+        try await writer.write { db in
+            var args = Self.arguments(s)
+            args += [s.id.uuidString.lowercased()]
+            try db.execute(sql: """
+                UPDATE webhook_subscriptions SET id = ?, url = ?, events = ?, source_ids = ?, secret = ?, previous_secret = ?,
+                    previous_secret_expires_at = ?, enabled = ?, disabled_reason = ?, failing_since = ?, created_at = ?, updated_at = ?
+                WHERE id = ?
+                """, arguments: args)
+            if db.changesCount == 0 { throw CatalogError.notFound }
+        }
+    }
+
+    public func subscription(id: UUID) async throws -> WebhookSubscription? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM webhook_subscriptions WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(Self.subscription)
+        }
+    }
+
+    /// Oldest first.
+    public func subscriptions(page: Int, pageSize: Int) async throws -> Page<WebhookSubscription> {
+        try await writer.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM webhook_subscriptions") ?? 0
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM webhook_subscriptions ORDER BY created_at, id LIMIT ? OFFSET ?", arguments: [pageSize, (page - 1) * pageSize]
+            )
+            return Page(items: try rows.map(Self.subscription), total: total)
+        }
+    }
+
+    /// Deletes the subscription and its deliveries; false when there was none.
+    public func deleteSubscription(id: UUID) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM webhook_subscriptions WHERE id = ?", arguments: [id.uuidString.lowercased()])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: - Deliveries
+
+    static func delivery(_ row: Row) throws -> WebhookDelivery {
+        guard let subscription = UUID(uuidString: row["subscription_id"]) else { throw CatalogError.notFound }
+        return WebhookDelivery(
+            id: row["id"], subscriptionID: subscription, eventID: row["event_id"], eventType: row["event_type"], orderKey: row["order_key"],
+            payload: row["payload"], state: WebhookDeliveryState(rawValue: row["state"]) ?? .failed, attempts: row["attempts"],
+            nextAttemptAt: row["next_attempt_at"], createdAt: row["created_at"], lastAttemptAt: row["last_attempt_at"],
+            lastStatus: row["last_status"], lastError: row["last_error"], lastLatencyMs: row["last_latency_ms"], deliveredAt: row["delivered_at"]
+        )
+    }
+
+    /// A subscription's deliveries, newest first; `state` filters.
+    public func deliveries(subscriptionID: UUID, state: WebhookDeliveryState?, page: Int, pageSize: Int) async throws -> Page<WebhookDelivery> {
+        try await writer.read { db in
+            var filter = "subscription_id = ?"
+            var arguments: [any DatabaseValueConvertible] = [subscriptionID.uuidString.lowercased()]
+            if let state { filter += " AND state = ?"; arguments.append(state.rawValue) }
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM webhook_deliveries WHERE \(filter)", arguments: StatementArguments(arguments)) ?? 0
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM webhook_deliveries WHERE \(filter) ORDER BY id DESC LIMIT ? OFFSET ?",
+                arguments: StatementArguments(arguments + [pageSize, (page - 1) * pageSize])
+            )
+            return Page(items: try rows.map(Self.delivery), total: total)
+        }
+    }
+
+    public func delivery(id: Int64) async throws -> WebhookDelivery? {
+        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [id]).map(Self.delivery) }
+    }
+
+    /// Queues the delivery's payload again as a new pending delivery (after the subscription's other pending ones
+    /// for that stream); the old row stays in the log.
+    public func redeliver(id: Int64, now: Int64 = Date().micros) async throws -> WebhookDelivery? {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, next_attempt_at, created_at)
+                SELECT subscription_id, event_id, event_type, order_key, payload, 'pending', ?, ? FROM webhook_deliveries WHERE id = ?
+                """, arguments: [now, now, id])
+            guard db.changesCount > 0 else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [db.lastInsertedRowID]).map(Self.delivery)
+        }
+    }
+
+    /// Records a delivery made outside the outbox (a test ping), already attempted.
+    public func recordDelivery(subscriptionID: UUID, eventID: String, type: String, payload: String, attempt: WebhookAttempt) async throws -> WebhookDelivery {
+        try await writer.write { db in
+            let delivered = attempt.outcome == .delivered
+            try db.execute(sql: """
+                INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, attempts, next_attempt_at,
+                    created_at, last_attempt_at, last_status, last_error, last_latency_ms, delivered_at)
+                VALUES (?, ?, ?, 'ping', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [
+                    subscriptionID.uuidString.lowercased(), eventID, type, payload, delivered ? "delivered" : "failed", attempt.at, attempt.at,
+                    attempt.at, attempt.status, attempt.error, attempt.latencyMs, delivered ? attempt.at : nil,
+                ])
+            return try Self.delivery(try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [db.lastInsertedRowID])!)
+        }
+    }
+
+    /// The next deliveries to attempt, oldest due first, and when the next one not yet due will be (µs): for each
+    /// enabled subscription, the oldest `window` pending deliveries are read (an indexed range), and of each stream
+    /// the first one — its oldest pending delivery — is taken if due and its stream is not in `busy` (attempts in
+    /// flight). A subscription's backlog costs one bounded read, whatever its size, and holds up no other.
+    public func dueDeliveries(now: Int64, busy: Set<String>, window: Int = 256) async throws -> (due: [(WebhookDelivery, WebhookSubscription)], next: Int64?) {
+        try await writer.read { db in
+            var due: [(WebhookDelivery, WebhookSubscription)] = []
+            var next: Int64?
+            let subscriptions = try Row.fetchAll(db, sql: "SELECT * FROM webhook_subscriptions WHERE enabled").map(Self.subscription)
+            let pending = try db.cachedStatement(sql: "SELECT * FROM webhook_deliveries WHERE subscription_id = ? AND state = 'pending' ORDER BY id LIMIT ?")
+            for s in subscriptions {
+                var seen = Set<String>()
+                for row in try Row.fetchAll(pending, arguments: [s.id.uuidString.lowercased(), window]) {
+                    let d = try Self.delivery(row)
+                    guard seen.insert(d.orderKey).inserted else { continue }
+                    if d.nextAttemptAt > now {
+                        next = min(next ?? d.nextAttemptAt, d.nextAttemptAt)
+                    } else if !busy.contains(Self.streamKey(d)) {
+                        due.append((d, s))
+                    }
+                }
+            }
+            due.sort { ($0.0.nextAttemptAt, $0.0.id) < ($1.0.nextAttemptAt, $1.0.id) }
+            return (due, next)
+        }
+    }
+
+    /// Ordering unit of deliveries: one subscription, one stream.
+    public static func streamKey(_ d: WebhookDelivery) -> String {
+        d.subscriptionID.uuidString.lowercased() + " " + d.orderKey
+    }
+
+    /// Stores an attempt's outcome and the subscription's failure run: a success clears it; failing for longer
+    /// than `disableAfter` (µs) turns the subscription off with `disabled_reason = failing`.
+    public func recordAttempt(_ delivery: WebhookDelivery, _ attempt: WebhookAttempt, disableAfter: Int64) async throws {
+        try await writer.write { db in
+            let state: String, next: Int64
+            switch attempt.outcome {
+            case .delivered: (state, next) = ("delivered", attempt.at)
+            case .retry(let at): (state, next) = ("pending", at)
+            case .failed: (state, next) = ("failed", attempt.at)
+            }
+            try db.execute(sql: """
+                UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?, last_status = ?,
+                    last_error = ?, last_latency_ms = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
+                WHERE id = ?
+                """, arguments: [state, next, attempt.at, attempt.status, attempt.error, attempt.latencyMs, state, attempt.at, delivery.id])
+            let subscription = delivery.subscriptionID.uuidString.lowercased()
+            if attempt.outcome == .delivered {
+                try db.execute(sql: "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", arguments: [subscription])
+            } else {
+                try db.execute(sql: "UPDATE webhook_subscriptions SET failing_since = ? WHERE id = ? AND failing_since IS NULL", arguments: [attempt.at, subscription])
+                try db.execute(sql: """
+                    UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = ?, updated_at = ?
+                    WHERE id = ? AND enabled AND failing_since <= ?
+                    """, arguments: [WebhookSubscription.disabledFailing, attempt.at, subscription, attempt.at - disableAfter])
+            }
+        }
+    }
+
+    /// Drops finished deliveries (delivered or parked) created before `before` (µs).
+    @discardableResult
+    public func pruneDeliveries(createdBefore before: Int64) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ?", arguments: [before])
+            return db.changesCount
+        }
+    }
+}

@@ -1,0 +1,375 @@
+import API
+import Catalog
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import MediaMTXSimulator
+import Synchronization
+import Testing
+
+@Suite("Outbound webhooks")
+struct WebhookTests {
+    /// Creates a subscription; returns its id and secret.
+    func subscribe(_ stack: TestStack, _ url: String, events: [String], extra: [String: any Sendable] = [:]) async throws -> (id: String, secret: String) {
+        var body: [String: any Sendable] = ["url": url, "events": events]
+        for (k, v) in extra { body[k] = v }
+        let reply = try await stack.client.call(.post, "/api/v1/webhooks", json: body)
+        #expect(reply.status == .created, "create answered \(reply.status): \(reply.json.serialized())")
+        return (try #require(reply["id"]?.stringValue), try #require(reply["secret"]?.stringValue))
+    }
+
+    /// True when one of the `v1` signatures of the hit is the HMAC of "t.body" with `secret`.
+    func signed(_ hit: WebhookReceiver.Hit, with secret: String) -> Bool {
+        guard let header = hit.signature else { return false }
+        let parts = header.split(separator: ",").map(String.init)
+        guard let t = parts.first(where: { $0.hasPrefix("t=") })?.dropFirst(2) else { return false }
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(t).\(hit.body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return parts.contains("v1=" + mac.map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// A port nothing listens on now, where a receiver can be started later.
+    func closedPort(_ receiver: WebhookReceiver) async throws -> Int {
+        try await receiver.start()
+        let port = receiver.port
+        await receiver.stop()
+        return port
+    }
+
+    @Test func deliveriesAreSignedAndCarryTheIndexedEvent() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "Door", "type": "push"])
+            let path = try #require(source["path_name"]?.stringValue)
+            let (_, secret) = try await subscribe(stack, receiver.url, events: ["stream.online"])
+            let event = hookEvent("available", path: path, extra: ["source_type": "rtmpConn", "source_id": "conn-1"])
+            try await stack.client.postEvents([event])
+            try await receiver.wait { $0.count == 1 }
+            let hit = receiver.hits[0]
+            #expect(signed(hit, with: secret))
+            #expect(!signed(hit, with: secret + "x"))
+            let json = try JSONValue.parse(Data(hit.body.utf8))
+            #expect(json["id"]?.stringValue == event["event_id"] as? String)
+            #expect(json["type"]?.stringValue == "stream.online")
+            // The hook's time to the millisecond, in the API's microsecond form.
+            #expect(json["occurred_at"]?.stringValue == (event["occurred_at"] as? String)?.replacingOccurrences(of: "Z", with: "000Z"))
+            #expect(json["source"]?["id"]?.stringValue == source["id"]?.stringValue)
+            #expect(json["source"]?["name"]?.stringValue == "Door")
+            #expect(json["source"]?["path_name"]?.stringValue == path)
+            #expect(json["data"]?["mediamtx_source_type"]?.stringValue == "rtmpConn")
+        }
+    }
+
+    @Test func aReceiverDownForAWhileGetsEveryEventOnceInOrderPerStream() async throws {
+        let receiver = WebhookReceiver()
+        let port = try await closedPort(receiver)
+        defer { Task { await receiver.stop() } }
+        try await withStack { stack in
+            _ = try await subscribe(stack, "http://127.0.0.1:\(port)/hook", events: ["stream.online", "stream.offline"])
+            let t0 = Date()
+            var sent: [String: [String]] = [:]
+            for i in 0..<30 {
+                let path = "live/cam-\(i % 3)"
+                let event = hookEvent(i / 3 % 2 == 0 ? "available" : "unavailable", path: path, at: t0.addingTimeInterval(Double(i)))
+                sent[path, default: []].append(event["event_id"] as! String)
+                try await stack.client.postEvents([event])
+            }
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(receiver.hits.isEmpty)
+            try await receiver.start(port: port)
+            try await receiver.wait { Set($0.map(\.id)).count == 30 }
+            try await Task.sleep(for: .milliseconds(200))
+            let hits = receiver.hits
+            #expect(hits.count == 30, "an event arrived twice")
+            for (path, ids) in sent {
+                #expect(hits.filter { $0.path == path }.map(\.id) == ids, "\(path) out of order")
+            }
+        }
+    }
+
+    @Test func serverErrorsAndTimeoutsAreRetriedWithGrowingDelays() async throws {
+        // 500, 503, 429, then 200.
+        let failing = WebhookReceiver { _, n in ([HTTPResponse.Status.internalServerError, .serviceUnavailable, .tooManyRequests][safe: n - 1] ?? .ok, .zero) }
+        // Answers after the client's deadline twice, then at once.
+        let slow = WebhookReceiver { _, n in (.ok, n <= 2 ? .seconds(3) : .zero) }
+        let gone = WebhookReceiver { _, _ in (.gone, .zero) }
+        for r in [failing, slow, gone] { try await r.start() }
+        defer { Task { for r in [failing, slow, gone] { await r.stop() } } }
+        // Retries after 150, 300, 600 ms (±20%): well apart even on a loaded machine.
+        try await withStack(webhooks: testWebhookSettings { $0.requestTimeout = .seconds(1); $0.retryBase = .milliseconds(150) }) { stack in
+            let a = try await subscribe(stack, failing.url, events: ["stream.online"])
+            let b = try await subscribe(stack, slow.url, events: ["stream.online"])
+            let c = try await subscribe(stack, gone.url, events: ["stream.online"])
+            try await stack.client.postEvents([hookEvent("available", path: "live/a")])
+            try await failing.wait { $0.count == 4 }
+            try await slow.wait(timeout: .seconds(15)) { $0.count == 3 }
+            let gaps = zip(failing.hits.dropFirst(), failing.hits).map { $0.at - $1.at }
+            // Nominally 150, 300 and 600 ms; a loaded machine can add a little to any of them.
+            #expect(gaps[0] >= .milliseconds(120) && gaps[2] > gaps[0] + .milliseconds(250), "delays did not grow: \(gaps)")
+            #expect(gaps[1] >= .milliseconds(240), "\(gaps)")
+            #expect(Set(failing.hits.map(\.id)).count == 1)
+            try await Task.sleep(for: .milliseconds(200))
+            let logA = try await stack.client.call(.get, "/api/v1/webhooks/\(a.id)/deliveries")["items"]?.arrayValue.first
+            #expect(logA?["state"]?.stringValue == "delivered")
+            #expect(logA?["attempts"]?.intValue == 4)
+            #expect(logA?["response_code"]?.intValue == 200)
+            let logB = try await stack.client.call(.get, "/api/v1/webhooks/\(b.id)/deliveries")["items"]?.arrayValue.first
+            #expect(logB?["state"]?.stringValue == "delivered")
+            #expect(logB?["attempts"]?.intValue == 3)
+            // A 410 is not retried: parked as failed at the first answer.
+            let logC = try await stack.client.call(.get, "/api/v1/webhooks/\(c.id)/deliveries?state=failed")
+            #expect(logC["total"]?.intValue == 1)
+            #expect(logC["items"]?.arrayValue.first?["attempts"]?.intValue == gone.hits.count)
+            #expect(logC["items"]?.arrayValue.first?["response_code"]?.intValue == 410)
+        }
+    }
+
+    @Test func aSlowReceiverDoesNotHoldUpAnother() async throws {
+        let slow = WebhookReceiver { _, _ in (.ok, .seconds(4)) }
+        let fast = WebhookReceiver()
+        try await slow.start()
+        try await fast.start()
+        defer { Task { await slow.stop(); await fast.stop() } }
+        try await withStack(webhooks: testWebhookSettings { $0.requestTimeout = .seconds(10) }) { stack in
+            _ = try await subscribe(stack, slow.url, events: ["stream.online"])
+            _ = try await subscribe(stack, fast.url, events: ["stream.online"])
+            let posted = ContinuousClock.now
+            try await stack.client.postEvents((0..<12).map { hookEvent("available", path: "live/cam-\($0)") })
+            // The slow one holds each of its attempts 4 s; the fast one is done long before.
+            try await fast.wait(timeout: .seconds(3)) { $0.count == 12 }
+            #expect(ContinuousClock.now - posted < .seconds(3))
+            #expect(slow.hits.count <= 4, "one subscription took more than its share of attempts")
+        }
+    }
+
+    @Test func pendingDeliveriesSurviveARestart() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("catalog.sqlite").path
+        let receiver = WebhookReceiver()
+        let port = try await closedPort(receiver)
+        defer { Task { await receiver.stop() } }
+        let events = (0..<5).map { hookEvent("read", path: "live/a", at: Date().addingTimeInterval(Double($0)), extra: ["reader_id": "r\($0)"]) }
+        let ids = events.map { $0["event_id"] as! String }
+        try await MediaMTXSimulator.with { sim in
+            try await withStack(databasePath: db, sim: sim) { stack in
+                let (id, _) = try await subscribe(stack, "http://127.0.0.1:\(port)/hook", events: ["reader.joined"])
+                try await stack.client.postEvents(events)
+                try await Task.sleep(for: .milliseconds(200))
+                let pending = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries?state=pending")
+                #expect(pending["total"]?.intValue == 5)
+            }
+            try await receiver.start(port: port)
+            try await withStack(databasePath: db, sim: sim) { _ in
+                try await receiver.wait { Set($0.map(\.id)).count == 5 }
+            }
+            #expect(receiver.hits.map(\.id) == ids)
+        }
+    }
+
+    @Test func addressesInBlockedRangesAreRefused() async throws {
+        try await withStack(webhooks: testWebhookSettings { $0.allowPrivateTargets = false }) { stack in
+            for url in [
+                "http://127.0.0.1/hook", "http://10.0.0.1/hook", "http://[::1]/hook", "http://169.254.169.254/latest/meta-data",
+                "http://localhost:8080/hook", "http://192.168.1.10/hook", "http://172.16.0.1/", "http://0.0.0.0/", "http://224.0.0.1/",
+                "http://[fe80::1]/", "http://[fd00::1]/", "http://[::ffff:127.0.0.1]/", "http://2130706433/",
+            ] {
+                let reply = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": url, "events": ["stream.online"]])
+                #expect(reply.status == .badRequest, "\(url) answered \(reply.status)")
+                #expect(reply.errorField == "url", "\(url)")
+            }
+            for url in ["ftp://example.com/hook", "file:///etc/passwd", "gopher://example.com/", "http://user:pass@example.com/", "http:///nohost", "not a url"] {
+                let reply = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": url, "events": ["stream.online"]])
+                #expect(reply.status == .badRequest, "\(url) answered \(reply.status)")
+                #expect(reply.errorField == "url", "\(url)")
+            }
+            let zh = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": "http://127.0.0.1/", "events": ["stream.online"]], headers: [.acceptLanguage: "zh"])
+            #expect(zh.errorMessage?.contains("回环") == true)
+            // A public address is accepted; changing it to a blocked one is refused, and nothing changes.
+            let ok = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": "http://93.184.215.14/hook", "events": ["stream.online"]])
+            #expect(ok.status == .created)
+            let id = try #require(ok["id"]?.stringValue)
+            let put = try await stack.client.call(.put, "/api/v1/webhooks/\(id)", json: ["url": "http://127.0.0.1:9/"])
+            #expect(put.status == .badRequest)
+            #expect(put.errorField == "url")
+            #expect(try await stack.client.call(.get, "/api/v1/webhooks/\(id)")["url"]?.stringValue == "http://93.184.215.14/hook")
+        }
+    }
+
+    /// The address is checked again before each attempt: a URL saved when it was allowed (as if its name resolved
+    /// to a public address then) is not called once it points at a blocked one.
+    @Test func theAddressIsCheckedAgainBeforeEachAttempt() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("catalog.sqlite").path
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await MediaMTXSimulator.with { sim in
+            let saved = Mutex<String?>(nil)
+            try await withStack(databasePath: db, sim: sim) { stack in
+                let id = try await subscribe(stack, receiver.url, events: ["stream.online"]).id
+                saved.withLock { $0 = id }
+            }
+            let id = try #require(saved.withLock { $0 })
+            try await withStack(databasePath: db, sim: sim, webhooks: testWebhookSettings { $0.allowPrivateTargets = false }) { stack in
+                try await stack.client.postEvents([hookEvent("available", path: "live/a")])
+                var log = JSONValue.null
+                for _ in 0..<100 {
+                    log = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries?state=failed").json
+                    if log["total"]?.intValue == 1 { break }
+                    try await Task.sleep(for: .milliseconds(30))
+                }
+                #expect(log["items"]?.arrayValue.first?["error"]?.stringValue == "blocked address 127.0.0.1")
+                #expect(log["items"]?.arrayValue.first?["attempts"]?.intValue == 1)
+            }
+        }
+        #expect(receiver.hits.isEmpty)
+    }
+
+    @Test func subscriptionsAreCheckedAndOnlyForOperators() async throws {
+        try await withStack { stack in
+            let viewer = try await TestUser.viewer.bearer
+            #expect(try await stack.client.call(.get, "/api/v1/webhooks", headers: viewer).status == .forbidden)
+            let op = try await TestUser.operator.bearer
+            let created = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": "http://127.0.0.1:9/h", "events": ["stream.online", "stream.online"]], headers: op)
+            #expect(created.status == .created)
+            #expect(created["secret"]?.stringValue?.hasPrefix("whsec_") == true)
+            #expect(created["events"]?.arrayValue.count == 1)
+            #expect(created["source_ids"]?.isNull == true)
+            let id = try #require(created["id"]?.stringValue)
+            let shown = try await stack.client.call(.get, "/api/v1/webhooks/\(id)")
+            #expect(shown["secret"] == nil)
+            #expect(shown["enabled"]?.boolValue == true)
+            let page = try await stack.client.call(.get, "/api/v1/webhooks?page_size=10")
+            #expect(page["total"]?.intValue == 1)
+            #expect(page["page_size"]?.intValue == 10)
+
+            let bad: [([String: any Sendable], String)] = [
+                (["events": ["stream.online"]], "url"),
+                (["url": "http://127.0.0.1:9/"], "events"),
+                (["url": "http://127.0.0.1:9/", "events": [String]()], "events"),
+                (["url": "http://127.0.0.1:9/", "events": ["stream.online", "nope"]], "events[1]"),
+                (["url": "http://127.0.0.1:9/", "events": ["stream.online"], "source_ids": ["not-a-uuid"]], "source_ids[0]"),
+                (["url": "http://127.0.0.1:9/", "events": ["stream.online"], "source_ids": [UUID().uuidString]], "source_ids[0]"),
+                (["url": "http://127.0.0.1:9/", "events": ["stream.online"], "secret": "mine"], "secret"),
+                (["url": 5, "events": ["stream.online"]], "url"),
+            ]
+            for (body, field) in bad {
+                let reply = try await stack.client.call(.post, "/api/v1/webhooks", json: body)
+                #expect(reply.status == .badRequest, "\(body)")
+                #expect(reply.errorField == field, "\(body): \(reply.json.serialized())")
+            }
+            #expect(try await stack.client.call(.get, "/api/v1/webhooks")["total"]?.intValue == 1)
+
+            let off = try await stack.client.call(.put, "/api/v1/webhooks/\(id)", raw: #"{"enabled": false, "source_ids": null}"#)
+            #expect(off.status == .ok)
+            #expect(off["enabled"]?.boolValue == false)
+            #expect(try await stack.client.call(.get, "/api/v1/webhooks/\(UUID().uuidString)").status == .notFound)
+            #expect(try await stack.client.call(.get, "/api/v1/webhooks/nope").status == .notFound)
+            #expect(try await stack.client.call(.delete, "/api/v1/webhooks/\(id)").status == .noContent)
+            #expect(try await stack.client.call(.delete, "/api/v1/webhooks/\(id)").status == .notFound)
+            let audit = try await stack.client.call(.get, "/api/v1/audit?action=webhook.create&outcome=ok")
+            #expect(audit["total"]?.intValue == 1)
+        }
+    }
+
+    @Test func hookAndServiceEventsMapToWebhookTypes() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await withStack { stack in
+            let all = try await subscribe(stack, receiver.url, events: WebhookSubscription.eventTypes)
+            let source = try await stack.client.createSource(["name": "Yard", "type": "push"])
+            let sourceID = try #require(source["id"]?.stringValue)
+            let path = try #require(source["path_name"]?.stringValue)
+            _ = try await subscribe(stack, receiver.url.replacingOccurrences(of: "/hook", with: "/hook?only=yard"), events: ["stream.online"], extra: ["source_ids": [sourceID]])
+            let t0 = Date()
+            let first = segmentEvents(path: path, start: t0.addingTimeInterval(1), duration: 2)
+            let second = segmentEvents(path: path, start: t0.addingTimeInterval(3), duration: 2)
+            try await stack.client.postEvents([
+                hookEvent("available", path: path, at: t0),
+                hookEvent("read", path: path, at: t0.addingTimeInterval(0.5), extra: ["reader_id": "r1", "reader_type": "hlsMuxer"]),
+                hookEvent("unread", path: path, at: t0.addingTimeInterval(0.6), extra: ["reader_id": "r1"]),
+            ] + first + second + [hookEvent("unavailable", path: path, at: t0.addingTimeInterval(6))])
+            try await stack.client.postEvents([hookEvent("available", path: "other/cam", at: t0)])
+            #expect(try await stack.client.call(.delete, "/api/v1/sources/\(sourceID)").status == .noContent)
+            try await receiver.wait { hits in hits.contains { $0.type == "source.deleted" } && hits.contains { $0.path == "other/cam" } }
+            try await Task.sleep(for: .milliseconds(200))
+            let hits = receiver.hits.filter { $0.query == nil }
+            #expect(hits.allSatisfy { signed($0, with: all.secret) })
+            #expect(hits.filter { $0.path == path }.map(\.type) == [
+                "source.created", "stream.online", "reader.joined", "reader.left", "recording.session_started",
+                "recording.segment_completed", "recording.segment_completed", "stream.offline", "recording.session_ended", "source.deleted",
+            ])
+            // The source-filtered subscription got its source's stream.online only.
+            #expect(receiver.hits.filter { $0.query != nil }.map(\.type) == ["stream.online"])
+            let other = try JSONValue.parse(Data(try #require(hits.first { $0.path == "other/cam" }).body.utf8))
+            #expect(other["source"]?["id"]?.isNull == true)
+            let started = try JSONValue.parse(Data(try #require(hits.first { $0.type == "recording.session_started" }).body.utf8))
+            let ended = try JSONValue.parse(Data(try #require(hits.first { $0.type == "recording.session_ended" }).body.utf8))
+            #expect(ended["data"]?["start"]?.stringValue == started["data"]?["start"]?.stringValue)
+            #expect(ended["id"]?.stringValue?.hasSuffix(":session_ended") == true)
+        }
+    }
+
+    @Test func pingRotationRedeliveryAndAutomaticDisabling() async throws {
+        let receiver = WebhookReceiver()
+        let failing = WebhookReceiver { _, _ in (.internalServerError, .zero) }
+        try await receiver.start()
+        try await failing.start()
+        defer { Task { await receiver.stop(); await failing.stop() } }
+        try await withStack(webhooks: testWebhookSettings { $0.disableAfter = .milliseconds(300) }) { stack in
+            let (id, secret) = try await subscribe(stack, receiver.url, events: ["stream.online"])
+            let ping = try await stack.client.call(.post, "/api/v1/webhooks/\(id)/test")
+            #expect(ping.status == .ok)
+            #expect(ping["state"]?.stringValue == "delivered")
+            #expect(ping["response_code"]?.intValue == 200)
+            #expect(ping["event_type"]?.stringValue == "ping")
+            #expect(receiver.hits.count == 1)
+            #expect(receiver.hits[0].type == "ping")
+            #expect(signed(receiver.hits[0], with: secret))
+
+            // Rotation: the new secret once; both secrets sign during the grace period.
+            let rotated = try await stack.client.call(.post, "/api/v1/webhooks/\(id)/secret/rotate")
+            let newSecret = try #require(rotated["secret"]?.stringValue)
+            #expect(newSecret != secret)
+            #expect(rotated["previous_secret_expires_at"]?.stringValue != nil)
+            try await stack.client.call(.post, "/api/v1/webhooks/\(id)/test")
+            #expect(signed(receiver.hits[1], with: newSecret))
+            #expect(signed(receiver.hits[1], with: secret))
+
+            // Redelivery queues the same event again.
+            let deliveryID = try #require(ping["id"]?.intValue)
+            let again = try await stack.client.call(.post, "/api/v1/webhooks/deliveries/\(deliveryID)/redeliver")
+            #expect(again.status == .accepted)
+            try await receiver.wait { $0.count == 3 }
+            #expect(receiver.hits[2].id == receiver.hits[0].id)
+            #expect(try await stack.client.call(.post, "/api/v1/webhooks/deliveries/999999/redeliver").status == .notFound)
+            #expect(try await stack.client.call(.post, "/api/v1/webhooks/deliveries/abc/redeliver").status == .notFound)
+            let log = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries")
+            #expect(log["total"]?.intValue == 3)
+
+            // Failing without a success for longer than disable_after turns a subscription off, saying why.
+            let bad = try await subscribe(stack, failing.url, events: ["stream.online"])
+            try await stack.client.postEvents([hookEvent("available", path: "live/x")])
+            var state = JSONValue.null
+            for _ in 0..<100 {
+                state = try await stack.client.call(.get, "/api/v1/webhooks/\(bad.id)").json
+                if state["enabled"]?.boolValue == false { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(state["enabled"]?.boolValue == false)
+            #expect(state["disabled_reason"]?.stringValue == "failing")
+            let on = try await stack.client.call(.put, "/api/v1/webhooks/\(bad.id)", json: ["enabled": true])
+            #expect(on["enabled"]?.boolValue == true)
+            #expect(on["disabled_reason"]?.isNull == true)
+        }
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
