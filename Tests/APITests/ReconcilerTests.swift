@@ -71,7 +71,7 @@ struct ReconcilerTests {
             #expect(again.segmentsAdded == 0 && again.segmentsDeleted == 0)
             // A hook report of the segment the reconciler added is the same segment.
             try await stack.client.postEvents(segmentEvents(path: path, start: t0.addingTimeInterval(4), duration: 2, size: 777))
-            let segments = try await stack.database().read { try Row.fetchAll($0, sql: "SELECT start, size, state FROM segments WHERE state <> 'deleted' ORDER BY start") }
+            let segments = try stack.database().read { try Row.fetchAll($0, sql: "SELECT start, size, state FROM segments WHERE state <> 'deleted' ORDER BY start") }
             #expect(segments.count == 2)
             #expect(segments.last?["size"] == 777)
         }
