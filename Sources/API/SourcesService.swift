@@ -49,8 +49,9 @@ public struct SourcesService: Sendable {
     }
 
     /// path_name → AddPath → insert; DeletePath if the insert fails (§2.1).
-    /// `insert` writes the row; assets pass one that also writes the asset in the same transaction.
-    public func create(_ input: NewSource, insert: (@Sendable (MediaSource) async throws -> Void)? = nil) async throws -> MediaSource {
+    /// `insert` writes the row and the `source.created` webhook event it is given in one transaction; assets pass
+    /// one that also writes the asset in it.
+    public func create(_ input: NewSource, insert: (@Sendable (MediaSource, ServiceEvent) async throws -> Void)? = nil) async throws -> MediaSource {
         let now = Self.now()
         var source = MediaSource(
             id: makeID(), name: input.name, pathName: "", kind: input.kind, url: input.url,
@@ -67,17 +68,17 @@ public struct SourcesService: Sendable {
         if source.enabled {
             try await mediamtx.addPath(source.pathName, pathConf(for: source))
         }
+        let created = ServiceEvent(type: "source.created", source: source, data: [
+            "type": .string(source.kind.rawValue), "url": .optional(source.url), "enabled": .bool(source.enabled), "record_enabled": .bool(source.recordEnabled),
+        ])
         do {
-            if let insert { try await insert(source) } else { try await database.insertSource(source) }
+            if let insert { try await insert(source, created) } else { try await database.insertSource(source, announcing: [created]) }
         } catch {
             logger.error("insert of source failed; removing its MediaMTX path", metadata: ["path": "\(source.pathName)", "error": "\(error)"])
             if source.enabled { await compensate("deletePath \(source.pathName)") { try await mediamtx.deletePath(source.pathName) } }
             throw error
         }
         logger.info("source created", metadata: ["id": "\(source.id)", "path": "\(source.pathName)"])
-        await announce(ServiceEvent(type: "source.created", source: source, data: [
-            "type": .string(source.kind.rawValue), "url": .optional(source.url), "enabled": .bool(source.enabled), "record_enabled": .bool(source.recordEnabled),
-        ]))
         return source
     }
 
@@ -175,7 +176,8 @@ public struct SourcesService: Sendable {
         try await checkDeletable(source)
         if source.enabled { try await deletePathIfPresent(source.pathName) }
         do {
-            guard try await database.deleteSource(id: id) else { throw APIError.notFound(.source) }
+            let deleted = ServiceEvent(type: "source.deleted", source: source, data: [:])
+            guard try await database.deleteSource(id: id, announcing: [deleted]) else { throw APIError.notFound(.source) }
         } catch CatalogError.sourceHasAssets {
             // An asset was linked between the check and the delete.
             if source.enabled { await compensate("re-add \(source.pathName)") { try await ensurePath(source) } }
@@ -186,17 +188,6 @@ public struct SourcesService: Sendable {
             throw error
         }
         logger.info("source deleted", metadata: ["id": "\(id)", "path": "\(source.pathName)"])
-        await announce(ServiceEvent(type: "source.deleted", source: source, data: [:]))
-    }
-
-    /// Queues the webhooks of a change already committed. Written after the change's own transaction: should this
-    /// write fail, the change stands and the failure is logged.
-    func announce(_ event: ServiceEvent) async {
-        do {
-            try await database.enqueue(event)
-        } catch {
-            logger.error("webhook event not queued", metadata: ["type": "\(event.type)", "source": "\(event.source.id)", "error": "\(error)"])
-        }
     }
 
     /// A source that stream assets point at can't be deleted (§2.1, §3.3): 409, nothing changed.

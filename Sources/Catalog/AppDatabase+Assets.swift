@@ -74,13 +74,15 @@ extension AppDatabase {
 
     // MARK: - Writes
 
-    /// Inserts a new source (when given) and the asset in one transaction: both or neither.
-    public func insertAsset(_ asset: MediaAsset, withNewSource source: MediaSource? = nil) async throws {
+    /// Inserts a new source (when given), the asset and the webhook events `announcing` them in one transaction:
+    /// all or none.
+    public func insertAsset(_ asset: MediaAsset, withNewSource source: MediaSource? = nil, announcing events: [ServiceEvent] = []) async throws {
         do {
             try await writer.write { db in
                 if let source { try source.insert(db) }
                 try AssetRow(asset).insert(db)
                 try Self.saveTags(asset, db)
+                try Self.enqueue(events, db)
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && source != nil {
             throw CatalogError.pathNameTaken(source!.pathName)

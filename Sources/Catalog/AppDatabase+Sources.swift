@@ -48,9 +48,13 @@ extension MediaSource: FetchableRecord, PersistableRecord {
 // MARK: - Sources
 
 extension AppDatabase {
-    public func insertSource(_ source: MediaSource) async throws {
+    /// `announcing`: webhook events written in the same transaction.
+    public func insertSource(_ source: MediaSource, announcing events: [ServiceEvent] = []) async throws {
         do {
-            try await writer.write { try source.insert($0) }
+            try await writer.write { db in
+                try source.insert(db)
+                try Self.enqueue(events, db)
+            }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw CatalogError.pathNameTaken(source.pathName)
         }
@@ -72,11 +76,16 @@ extension AppDatabase {
         }
     }
 
-    /// Returns false if there was no such source.
+    /// Returns false if there was no such source. `announcing`: webhook events written in the same transaction
+    /// (only when a row was deleted).
     @discardableResult
-    public func deleteSource(id: UUID) async throws -> Bool {
+    public func deleteSource(id: UUID, announcing events: [ServiceEvent] = []) async throws -> Bool {
         do {
-            return try await writer.write { try MediaSource.deleteOne($0, key: id.uuidString.lowercased()) }
+            return try await writer.write { db in
+                guard try MediaSource.deleteOne(db, key: id.uuidString.lowercased()) else { return false }
+                try Self.enqueue(events, db)
+                return true
+            }
         } catch let error as DatabaseError where error.isForeignKeyViolation {
             throw CatalogError.sourceHasAssets
         }

@@ -153,13 +153,14 @@ extension AppDatabase {
 
     // MARK: - Service events
 
-    /// Writes the outbox rows of a service event (`source.created`, …); returns how many.
-    @discardableResult
-    public func enqueue(_ event: ServiceEvent) async throws -> Int {
-        try await writer.write { db in
-            let subscribers = try Self.subscribers(db)
-            guard !subscribers.isEmpty else { return 0 }
-            return try Self.enqueue(
+    /// Writes the outbox rows of service events (`source.created`, …) inside the transaction of the change they
+    /// report: the change and its webhooks are stored together, or neither is.
+    static func enqueue(_ events: [ServiceEvent], _ db: Database) throws {
+        guard !events.isEmpty else { return }
+        let subscribers = try subscribers(db)
+        guard !subscribers.isEmpty else { return }
+        for event in events {
+            _ = try enqueue(
                 id: UUID().uuidString.lowercased(), type: event.type, at: event.occurredAt, path: event.source.pathName,
                 source: (event.source.id.uuidString.lowercased(), event.source.name), data: event.data, to: subscribers, db, now: Date().micros
             )

@@ -97,8 +97,8 @@ struct WebhookTests {
         let gone = WebhookReceiver { _, _ in (.gone, .zero) }
         for r in [failing, slow, gone] { try await r.start() }
         defer { Task { for r in [failing, slow, gone] { await r.stop() } } }
-        // Retries after 150, 300, 600 ms (±20%): well apart even on a loaded machine.
-        try await withStack(webhooks: testWebhookSettings { $0.requestTimeout = .seconds(1); $0.retryBase = .milliseconds(150) }) { stack in
+        // Retries after 300, 600, 1200 ms ±20%: the third wait is at least 960 ms, the first at most 360 ms.
+        try await withStack(webhooks: testWebhookSettings { $0.requestTimeout = .seconds(1); $0.retryBase = .milliseconds(300) }) { stack in
             let a = try await subscribe(stack, failing.url, events: ["stream.online"])
             let b = try await subscribe(stack, slow.url, events: ["stream.online"])
             let c = try await subscribe(stack, gone.url, events: ["stream.online"])
@@ -106,9 +106,10 @@ struct WebhookTests {
             try await failing.wait { $0.count == 4 }
             try await slow.wait(timeout: .seconds(15)) { $0.count == 3 }
             let gaps = zip(failing.hits.dropFirst(), failing.hits).map { $0.at - $1.at }
-            // Nominally 150, 300 and 600 ms; a loaded machine can add a little to any of them.
-            #expect(gaps[0] >= .milliseconds(120) && gaps[2] > gaps[0] + .milliseconds(250), "delays did not grow: \(gaps)")
-            #expect(gaps[1] >= .milliseconds(240), "\(gaps)")
+            // A loaded machine can only lengthen a wait, so each is at least its backoff's lower bound; those
+            // bounds (240, 480, 960 ms) alone show the delays grow, whatever else runs at the same time.
+            #expect(gaps.count == 3 && gaps[0] >= .milliseconds(240) && gaps[1] >= .milliseconds(480) && gaps[2] >= .milliseconds(960),
+                    "delays did not grow: \(gaps)")
             #expect(Set(failing.hits.map(\.id)).count == 1)
             try await Task.sleep(for: .milliseconds(200))
             let logA = try await stack.client.call(.get, "/api/v1/webhooks/\(a.id)/deliveries")["items"]?.arrayValue.first
@@ -312,6 +313,47 @@ struct WebhookTests {
             let ended = try JSONValue.parse(Data(try #require(hits.first { $0.type == "recording.session_ended" }).body.utf8))
             #expect(ended["data"]?["start"]?.stringValue == started["data"]?["start"]?.stringValue)
             #expect(ended["id"]?.stringValue?.hasSuffix(":session_ended") == true)
+        }
+    }
+
+    /// `source.created`, `source.deleted` and `clip.created` are written in the transaction of the change they
+    /// report: when their outbox row cannot be written, the change is rolled back (MediaMTX too), and the other way
+    /// round every change that stands has its webhook.
+    @Test func serviceEventsAreStoredWithTheChangeTheyReport() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await withStack { stack in
+            _ = try await subscribe(stack, receiver.url, events: ["source.created", "source.deleted", "clip.created"])
+            let kept = try await stack.client.createSource(["name": "Kept", "type": "push"])
+            let keptID = try #require(kept["id"]?.stringValue)
+            try await stack.database().write {
+                try $0.execute(sql: "CREATE TRIGGER fail BEFORE INSERT ON webhook_deliveries BEGIN SELECT RAISE(ABORT, 'injected'); END")
+            }
+            let refused = try await stack.client.call(.post, "/api/v1/sources", json: ["name": "Lost", "type": "push"])
+            #expect(refused.status == .internalServerError)
+            #expect(try await stack.client.call(.delete, "/api/v1/sources/\(keptID)").status == .internalServerError)
+            #expect(try await stack.client.call(.get, "/api/v1/sources")["total"]?.intValue == 1)
+            #expect(await stack.state.configuredPathNames() == [try #require(kept["path_name"]?.stringValue)])
+
+            try await stack.database().write { try $0.execute(sql: "DROP TRIGGER fail") }
+            let asset = try await stack.client.createAsset(["type": "stream", "source_type": "live", "name": "Gate", "stream_url": "rtsp://cam/gate"])
+            let path = try #require(asset["path"]?.stringValue)
+            let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+            try await stack.client.postEvents(segmentEvents(path: path, start: t0, duration: 4))
+            let clip = try await stack.client.call(.post, "/api/v1/assets/\(try #require(asset["id"]?.stringValue))/clips", json: [
+                "name": "Entry", "start": "2026-11-18T11:06:41Z", "duration": 2,
+            ])
+            #expect(clip.status == .created)
+            #expect(try await stack.client.call(.delete, "/api/v1/sources/\(keptID)").status == .noContent)
+            try await receiver.wait { $0.count == 4 }
+            try await Task.sleep(for: .milliseconds(200))
+            // In order per stream; the two streams' deliveries go out side by side.
+            let keptPath = try #require(kept["path_name"]?.stringValue)
+            #expect(receiver.hits.filter { $0.path == keptPath }.map(\.type) == ["source.created", "source.deleted"])
+            #expect(receiver.hits.filter { $0.path == path }.map(\.type) == ["source.created", "clip.created"])
+            let created = try JSONValue.parse(Data(try #require(receiver.hits.first { $0.type == "clip.created" }).body.utf8))
+            #expect(created["data"]?["asset_id"] == clip["id"])
         }
     }
 
