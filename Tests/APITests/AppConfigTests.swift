@@ -4,7 +4,7 @@ import Testing
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-@Suite("configs/config.<env>.yaml")
+@Suite("configs/config.<env>.yaml", .timeLimit(.minutes(3)))
 struct AppConfigTests {
     static let valid = """
     server:

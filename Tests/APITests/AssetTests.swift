@@ -11,7 +11,7 @@ extension TestClientProtocol {
     }
 }
 
-@Suite("Stream assets: creation (design §3.2)")
+@Suite("Stream assets: creation (design §3.2)", .timeLimit(.minutes(3)))
 struct AssetCreationTests {
     @Test func newStreamCreatesPathSourceAndAssetInOneCall() async throws {
         try await withStack { stack in
@@ -120,7 +120,7 @@ struct AssetCreationTests {
     }
 }
 
-@Suite("Stream assets: listing, relinking, deleting (design §3.3)")
+@Suite("Stream assets: listing, relinking, deleting (design §3.3)", .timeLimit(.minutes(3)))
 struct AssetCatalogueTests {
     @Test func tagFiltersAllMustMatch() async throws {
         try await withStack { stack in
@@ -198,7 +198,7 @@ struct AssetCatalogueTests {
     }
 }
 
-@Suite("Stream assets: stream endpoints and clips (design §4)")
+@Suite("Stream assets: stream endpoints and clips (design §4)", .timeLimit(.minutes(3)))
 struct AssetStreamTests {
     @Test func streamEndpointsResolveTheSource() async throws {
         try await withStack { stack in

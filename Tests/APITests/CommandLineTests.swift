@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The `mtx-companion` executable, run as a child process.
-@Suite("mtx-companion command line")
+@Suite("mtx-companion command line", .timeLimit(.minutes(3)))
 struct CommandLineTests {
     static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtx-companion")
@@ -67,7 +67,7 @@ struct CommandLineTests {
     }
 }
 
-@Suite("users command")
+@Suite("users command", .timeLimit(.minutes(3)))
 struct UsersCommandTests {
     @Test func theFirstAdminIsMadeOnTheCommandLineAndCanLogIn() async throws {
         let dir = try makeTempDirectory()
@@ -101,7 +101,7 @@ struct UsersCommandTests {
     }
 }
 
-@Suite("segments and events commands read the index")
+@Suite("segments and events commands read the index", .timeLimit(.minutes(3)))
 struct IndexCommandTests {
     @Test func segmentsAndEventsPrintWhatWasIndexed() async throws {
         let dir = try makeTempDirectory()

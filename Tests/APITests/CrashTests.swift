@@ -8,7 +8,7 @@ import Testing
 /// A signal to the server in the middle of a burst of hook events: `kill -9` loses no acknowledged event; SIGTERM
 /// also lets the requests in flight finish, refuses the rest with an error (so `mtx-hook` spools them), and closes
 /// the database cleanly.
-@Suite("Crash safety and graceful shutdown", .enabled(if: FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path)))
+@Suite("Crash safety and graceful shutdown", .timeLimit(.minutes(3)), .enabled(if: FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path)))
 struct CrashTests {
     struct Outcome {
         var acknowledged: [String]

@@ -2,7 +2,7 @@ import Foundation
 import MediaMTXSimulator
 import Testing
 
-@Suite("POST /api/v1/sources")
+@Suite("POST /api/v1/sources", .timeLimit(.minutes(3)))
 struct CreateSourceTests {
     static func isPathName(_ s: String) -> Bool {
         s.wholeMatch(of: /live\/[A-Za-z0-9_-]{1,48}-[0-9a-f]{8}/) != nil
@@ -151,7 +151,7 @@ struct CreateSourceTests {
     }
 }
 
-@Suite("Bad input to POST /api/v1/sources changes nothing")
+@Suite("Bad input to POST /api/v1/sources changes nothing", .timeLimit(.minutes(3)))
 struct CreateSourceValidationTests {
     @Test(arguments: [
         (#"{"type":"pull","url":"rtsp://a/b"}"#, "name", "invalid_argument"),

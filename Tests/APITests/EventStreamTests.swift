@@ -4,7 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
-@Suite("GET /api/v1/events/stream")
+@Suite("GET /api/v1/events/stream", .timeLimit(.minutes(3)))
 struct EventStreamTests {
     @Test func indexedChangesArriveAsServerSentEvents() async throws {
         try await withStack { stack in

@@ -5,7 +5,7 @@ import Testing
 
 /// Inputs that Schemathesis (Tests/fuzz) found, or writing docs/openapi.yaml showed, answered with a 5xx, a crash or
 /// outside the document: each now gets a 400 naming the field, and changes nothing.
-@Suite("Fuzzer findings: bad input is a 400 naming the field, never a 500")
+@Suite("Fuzzer findings: bad input is a 400 naming the field, never a 500", .timeLimit(.minutes(3)))
 struct FuzzFindingsTests {
     /// SQLite's length() stops at a NUL and counts code points, not characters: a name starting with NUL broke the
     /// table's CHECK (500, after MediaMTX had been changed and changed back), and one of 255 characters made of more

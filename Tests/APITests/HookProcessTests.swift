@@ -28,7 +28,7 @@ enum Hook {
     }
 }
 
-@Suite("mtx-hook, run as MediaMTX runs it", .enabled(if: FileManager.default.isExecutableFile(atPath: Hook.binary.path), "build mtx-hook first (swift build)"))
+@Suite("mtx-hook, run as MediaMTX runs it", .timeLimit(.minutes(3)), .enabled(if: FileManager.default.isExecutableFile(atPath: Hook.binary.path), "build mtx-hook first (swift build)"))
 struct HookProcessTests {
     @Test func eachEventIsIndexedAsItHappens() async throws {
         let dir = try makeTempDirectory()
@@ -183,7 +183,7 @@ func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async t
 }
 
 @Suite(
-    "The simulator runs mtx-hook as MediaMTX does",
+    "The simulator runs mtx-hook as MediaMTX does", .timeLimit(.minutes(3)),
     .enabled(if: FileManager.default.isExecutableFile(atPath: Hook.binary.path), "build mtx-hook first (swift build)"),
     .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "needs Debian's ffmpeg (scripts/install-deps.sh --test)")
 )

@@ -2,7 +2,7 @@ import Foundation
 import MediaMTXSimulator
 import Testing
 
-@Suite("MediaMTX down, hanging or failing → 503, nothing half-written")
+@Suite("MediaMTX down, hanging or failing → 503, nothing half-written", .timeLimit(.minutes(3)))
 struct MediaMTXFailureTests {
     @Test func mediamtxDownIs503AndNothingIsStored() async throws {
         try await withStack(apiAddress: "http://127.0.0.1:1") { stack in
@@ -63,7 +63,7 @@ struct MediaMTXFailureTests {
     }
 }
 
-@Suite("The catalogue survives a restart")
+@Suite("The catalogue survives a restart", .timeLimit(.minutes(3)))
 struct RestartTests {
     @Test func dataSurvivesARestartOfTheServer() async throws {
         let dir = try makeTempDirectory()

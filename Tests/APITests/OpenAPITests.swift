@@ -5,7 +5,7 @@ import NIOCore
 import Testing
 import Yams
 
-@Suite("GET /api/openapi.yaml: the OpenAPI document, served to everyone and covering every route")
+@Suite("GET /api/openapi.yaml: the OpenAPI document, served to everyone and covering every route", .timeLimit(.minutes(3)))
 struct OpenAPITests {
     /// `/api/v1/sources/:id` → `/api/v1/sources/{id}`.
     static func openAPIPath(_ path: String) -> String {

@@ -10,7 +10,7 @@ import MediaMTXSimulator
 import Testing
 
 /// What operators rely on: metrics after known traffic, health and readiness, request ids, backups.
-@Suite("Operations: metrics, health, request ids, backup")
+@Suite("Operations: metrics, health, request ids, backup", .timeLimit(.minutes(3)))
 struct OperationsTests {
     /// The value of the sample `name{labels…}` in a Prometheus text answer (labels in any order).
     func sample(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
@@ -123,7 +123,7 @@ struct OperationsTests {
     }
 }
 
-@Suite("Retention")
+@Suite("Retention", .timeLimit(.minutes(3)))
 struct RetentionTests {
     /// A segment file name as MediaMTX writes it with the test stack's record_path.
     func file(_ path: String, _ start: Date) -> String {

@@ -2,7 +2,7 @@ import Foundation
 import MediaMTXSimulator
 import Testing
 
-@Suite("GET /api/v1/sources")
+@Suite("GET /api/v1/sources", .timeLimit(.minutes(3)))
 struct ReadSourceTests {
     @Test func detailAndUnknownIDs() async throws {
         try await withStack { stack in

@@ -7,7 +7,7 @@ import Logging
 import MediaMTXSimulator
 import Testing
 
-@Suite("Reconciler")
+@Suite("Reconciler", .timeLimit(.minutes(3)))
 struct ReconcilerTests {
     /// The reconciler of a companion wired like the stack's.
     func reconciler(_ stack: TestStack, manageHooks: Bool = false) throws -> (Reconciler, AppServices) {

@@ -8,7 +8,7 @@ import Logging
 import MediaMTXSimulator
 import Testing
 
-@Suite("Roles × routes: every /api/v1 route needs a token and the right role")
+@Suite("Roles × routes: every /api/v1 route needs a token and the right role", .timeLimit(.minutes(3)))
 struct RoleMatrixTests {
     /// A request for a rule's route: parameters filled with values that name nothing.
     static func uri(_ rule: AccessPolicy.Rule) -> String {
@@ -62,7 +62,7 @@ struct RoleMatrixTests {
     }
 }
 
-@Suite("Access tokens and login")
+@Suite("Access tokens and login", .timeLimit(.minutes(3)))
 struct TokenTests {
     @Test func badTokensAreRefused() async throws {
         try await withStack { stack in
@@ -178,7 +178,7 @@ struct TokenTests {
     }
 }
 
-@Suite("MediaMTX asks us: publish, read, playback, api (authMethod: http)")
+@Suite("MediaMTX asks us: publish, read, playback, api (authMethod: http)", .timeLimit(.minutes(3)))
 struct MediaMTXAuthTests {
     /// A body as MediaMTX posts it (reference/mediamtx transcript.json).
     static func body(_ action: String, path: String, user: String = "", password: String = "", token: String = "", query: String = "",
@@ -302,7 +302,7 @@ struct MediaMTXAuthTests {
     }
 }
 
-@Suite("Audit log")
+@Suite("Audit log", .timeLimit(.minutes(3)))
 struct AuditTests {
     @Test func everyChangeIsRecordedWithWhoWhatAndHowItEnded() async throws {
         try await withStack { stack in
@@ -352,7 +352,7 @@ struct AuditTests {
     }
 }
 
-@Suite("Audit log covers every mutating route")
+@Suite("Audit log covers every mutating route", .timeLimit(.minutes(3)))
 struct AuditCoverageTests {
     @Test func everyRouteWithAnAuditActionWritesAnEntryEvenWhenItFails() async throws {
         try await withStack { stack in
@@ -379,7 +379,7 @@ enum RFC3339Check {
     static func isUTC(_ text: String?) -> Bool { text?.hasSuffix("Z") == true && text?.contains("T") == true }
 }
 
-@Suite("Web UI files")
+@Suite("Web UI files", .timeLimit(.minutes(3)))
 struct UIFilesTests {
     @Test func theUIIsServedAtTheRootWithoutAToken() async throws {
         try await withStack { stack in
@@ -398,7 +398,7 @@ struct UIFilesTests {
     }
 }
 
-@Suite("Hardening")
+@Suite("Hardening", .timeLimit(.minutes(3)))
 struct HardeningTests {
     @Test func headersCORSAndNesting() async throws {
         try await withStack { stack in
@@ -418,7 +418,7 @@ struct HardeningTests {
 }
 
 /// Every secret the server handles, and a log of a full run at trace level: none of them may appear in it.
-@Suite("Secrets stay out of the log")
+@Suite("Secrets stay out of the log", .timeLimit(.minutes(3)))
 struct SecretLogTests {
     final class Capture: @unchecked Sendable {
         let lock = NSLock()

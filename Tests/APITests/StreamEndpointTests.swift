@@ -2,7 +2,7 @@ import Foundation
 import MediaMTXSimulator
 import Testing
 
-@Suite("Status, preview and recording of a source")
+@Suite("Status, preview and recording of a source", .timeLimit(.minutes(3)))
 struct StreamEndpointTests {
     @Test func statusFollowsThePublisherAndReaders() async throws {
         try await withStack { stack in

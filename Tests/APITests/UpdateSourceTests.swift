@@ -2,7 +2,7 @@ import Foundation
 import MediaMTXSimulator
 import Testing
 
-@Suite("PUT, enable, disable, DELETE")
+@Suite("PUT, enable, disable, DELETE", .timeLimit(.minutes(3)))
 struct UpdateSourceTests {
     @Test func newURLIsPatchedIntoMediaMTXThenSaved() async throws {
         try await withStack { stack in

@@ -39,7 +39,14 @@ final class WebhookReceiver: Sendable {
     var url: String { "http://127.0.0.1:\(port)/hook" }
     var hits: [Hit] { state.withLock { $0.hits } }
 
-    /// Starts listening; `port` 0 picks a free one (kept for a restart on the same port).
+    /// Starts listening on `reserved`'s port, taking it over from the reservation.
+    func start(on reserved: PortReservation) async throws {
+        reserved.release()
+        try await start(port: reserved.port)
+    }
+
+    /// Starts listening; `port` 0 picks a free one (kept for a restart on the same port). Throws when the port
+    /// cannot be bound.
     func start(port wanted: Int? = nil) async throws {
         let router = Router()
         router.post("hook") { request, _ -> Response in
@@ -72,12 +79,24 @@ final class WebhookReceiver: Sendable {
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let task = Task { try await group.run() }
+        let task = Task {
+            // A server that fails to start (port taken) must not leave `start` waiting for it.
+            defer { continuation.finish() }
+            try await group.run()
+        }
         state.withLock { $0.group = group; $0.task = task }
         for await bound in stream {
             state.withLock { $0.port = bound }
             return
         }
+        state.withLock { $0.group = nil; $0.task = nil }
+        try await task.value
+        throw ReceiverNotStarted(port: wanted ?? port)
+    }
+
+    struct ReceiverNotStarted: Error, CustomStringConvertible {
+        var port: Int
+        var description: String { "the receiver could not listen on port \(port)" }
     }
 
     func stop() async {
@@ -102,4 +121,37 @@ final class WebhookReceiver: Sendable {
         var hits: Int
         var description: String { "the receiver did not see what it waited for (\(hits) hits)" }
     }
+}
+
+/// A loopback port held by a socket that is bound but not listening: connections to it are refused (a receiver
+/// that is down), and no other listener can take it meanwhile, as one could a port merely closed.
+final class PortReservation: Sendable {
+    let port: Int
+    private let fd: Mutex<Int32?>
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        self.fd = Mutex(fd)
+    }
+
+    /// Frees the port (for the receiver about to listen on it).
+    func release() {
+        if let fd = fd.withLock({ fd in defer { fd = nil }; return fd }) { close(fd) }
+    }
+
+    deinit { release() }
 }

@@ -8,7 +8,7 @@ import MediaMTXSimulator
 import Synchronization
 import Testing
 
-@Suite("Outbound webhooks")
+@Suite("Outbound webhooks", .timeLimit(.minutes(3)))
 struct WebhookTests {
     /// Creates a subscription; returns its id and secret.
     func subscribe(_ stack: TestStack, _ url: String, events: [String], extra: [String: any Sendable] = [:]) async throws -> (id: String, secret: String) {
@@ -28,13 +28,6 @@ struct WebhookTests {
         return parts.contains("v1=" + mac.map { String(format: "%02x", $0) }.joined())
     }
 
-    /// A port nothing listens on now, where a receiver can be started later.
-    func closedPort(_ receiver: WebhookReceiver) async throws -> Int {
-        try await receiver.start()
-        let port = receiver.port
-        await receiver.stop()
-        return port
-    }
 
     @Test func deliveriesAreSignedAndCarryTheIndexedEvent() async throws {
         let receiver = WebhookReceiver()
@@ -64,10 +57,10 @@ struct WebhookTests {
 
     @Test func aReceiverDownForAWhileGetsEveryEventOnceInOrderPerStream() async throws {
         let receiver = WebhookReceiver()
-        let port = try await closedPort(receiver)
+        let reserved = try PortReservation()
         defer { Task { await receiver.stop() } }
         try await withStack { stack in
-            _ = try await subscribe(stack, "http://127.0.0.1:\(port)/hook", events: ["stream.online", "stream.offline"])
+            _ = try await subscribe(stack, "http://127.0.0.1:\(reserved.port)/hook", events: ["stream.online", "stream.offline"])
             let t0 = Date()
             var sent: [String: [String]] = [:]
             for i in 0..<30 {
@@ -78,7 +71,7 @@ struct WebhookTests {
             }
             try await Task.sleep(for: .milliseconds(700))
             #expect(receiver.hits.isEmpty)
-            try await receiver.start(port: port)
+            try await receiver.start(on: reserved)
             try await receiver.wait { Set($0.map(\.id)).count == 30 }
             try await Task.sleep(for: .milliseconds(200))
             let hits = receiver.hits
@@ -150,19 +143,19 @@ struct WebhookTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("catalog.sqlite").path
         let receiver = WebhookReceiver()
-        let port = try await closedPort(receiver)
+        let reserved = try PortReservation()
         defer { Task { await receiver.stop() } }
         let events = (0..<5).map { hookEvent("read", path: "live/a", at: Date().addingTimeInterval(Double($0)), extra: ["reader_id": "r\($0)"]) }
         let ids = events.map { $0["event_id"] as! String }
         try await MediaMTXSimulator.with { sim in
             try await withStack(databasePath: db, sim: sim) { stack in
-                let (id, _) = try await subscribe(stack, "http://127.0.0.1:\(port)/hook", events: ["reader.joined"])
+                let (id, _) = try await subscribe(stack, "http://127.0.0.1:\(reserved.port)/hook", events: ["reader.joined"])
                 try await stack.client.postEvents(events)
                 try await Task.sleep(for: .milliseconds(200))
                 let pending = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries?state=pending")
                 #expect(pending["total"]?.intValue == 5)
             }
-            try await receiver.start(port: port)
+            try await receiver.start(on: reserved)
             try await withStack(databasePath: db, sim: sim) { _ in
                 try await receiver.wait { Set($0.map(\.id)).count == 5 }
             }

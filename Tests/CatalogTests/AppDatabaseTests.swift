@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 import Testing
 
-@Suite("SQLite catalogue")
+@Suite("SQLite catalogue", .timeLimit(.minutes(3)))
 struct AppDatabaseTests {
     func withDatabase(_ body: (AppDatabase, String) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")

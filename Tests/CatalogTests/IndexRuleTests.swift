@@ -2,7 +2,7 @@ import Catalog
 import Foundation
 import Testing
 
-@Suite("record_path parsing (segment start from the file name)")
+@Suite("record_path parsing (segment start from the file name)", .timeLimit(.minutes(3)))
 struct RecordPathPatternTests {
     @Test func defaultPatternGivesPathAndMicrosecondStart() throws {
         let pattern = RecordPathPattern("./recordings/%path/%Y-%m-%d_%H-%M-%S-%f")
@@ -46,7 +46,7 @@ struct RecordPathPatternTests {
     }
 }
 
-@Suite("recording sessions")
+@Suite("recording sessions", .timeLimit(.minutes(3)))
 struct SessionMergeTests {
     func segment(_ start: Double, _ duration: Double?, _ state: SegmentState = .complete) -> Segment {
         Segment(id: 0, pathName: "p", filePath: nil, start: Int64(start * 1_000_000), duration: duration, size: nil, state: state)

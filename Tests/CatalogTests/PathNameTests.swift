@@ -2,7 +2,7 @@ import Catalog
 import Foundation
 import Testing
 
-@Suite("path_name rule (design §2.2.1)")
+@Suite("path_name rule (design §2.2.1)", .timeLimit(.minutes(3)))
 struct PathNameTests {
     @Test(arguments: [
         ("Front Door", "Front-Door"),
@@ -39,7 +39,7 @@ struct PathNameTests {
     }
 }
 
-@Suite("protocol from the URL scheme")
+@Suite("protocol from the URL scheme", .timeLimit(.minutes(3)))
 struct StreamProtocolTests {
     @Test(arguments: [
         ("rtsp://cam/s", "rtsp"), ("RTSP://cam/s", "rtsp"), ("rtsps://cam/s", "rtsps"), ("rtsp+http://cam/s", "rtsp"),

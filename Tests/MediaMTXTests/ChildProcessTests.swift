@@ -2,7 +2,7 @@ import ChildProcess
 import Foundation
 import Testing
 
-@Suite("ChildProcess: posix_spawn for the simulator's hooks and ffmpeg")
+@Suite("ChildProcess: posix_spawn for the simulator's hooks and ffmpeg", .timeLimit(.minutes(3)))
 struct ChildProcessTests {
     @Test func outputStatusEnvironmentAndDirectory() throws {
         let inheritable = open("/dev/null", O_RDONLY)

@@ -25,7 +25,7 @@ func withClient(timeout: TimeAmount = .seconds(5), apiAddress: String? = nil, _ 
     }
 }
 
-@Suite("MediaMTXClient")
+@Suite("MediaMTXClient", .timeLimit(.minutes(3)))
 struct MediaMTXClientTests {
     @Test func configPathLifecycleWithSlashInTheName() async throws {
         try await withClient { client, sim in
@@ -175,7 +175,7 @@ struct MediaMTXClientTests {
     }
 }
 
-@Suite("RFC 3339 as MediaMTX writes it")
+@Suite("RFC 3339 as MediaMTX writes it", .timeLimit(.minutes(3)))
 struct RFC3339Tests {
     @Test(arguments: [
         ("2026-11-25T20:02:47.294696Z", 1_795_636_967.294696), ("2026-11-25T20:02:47Z", 1_795_636_967.0),

@@ -26,7 +26,7 @@ func sameJSON(_ a: JSONValue, _ b: JSONValue) -> Bool {
     }
 }
 
-@Suite("The simulator answers like the real MediaMTX", .enabled(if: haveReference, "needs ../shared/reference/mediamtx"))
+@Suite("The simulator answers like the real MediaMTX", .timeLimit(.minutes(3)), .enabled(if: haveReference, "needs ../shared/reference/mediamtx"))
 struct SimulatorConformanceTests {
     /// Replays `transcript.json` (exchanges recorded from a real MediaMTX) in order.
     @Test func replaysTheRecordedTranscript() async throws {
