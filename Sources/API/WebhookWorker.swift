@@ -26,6 +26,7 @@ public final class WebhookWorker: Service, Sendable {
     let logger: Logger
     let client: HTTPClient
     private let load = Mutex(Load())
+    private let outcomes = Mutex<(items: [(WebhookDelivery, WebhookAttempt)], flushing: Bool)>(([], false))
     private let wakeup = Wakeup()
 
     public init(database: AppDatabase, settings: AppConfig.Webhooks, retentionDays: Int, logger: Logger) {
@@ -66,10 +67,16 @@ public final class WebhookWorker: Service, Sendable {
             let now = Date().micros
             var nextPoll: Duration = .seconds(1)
             do {
-                let busy = load.withLock { $0.streams }
-                let (due, next) = try await database.dueDeliveries(now: now, busy: busy)
-                for (delivery, subscription) in due where claim(delivery) {
-                    group.addTask { await self.attempt(delivery, subscription) }
+                let (candidates, next) = try await database.dueDeliveries(now: now)
+                let claimed = candidates.filter(claim)
+                // The payloads of the claimed deliveries only; one no longer pending (deleted meanwhile) is let go.
+                let deliveries = try await fetch(claimed)
+                for c in claimed {
+                    if let d = deliveries[c.id] {
+                        group.addTask { await self.attempt(d, c.subscription) }
+                    } else {
+                        release(c.streamKey, c.subscription.id)
+                    }
                 }
                 if let next { nextPoll = min(nextPoll, .microseconds(max(0, next - now))) }
                 if retentionDays > 0, ContinuousClock.now - lastPrune > .seconds(3600) {
@@ -83,34 +90,46 @@ public final class WebhookWorker: Service, Sendable {
         }
     }
 
+    private func fetch(_ claimed: [AppDatabase.Candidate]) async throws -> [Int64: WebhookDelivery] {
+        do {
+            return Dictionary(uniqueKeysWithValues: try await database.pendingDeliveries(ids: claimed.map(\.id)).map { ($0.id, $0) })
+        } catch {
+            for c in claimed { release(c.streamKey, c.subscription.id) }
+            throw error
+        }
+    }
+
     /// Takes a slot for the delivery's stream, unless it is busy or the limits are reached.
-    private func claim(_ d: WebhookDelivery) -> Bool {
+    private func claim(_ c: AppDatabase.Candidate) -> Bool {
         load.withLock { load in
-            let key = AppDatabase.streamKey(d)
-            guard load.total < settings.concurrency, load.perSubscription[d.subscriptionID, default: 0] < perSubscriptionLimit,
+            let key = c.streamKey
+            guard load.total < settings.concurrency, load.perSubscription[c.subscription.id, default: 0] < perSubscriptionLimit,
                   !load.streams.contains(key) else { return false }
             load.streams.insert(key)
-            load.perSubscription[d.subscriptionID, default: 0] += 1
+            load.perSubscription[c.subscription.id, default: 0] += 1
             load.total += 1
             return true
         }
     }
 
-    private func release(_ d: WebhookDelivery) {
+    private func release(_ streamKey: String, _ subscription: UUID) {
         load.withLock { load in
-            load.streams.remove(AppDatabase.streamKey(d))
-            load.perSubscription[d.subscriptionID, default: 1] -= 1
-            if load.perSubscription[d.subscriptionID] == 0 { load.perSubscription[d.subscriptionID] = nil }
+            load.streams.remove(streamKey)
+            load.perSubscription[subscription, default: 1] -= 1
+            if load.perSubscription[subscription] == 0 { load.perSubscription[subscription] = nil }
             load.total -= 1
         }
         wakeup.signal()
     }
 
+    private func release(_ d: WebhookDelivery) {
+        release(AppDatabase.streamKey(d.subscriptionID, d.orderKey), d.subscriptionID)
+    }
+
     func attempt(_ d: WebhookDelivery, _ s: WebhookSubscription) async {
-        defer { release(d) }
         let result = await send(d.payload, to: s)
         // Shutting down: the attempt did not finish; it stays pending and is made again after the restart.
-        if Task.isCancelled { return }
+        if Task.isCancelled { return release(d) }
         let now = Date().micros
         let outcome: WebhookAttempt.Outcome
         if result.delivered {
@@ -121,14 +140,36 @@ public final class WebhookWorker: Service, Sendable {
         } else {
             outcome = .failed
         }
-        let attempt = WebhookAttempt(outcome: outcome, at: now, status: result.status, error: result.error, latencyMs: result.latencyMs)
-        do {
-            try await database.recordAttempt(d, attempt, disableAfter: micros(settings.disableAfter))
-        } catch {
-            logger.error("webhook attempt not recorded", metadata: ["delivery": "\(d.id)", "error": "\(error)"])
-        }
         if outcome == .failed {
             logger.notice("webhook delivery parked as failed", metadata: ["delivery": "\(d.id)", "url": "\(s.url)", "error": "\(result.error ?? "HTTP \(result.status ?? 0)")"])
+        }
+        await record(d, WebhookAttempt(outcome: outcome, at: now, status: result.status, error: result.error, latencyMs: result.latencyMs))
+    }
+
+    /// Stores an outcome; its stream's slot is freed once it is stored, so the stream's next delivery is read only
+    /// after this one left the pending state. Outcomes that finish while a write is under way are stored together
+    /// in the next one (one transaction for many attempts, instead of one each).
+    private func record(_ d: WebhookDelivery, _ attempt: WebhookAttempt) async {
+        let flusher = outcomes.withLock { o in
+            o.items.append((d, attempt))
+            defer { o.flushing = true }
+            return !o.flushing
+        }
+        guard flusher else { return }
+        while let batch = outcomes.withLock({ o -> [(WebhookDelivery, WebhookAttempt)]? in
+            guard !o.items.isEmpty else {
+                o.flushing = false
+                return nil
+            }
+            defer { o.items = [] }
+            return o.items
+        }) {
+            do {
+                try await database.recordAttempts(batch, disableAfter: micros(settings.disableAfter))
+            } catch {
+                logger.error("webhook attempts not recorded", metadata: ["deliveries": "\(batch.map(\.0.id))", "error": "\(error)"])
+            }
+            for (d, _) in batch { release(d) }
         }
     }
 

@@ -41,8 +41,8 @@ extension AppDatabase {
                     delivered_at INTEGER
                 );
                 CREATE INDEX webhook_deliveries_log ON webhook_deliveries(subscription_id, id);
-                -- The worker's scan: a subscription's oldest pending deliveries.
-                CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(subscription_id, id) WHERE state = 'pending';
+                -- The worker's scan: a subscription's oldest pending deliveries (covering: the scan reads no row).
+                CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(subscription_id, id, order_key, next_attempt_at, state) WHERE state = 'pending';
                 CREATE INDEX webhook_deliveries_done ON webhook_deliveries(created_at) WHERE state <> 'pending';
                 -- Recording sessions that started and have not been reported as ended.
                 CREATE TABLE webhook_open_sessions (
@@ -299,62 +299,92 @@ extension AppDatabase {
         }
     }
 
-    /// The next deliveries to attempt, oldest due first, and when the next one not yet due will be (µs): for each
-    /// enabled subscription, the oldest `window` pending deliveries are read (an indexed range), and of each stream
-    /// the first one — its oldest pending delivery — is taken if due and its stream is not in `busy` (attempts in
-    /// flight). A subscription's backlog costs one bounded read, whatever its size, and holds up no other.
-    public func dueDeliveries(now: Int64, busy: Set<String>, window: Int = 256) async throws -> (due: [(WebhookDelivery, WebhookSubscription)], next: Int64?) {
+    /// A pending delivery the worker may take: which stream of which subscription, and when it is due (µs).
+    public struct Candidate: Sendable {
+        public var id: Int64
+        public var subscription: WebhookSubscription
+        public var orderKey: String
+        public var nextAttemptAt: Int64
+        public var streamKey: String { AppDatabase.streamKey(subscription.id, orderKey) }
+    }
+
+    /// The deliveries that may go out now, oldest due first, and when the next one not yet due will be (µs): for
+    /// each enabled subscription, its oldest `window` pending deliveries are read from a covering index (no row, no
+    /// payload), and of each stream the first one — its oldest pending delivery — is a candidate if due. A
+    /// subscription's backlog costs one bounded index read, whatever its size, and holds up no other.
+    public func dueDeliveries(now: Int64, window: Int = 256) async throws -> (due: [Candidate], next: Int64?) {
         try await writer.read { db in
-            var due: [(WebhookDelivery, WebhookSubscription)] = []
+            var due: [Candidate] = []
             var next: Int64?
             let subscriptions = try Row.fetchAll(db, sql: "SELECT * FROM webhook_subscriptions WHERE enabled").map(Self.subscription)
-            let pending = try db.cachedStatement(sql: "SELECT * FROM webhook_deliveries WHERE subscription_id = ? AND state = 'pending' ORDER BY id LIMIT ?")
+            let pending = try db.cachedStatement(sql: """
+                SELECT id, order_key, next_attempt_at FROM webhook_deliveries
+                WHERE subscription_id = ? AND state = 'pending' ORDER BY id LIMIT ?
+                """)
             for s in subscriptions {
                 var seen = Set<String>()
-                for row in try Row.fetchAll(pending, arguments: [s.id.uuidString.lowercased(), window]) {
-                    let d = try Self.delivery(row)
-                    guard seen.insert(d.orderKey).inserted else { continue }
-                    if d.nextAttemptAt > now {
-                        next = min(next ?? d.nextAttemptAt, d.nextAttemptAt)
-                    } else if !busy.contains(Self.streamKey(d)) {
-                        due.append((d, s))
+                let rows = try Row.fetchCursor(pending, arguments: [s.id.uuidString.lowercased(), window])
+                while let row = try rows.next() {
+                    let key: String = row[1]
+                    guard seen.insert(key).inserted else { continue }
+                    let at: Int64 = row[2]
+                    if at > now {
+                        next = min(next ?? at, at)
+                    } else {
+                        due.append(Candidate(id: row[0], subscription: s, orderKey: key, nextAttemptAt: at))
                     }
                 }
             }
-            due.sort { ($0.0.nextAttemptAt, $0.0.id) < ($1.0.nextAttemptAt, $1.0.id) }
+            due.sort { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
             return (due, next)
         }
     }
 
-    /// Ordering unit of deliveries: one subscription, one stream.
-    public static func streamKey(_ d: WebhookDelivery) -> String {
-        d.subscriptionID.uuidString.lowercased() + " " + d.orderKey
+    /// The pending deliveries among `ids` (one read; those no longer pending are left out).
+    public func pendingDeliveries(ids: [Int64]) async throws -> [WebhookDelivery] {
+        guard !ids.isEmpty else { return [] }
+        return try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM webhook_deliveries WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND state = 'pending'",
+                arguments: StatementArguments(ids)
+            ).map(Self.delivery)
+        }
     }
 
-    /// Stores an attempt's outcome and the subscription's failure run: a success clears it; failing for longer
-    /// than `disableAfter` (µs) turns the subscription off with `disabled_reason = failing`.
-    public func recordAttempt(_ delivery: WebhookDelivery, _ attempt: WebhookAttempt, disableAfter: Int64) async throws {
+    /// Ordering unit of deliveries: one subscription, one stream.
+    public static func streamKey(_ subscription: UUID, _ orderKey: String) -> String {
+        subscription.uuidString.lowercased() + " " + orderKey
+    }
+
+    /// Stores attempts' outcomes (one transaction) and each subscription's failure run: a success clears it;
+    /// failing for longer than `disableAfter` (µs) turns the subscription off with `disabled_reason = failing`.
+    public func recordAttempts(_ attempts: [(WebhookDelivery, WebhookAttempt)], disableAfter: Int64) async throws {
         try await writer.write { db in
-            let state: String, next: Int64
-            switch attempt.outcome {
-            case .delivered: (state, next) = ("delivered", attempt.at)
-            case .retry(let at): (state, next) = ("pending", at)
-            case .failed: (state, next) = ("failed", attempt.at)
-            }
-            try db.execute(sql: """
+            let update = try db.cachedStatement(sql: """
                 UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?, last_status = ?,
                     last_error = ?, last_latency_ms = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
                 WHERE id = ?
-                """, arguments: [state, next, attempt.at, attempt.status, attempt.error, attempt.latencyMs, state, attempt.at, delivery.id])
-            let subscription = delivery.subscriptionID.uuidString.lowercased()
-            if attempt.outcome == .delivered {
-                try db.execute(sql: "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", arguments: [subscription])
-            } else {
-                try db.execute(sql: "UPDATE webhook_subscriptions SET failing_since = ? WHERE id = ? AND failing_since IS NULL", arguments: [attempt.at, subscription])
-                try db.execute(sql: """
-                    UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = ?, updated_at = ?
-                    WHERE id = ? AND enabled AND failing_since <= ?
-                    """, arguments: [WebhookSubscription.disabledFailing, attempt.at, subscription, attempt.at - disableAfter])
+                """)
+            for (delivery, attempt) in attempts {
+                let state: String, next: Int64
+                switch attempt.outcome {
+                case .delivered: (state, next) = ("delivered", attempt.at)
+                case .retry(let at): (state, next) = ("pending", at)
+                case .failed: (state, next) = ("failed", attempt.at)
+                }
+                try update.execute(arguments: [state, next, attempt.at, attempt.status, attempt.error, attempt.latencyMs, state, attempt.at, delivery.id])
+                let subscription = delivery.subscriptionID.uuidString.lowercased()
+                if attempt.outcome == .delivered {
+                    try db.cachedStatement(sql: "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL")
+                        .execute(arguments: [subscription])
+                } else {
+                    try db.cachedStatement(sql: "UPDATE webhook_subscriptions SET failing_since = ? WHERE id = ? AND failing_since IS NULL")
+                        .execute(arguments: [attempt.at, subscription])
+                    try db.cachedStatement(sql: """
+                        UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = ?, updated_at = ?
+                        WHERE id = ? AND enabled AND failing_since <= ?
+                        """).execute(arguments: [WebhookSubscription.disabledFailing, attempt.at, subscription, attempt.at - disableAfter])
+                }
             }
         }
     }
