@@ -87,7 +87,9 @@ public func buildApplication(_ app: AppServices) async throws -> some Applicatio
     ).addRoutes(to: router)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
     let bus = EventBus()
-    let webhooks = WebhookWorker(database: app.database, settings: config.webhooks, retentionDays: config.hooks.eventRetentionDays, logger: logger)
+    let webhooks = WebhookWorker(
+        database: app.database, settings: config.webhooks, retentionDays: config.hooks.eventRetentionDays, metrics: app.metrics, logger: logger
+    )
     WebhooksController(service: WebhooksService(database: app.database, settings: config.webhooks, worker: webhooks, logger: logger))
         .addRoutes(to: router.group("api/v1/webhooks"))
     HooksController(

@@ -97,6 +97,13 @@ public final class AppMetrics: Sendable {
             Gauge(label: "mtx_companion_segments", dimensions: [("state", state)], factory: factory).record(count)
         }
         Gauge(label: "mtx_companion_database_size_bytes", factory: factory).record(sizes.databaseBytes)
+        Gauge(label: "mtx_companion_webhook_deliveries_pending", factory: factory).record(sizes.webhooksPending)
+    }
+
+    /// One webhook attempt: `delivered`, `retry` (to be tried again) or `failed` (parked), and its round trip.
+    func webhookAttempt(outcome: String, duration: Duration) {
+        counter("mtx_companion_webhook_attempts_total", [("outcome", outcome)]).increment()
+        timer("mtx_companion_webhook_attempt_duration_seconds", []).record(duration: duration)
     }
 
     /// The Prometheus text format.

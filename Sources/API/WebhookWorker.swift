@@ -23,14 +23,16 @@ public final class WebhookWorker: Service, Sendable {
     let database: AppDatabase
     let settings: AppConfig.Webhooks
     let retentionDays: Int
+    let metrics: AppMetrics
     let logger: Logger
     let client: HTTPClient
     private let load = Mutex(Load())
     private let outcomes = Mutex<(items: [(WebhookDelivery, WebhookAttempt)], flushing: Bool)>(([], false))
     private let wakeup = Wakeup()
 
-    public init(database: AppDatabase, settings: AppConfig.Webhooks, retentionDays: Int, logger: Logger) {
+    public init(database: AppDatabase, settings: AppConfig.Webhooks, retentionDays: Int, metrics: AppMetrics, logger: Logger) {
         self.database = database
+        self.metrics = metrics
         self.settings = settings
         self.retentionDays = retentionDays
         self.logger = logger
@@ -140,6 +142,7 @@ public final class WebhookWorker: Service, Sendable {
         } else {
             outcome = .failed
         }
+        metrics.webhookAttempt(outcome: outcome.label, duration: .microseconds(Int64(result.latencyMs * 1000)))
         if outcome == .failed {
             logger.notice("webhook delivery parked as failed", metadata: ["delivery": "\(d.id)", "url": "\(s.url)", "error": "\(result.error ?? "HTTP \(result.status ?? 0)")"])
         }
@@ -305,5 +308,16 @@ final class Wakeup: Sendable {
             return w
         }
         waiter?.resume()
+    }
+}
+
+extension WebhookAttempt.Outcome {
+    /// The metrics label.
+    var label: String {
+        switch self {
+        case .delivered: "delivered"
+        case .retry: "retry"
+        case .failed: "failed"
+        }
     }
 }

@@ -10,6 +10,8 @@ extension AppDatabase {
         public var segments: [String: Int]
         /// The database file and its WAL.
         public var databaseBytes: Int64
+        /// Webhook deliveries not yet delivered or parked (the outbox backlog).
+        public var webhooksPending: Int
     }
 
     public func sizes() async throws -> Sizes {
@@ -23,7 +25,8 @@ extension AppDatabase {
             let wal = (try? FileManager.default.attributesOfItem(atPath: walPath)[.size] as? Int64) ?? nil
             return Sizes(
                 sources: try Int.fetchOne(db, sql: "SELECT count(*) FROM media_sources") ?? 0,
-                segments: segments, databaseBytes: pages + (wal ?? 0)
+                segments: segments, databaseBytes: pages + (wal ?? 0),
+                webhooksPending: try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'") ?? 0
             )
         }
     }

@@ -9,20 +9,20 @@ import HummingbirdTesting
 import MediaMTXSimulator
 import Testing
 
+/// The value of the sample `name{labels…}` in a Prometheus text answer (labels in any order).
+func sample(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
+        let head = line.split(separator: " ").dropLast().joined(separator: " ")
+        guard labels.allSatisfy({ head.contains("\($0.key)=\"\($0.value)\"") }) else { continue }
+        if labels.isEmpty, head != name { continue }
+        return Double(line.split(separator: " ").last ?? "")
+    }
+    return nil
+}
+
 /// What operators rely on: metrics after known traffic, health and readiness, request ids, backups.
 @Suite("Operations: metrics, health, request ids, backup", .timeLimit(.minutes(3)))
 struct OperationsTests {
-    /// The value of the sample `name{labels…}` in a Prometheus text answer (labels in any order).
-    func sample(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
-        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
-            let head = line.split(separator: " ").dropLast().joined(separator: " ")
-            guard labels.allSatisfy({ head.contains("\($0.key)=\"\($0.value)\"") }) else { continue }
-            if labels.isEmpty, head != name { continue }
-            return Double(line.split(separator: " ").last ?? "")
-        }
-        return nil
-    }
-
     func event(_ id: String, _ type: String) -> [String: any Sendable] {
         ["event_id": id, "type": type, "occurred_at": "2026-11-25T20:00:00Z", "path": "live/metrics"]
     }

@@ -117,6 +117,13 @@ struct WebhookTests {
             #expect(logC["total"]?.intValue == 1)
             #expect(logC["items"]?.arrayValue.first?["attempts"]?.intValue == gone.hits.count)
             #expect(logC["items"]?.arrayValue.first?["response_code"]?.intValue == 410)
+            // The same attempts in the metrics: 3 + 2 retried, 2 delivered, 1 parked; nothing left pending.
+            let text = String(buffer: try await stack.raw.execute(uri: "/metrics", method: .get).body)
+            #expect(sample(text, "mtx_companion_webhook_attempts_total", ["outcome": "retry"]) == 5)
+            #expect(sample(text, "mtx_companion_webhook_attempts_total", ["outcome": "delivered"]) == 2)
+            #expect(sample(text, "mtx_companion_webhook_attempts_total", ["outcome": "failed"]) == 1)
+            #expect(sample(text, "mtx_companion_webhook_attempt_duration_seconds_count") == 8)
+            #expect(sample(text, "mtx_companion_webhook_deliveries_pending") == 0)
         }
     }
 
