@@ -14,11 +14,6 @@ import Synchronization
 /// SQLite: pending deliveries survive a restart. Stops on graceful shutdown (in-flight attempts are cancelled and
 /// stay pending).
 public final class WebhookWorker: Service, Sendable {
-    struct Load {
-        var streams: Set<String> = []
-        var perSubscription: [UUID: Int] = [:]
-        var total = 0
-    }
 
     let database: AppDatabase
     let settings: AppConfig.Webhooks
@@ -26,13 +21,14 @@ public final class WebhookWorker: Service, Sendable {
     let metrics: AppMetrics
     let logger: Logger
     let client: HTTPClient
-    private let load = Mutex(Load())
+    private let load: Mutex<AppDatabase.WorkerLoad>
     private let outcomes = Mutex<(items: [(WebhookDelivery, WebhookAttempt)], flushing: Bool)>(([], false))
     private let wakeup = Wakeup()
 
     public init(database: AppDatabase, settings: AppConfig.Webhooks, retentionDays: Int, metrics: AppMetrics, logger: Logger) {
         self.database = database
         self.metrics = metrics
+        load = Mutex(AppDatabase.WorkerLoad(slots: max(1, settings.concurrency / 4)))
         self.settings = settings
         self.retentionDays = retentionDays
         self.logger = logger
@@ -46,8 +42,6 @@ public final class WebhookWorker: Service, Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
-
-    var perSubscriptionLimit: Int { max(1, settings.concurrency / 4) }
 
     /// New deliveries are in the outbox: look now instead of at the next poll.
     public func wake() {
@@ -69,7 +63,7 @@ public final class WebhookWorker: Service, Sendable {
             let now = Date().micros
             var nextPoll: Duration = .seconds(1)
             do {
-                let (candidates, next) = try await database.dueDeliveries(now: now)
+                let (candidates, next) = try await database.dueDeliveries(now: now, load: load.withLock { $0 })
                 let claimed = candidates.filter(claim)
                 // The payloads of the claimed deliveries only; one no longer pending (deleted meanwhile) is let go.
                 let deliveries = try await fetch(claimed)
@@ -105,21 +99,20 @@ public final class WebhookWorker: Service, Sendable {
     private func claim(_ c: AppDatabase.Candidate) -> Bool {
         load.withLock { load in
             let key = c.streamKey
-            guard load.total < settings.concurrency, load.perSubscription[c.subscription.id, default: 0] < perSubscriptionLimit,
-                  !load.streams.contains(key) else { return false }
-            load.streams.insert(key)
-            load.perSubscription[c.subscription.id, default: 0] += 1
-            load.total += 1
+            guard load.inFlight.values.reduce(0, +) < settings.concurrency, load.inFlight[c.subscription.id, default: 0] < load.slots,
+                  !load.busy.contains(key) else { return false }
+            load.busy.insert(key)
+            load.inFlight[c.subscription.id, default: 0] += 1
+            load.resumeAfter[c.subscription.id] = c.orderKey
             return true
         }
     }
 
     private func release(_ streamKey: String, _ subscription: UUID) {
         load.withLock { load in
-            load.streams.remove(streamKey)
-            load.perSubscription[subscription, default: 1] -= 1
-            if load.perSubscription[subscription] == 0 { load.perSubscription[subscription] = nil }
-            load.total -= 1
+            load.busy.remove(streamKey)
+            load.inFlight[subscription, default: 1] -= 1
+            if load.inFlight[subscription] == 0 { load.inFlight[subscription] = nil }
         }
         wakeup.signal()
     }

@@ -41,8 +41,9 @@ extension AppDatabase {
                     delivered_at INTEGER
                 );
                 CREATE INDEX webhook_deliveries_log ON webhook_deliveries(subscription_id, id);
-                -- The worker's scan: a subscription's oldest pending deliveries (covering: the scan reads no row).
-                CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(subscription_id, id, order_key, next_attempt_at, state) WHERE state = 'pending';
+                -- The worker's scan: the oldest pending delivery of each stream of a subscription, found by
+                -- jumping from stream to stream (covering: the scan reads no row).
+                CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(subscription_id, order_key, id, next_attempt_at, state) WHERE state = 'pending';
                 CREATE INDEX webhook_deliveries_done ON webhook_deliveries(created_at) WHERE state <> 'pending';
                 -- Recording sessions that started and have not been reported as ended.
                 CREATE TABLE webhook_open_sessions (
@@ -308,30 +309,69 @@ extension AppDatabase {
         public var streamKey: String { AppDatabase.streamKey(subscription.id, orderKey) }
     }
 
-    /// The deliveries that may go out now, oldest due first, and when the next one not yet due will be (µs): for
-    /// each enabled subscription, its oldest `window` pending deliveries are read from a covering index (no row, no
-    /// payload), and of each stream the first one — its oldest pending delivery — is a candidate if due. A
-    /// subscription's backlog costs one bounded index read, whatever its size, and holds up no other.
-    public func dueDeliveries(now: Int64, window: Int = 256) async throws -> (due: [Candidate], next: Int64?) {
+    /// What the worker has in flight, so the scan reads no more than it can start.
+    public struct WorkerLoad: Sendable {
+        /// Attempts one subscription may have in flight.
+        public var slots: Int
+        public var inFlight: [UUID: Int] = [:]
+        /// Streams (`streamKey`) with an attempt in flight.
+        public var busy: Set<String> = []
+        /// Per subscription, the stream taken last: the next scan starts after it, round the streams in turn.
+        public var resumeAfter: [UUID: String] = [:]
+
+        public init(slots: Int) {
+            self.slots = slots
+        }
+    }
+
+    /// The deliveries that may go out now, oldest due first, and when the next one not yet due will be (µs): the
+    /// heads of a subscription's streams — each stream's oldest pending delivery — that are due and not in flight,
+    /// as many as the subscription has free slots. The heads are found by jumping through a covering index from
+    /// one stream to the next (index seeks only, no row, no payload), starting after the stream taken last and
+    /// wrapping round, so every stream gets its turn, a stream's backlog costs nothing however long, and a stream
+    /// that keeps failing holds up only itself. `next` may be left out when deliveries are due (the worker looks
+    /// again as each attempt ends).
+    public func dueDeliveries(now: Int64, load: WorkerLoad) async throws -> (due: [Candidate], next: Int64?) {
         try await writer.read { db in
             var due: [Candidate] = []
             var next: Int64?
             let subscriptions = try Row.fetchAll(db, sql: "SELECT * FROM webhook_subscriptions WHERE enabled").map(Self.subscription)
-            let pending = try db.cachedStatement(sql: """
-                SELECT id, order_key, next_attempt_at FROM webhook_deliveries
-                WHERE subscription_id = ? AND state = 'pending' ORDER BY id LIMIT ?
+            let heads = try db.cachedStatement(sql: """
+                WITH RECURSIVE streams(key) AS (
+                    SELECT (SELECT order_key FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key > ?2
+                            ORDER BY order_key LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT order_key FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key > streams.key
+                            ORDER BY order_key LIMIT 1)
+                    FROM streams WHERE streams.key IS NOT NULL
+                )
+                SELECT key,
+                    (SELECT id FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key = streams.key ORDER BY id LIMIT 1),
+                    (SELECT next_attempt_at FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key = streams.key
+                        ORDER BY id LIMIT 1)
+                FROM streams WHERE key IS NOT NULL
                 """)
             for s in subscriptions {
-                var seen = Set<String>()
-                let rows = try Row.fetchCursor(pending, arguments: [s.id.uuidString.lowercased(), window])
-                while let row = try rows.next() {
-                    let key: String = row[1]
-                    guard seen.insert(key).inserted else { continue }
-                    let at: Int64 = row[2]
-                    if at > now {
-                        next = min(next ?? at, at)
-                    } else {
-                        due.append(Candidate(id: row[0], subscription: s, orderKey: key, nextAttemptAt: at))
+                let wanted = load.slots - load.inFlight[s.id, default: 0]
+                guard wanted > 0 else { continue }
+                var found = 0
+                let resume = load.resumeAfter[s.id]
+                // After the stream taken last to the end, then from the start up to it.
+                var passes: [(from: String, upTo: String?)] = [(resume ?? "", nil)]
+                if let resume { passes.append(("", resume)) }
+                scan: for (from, upTo) in passes {
+                    let rows = try Row.fetchCursor(heads, arguments: [s.id.uuidString.lowercased(), from])
+                    while let row = try rows.next() {
+                        let key: String = row[0], id: Int64 = row[1], at: Int64 = row[2]
+                        if let upTo, key > upTo { break }
+                        if load.busy.contains(Self.streamKey(s.id, key)) { continue }
+                        if at > now {
+                            next = min(next ?? at, at)
+                            continue
+                        }
+                        due.append(Candidate(id: id, subscription: s, orderKey: key, nextAttemptAt: at))
+                        found += 1
+                        if found == wanted { break scan }
                     }
                 }
             }

@@ -145,6 +145,26 @@ struct WebhookTests {
         }
     }
 
+    /// A stream whose deliveries keep failing holds up only itself, however long its backlog: the worker finds the
+    /// oldest pending delivery of every stream, not only of the streams among the oldest deliveries.
+    @Test func aLongBacklogOnOneStreamDoesNotHideAnother() async throws {
+        let receiver = WebhookReceiver { hit, _ in (hit.path == "live/stuck" ? .serviceUnavailable : .ok, .zero) }
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        try await withStack { stack in
+            _ = try await subscribe(stack, receiver.url, events: ["reader.joined"])
+            let t0 = Date()
+            try await stack.client.postEvents((0..<400).map {
+                hookEvent("read", path: "live/stuck", at: t0.addingTimeInterval(Double($0)), extra: ["reader_id": "r\($0)"])
+            })
+            try await stack.client.postEvents([hookEvent("read", path: "live/free", at: t0, extra: ["reader_id": "f"])])
+            try await receiver.wait { hits in hits.contains { $0.path == "live/free" } }
+            // The stuck stream's first delivery is retried, and none after it is sent before it.
+            let stuck = Set(receiver.hits.filter { $0.path == "live/stuck" }.map(\.id))
+            #expect(stuck.count == 1)
+        }
+    }
+
     @Test func pendingDeliveriesSurviveARestart() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
