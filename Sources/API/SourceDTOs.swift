@@ -385,6 +385,8 @@ struct PlaybackResponse: ResponseEncodable {
 /// Times in API answers: RFC 3339, UTC, always with microseconds.
 enum Timestamp {
     static func format(_ date: Date) -> String { RFC3339.format(date, fixedFraction: true) }
+    /// Catalogue times (µs since 1970).
+    static func format(micros: Int64) -> String { format(Date(micros: micros)) }
 }
 
 /// One indexed hook event: `{event_id, type, path_name, occurred_at, node, data}` (`data` as the hook sent it).

@@ -23,8 +23,7 @@ public struct SourcesService: Sendable {
         self.mediamtx = mediamtx
         self.settings = settings
         self.logger = logger
-        let (seconds, attoseconds) = sessionGap.components
-        self.sessionGap = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        self.sessionGap = micros(sessionGap)
         self.makeID = makeID
     }
 

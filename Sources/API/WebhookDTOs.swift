@@ -65,12 +65,12 @@ struct WebhookResponse: ResponseEncodable {
         sourceIDs = s.sourceIDs?.map { $0.uuidString.lowercased() }
         enabled = s.enabled
         disabledReason = s.disabledReason
-        failingSince = s.failingSince.map(WebhookPayload.format)
+        failingSince = s.failingSince.map(Timestamp.format(micros:))
         let now = Date().micros
-        previousSecretExpiresAt = s.previousSecretExpiresAt.flatMap { $0 > now ? WebhookPayload.format($0) : nil }
+        previousSecretExpiresAt = s.previousSecretExpiresAt.flatMap { $0 > now ? Timestamp.format(micros: $0) : nil }
         secret = showSecret ? s.secret : nil
-        createdAt = WebhookPayload.format(s.createdAt)
-        updatedAt = WebhookPayload.format(s.updatedAt)
+        createdAt = Timestamp.format(micros: s.createdAt)
+        updatedAt = Timestamp.format(micros: s.updatedAt)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -125,10 +125,10 @@ struct WebhookDeliveryResponse: ResponseEncodable {
         eventType = d.eventType
         state = d.state.rawValue
         attempts = d.attempts
-        createdAt = WebhookPayload.format(d.createdAt)
-        lastAttemptAt = d.lastAttemptAt.map(WebhookPayload.format)
-        nextAttemptAt = d.state == .pending ? WebhookPayload.format(d.nextAttemptAt) : nil
-        deliveredAt = d.deliveredAt.map(WebhookPayload.format)
+        createdAt = Timestamp.format(micros: d.createdAt)
+        lastAttemptAt = d.lastAttemptAt.map(Timestamp.format(micros:))
+        nextAttemptAt = d.state == .pending ? Timestamp.format(micros: d.nextAttemptAt) : nil
+        deliveredAt = d.deliveredAt.map(Timestamp.format(micros:))
         responseCode = d.lastStatus
         latencyMs = d.lastLatencyMs.map { ($0 * 1000).rounded() / 1000 }
         error = d.lastError

@@ -227,14 +227,6 @@ public final class WebhookWorker: Service, Sendable {
         }
     }
 
-    func micros(_ d: Duration) -> Int64 {
-        let (s, a) = d.components
-        return s * 1_000_000 + a / 1_000_000_000_000
-    }
-
-    func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 }
 
 /// A signal the worker sleeps on, with a timeout; a signal sent while nobody waits is kept for the next wait.
@@ -250,15 +242,7 @@ final class Wakeup: Sendable {
     private let state = Mutex(State())
 
     func signal() {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            guard let w = s.waiter else {
-                s.signalled = true
-                return nil
-            }
-            s.waiter = nil
-            return w
-        }
-        waiter?.resume()
+        resumeWaiter { $0.signalled = true }
     }
 
     func wait(timeout: Duration) async {
@@ -291,10 +275,15 @@ final class Wakeup: Sendable {
 
     /// Ends wait `generation` (timeout or cancellation), at once or as soon as it parks.
     private func expire(_ generation: Int) {
+        resumeWaiter(if: { $0.generation == generation }) { $0.expired = generation }
+    }
+
+    /// Resumes the parked wait; with none parked, `mark`s the state for the next wait to find when it parks.
+    private func resumeWaiter(if applies: (State) -> Bool = { _ in true }, orMark mark: (inout State) -> Void) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            guard s.generation == generation else { return nil }
+            guard applies(s) else { return nil }
             guard let w = s.waiter else {
-                s.expired = generation
+                mark(&s)
                 return nil
             }
             s.waiter = nil

@@ -117,7 +117,7 @@ public struct WebhooksService: Sendable {
         var s = try await get(id)
         let now = Date().micros
         s.previousSecret = s.secret
-        s.previousSecretExpiresAt = now + worker.micros(settings.secretGrace)
+        s.previousSecretExpiresAt = now + micros(settings.secretGrace)
         s.secret = WebhookSignature.makeSecret()
         s.updatedAt = now
         try await save(s)

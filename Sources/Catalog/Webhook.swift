@@ -181,8 +181,9 @@ public struct WebhookPayload: Encodable, Sendable {
         try c.encode(data, forKey: .data)
     }
 
-    /// RFC 3339 in UTC with microseconds, as everywhere in the API.
-    public static func format(_ micros: Int64) -> String {
+    /// RFC 3339 in UTC with microseconds, as the API's `Timestamp` writes them (that one lives in API, which the
+    /// catalogue does not depend on; the payloads are made in the ingest transaction).
+    static func format(_ micros: Int64) -> String {
         var seconds = time_t(micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000)
         let fraction = micros - Int64(seconds) * 1_000_000
         var parts = tm()
