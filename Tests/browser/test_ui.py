@@ -8,6 +8,7 @@ import datetime, http.server, json, os, shutil, socket, subprocess, tempfile, th
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -311,12 +312,19 @@ def run(base, sim_base, whep_base):
         wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
         assert "/get?" in driver.find_element(By.ID, "player").get_attribute("src")
 
-        # A clip from the timeline: a click on the recording starts the clip there and plays it; the player's position
-        # a second or more in ends it; it becomes a vod asset whose playback URL serves the recording.
+        # A clip from the timeline: a click just before the recording's bar (a pixel is 70 s of the day, the recording
+        # 4 s) starts the clip at the recording's exact start and plays it; the player's position a second or more in
+        # ends it; it becomes a vod asset whose playback URL serves the recording. (A click on the bar's middle would
+        # land inside the recording or beside it depending on how the bar falls on pixels.)
         driver.execute_script("arguments[0].removeAttribute('src')", driver.find_element(By.ID, "player"))
-        webdriver.ActionChains(driver).move_to_element(axis.find_element(By.CSS_SELECTOR, ".session")).click().perform()
+        bar = driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); const r = arguments[0].getBoundingClientRect(); return [Math.floor(r.left) - 1, Math.round(r.top + r.height / 2)]",
+                                    axis.find_element(By.CSS_SELECTOR, ".session"))
+        click = ActionBuilder(driver)
+        click.pointer_action.move_to_location(*bar).click()
+        click.perform()
         wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
-        assert driver.find_element(By.ID, "clip-start").get_attribute("value") == session["start"][11:23]
+        clip_start = driver.find_element(By.ID, "clip-start").get_attribute("value")
+        assert clip_start == session["start"][11:23], (clip_start, session["start"])
         assert driver.find_element(By.CSS_SELECTOR, "#timeline .selection").is_displayed(), "the clip's range is drawn"
         played = driver.execute_async_script("""const [video, done] = arguments;
             const check = () => { if (video.currentTime >= 1) { video.pause(); done(video.currentTime); } };

@@ -173,8 +173,9 @@ async function timeline(stream, day = new Date().toISOString().slice(0, 10)) {
     clip?.started(start);
   });
   axis.addEventListener("click", (event) => {
-    const box = axis.getBoundingClientRect();
-    play(resolve(new Date(+from + ((event.clientX - box.left) / box.width) * DAY)));
+    // Bars are placed inside the axis's border, so the click is measured from there too.
+    const left = axis.getBoundingClientRect().left + axis.clientLeft;
+    play(resolve(new Date(+from + ((event.clientX - left) / axis.clientWidth) * DAY)));
   });
   axis.addEventListener("keydown", (event) => {
     if ((event.key === "Enter" || event.key === " ") && sessions.length) {
