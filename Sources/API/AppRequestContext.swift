@@ -24,6 +24,12 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
 
     /// The client's IP address, without the port.
     public var clientIP: String? { remoteAddress?.ipAddress }
+
+    /// The `:id` path parameter. Ids that are not UUIDs can't name a `thing`: 404, like any unknown id.
+    func id(of thing: Message.Thing) throws -> UUID {
+        guard let text = parameters.get("id"), let id = UUID(uuidString: text) else { throw APIError.notFound(thing) }
+        return id
+    }
 }
 
 /// Filled in by handlers of mutating calls: which action on which target (the middleware knows who and how it ended).

@@ -15,7 +15,7 @@ struct AssetsController {
         group.get(":id") { _, context in try await respond(try await asset(context)) }
         group.put(":id", use: update)
         group.delete(":id") { _, context in
-            try await service.delete(try id(context))
+            try await service.delete(try context.id(of: .asset))
             return Response(status: .noContent)
         }
         group.post(":id/clips", use: createClip)
@@ -68,7 +68,7 @@ struct AssetsController {
             guard !tag.isEmpty else { throw APIError.invalidField("tag", .mustNotBeEmpty("tag")) }
             tags.append(tag)
         }
-        let query = AssetQuery(
+        var query = AssetQuery(
             type: q.string("type"),
             sourceType: try q.oneOf("source_type", ["live", "vod"]).flatMap(MediaAsset.SourceType.init(rawValue:)),
             sourceID: try q.string("source_id").map { text in
@@ -76,10 +76,9 @@ struct AssetsController {
                 return id
             },
             tags: tags,
-            nameContains: q.string("q"),
-            page: try q.int("page", default: 1, range: 1...1_000_000),
-            pageSize: try q.int("page_size", default: 50, range: 1...500)
+            nameContains: q.string("q")
         )
+        (query.page, query.pageSize) = try q.paging()
         let page = try await service.list(query)
         var items: [AssetResponse] = []
         for asset in page.items { items.append(try await respond(asset)) }
@@ -87,7 +86,7 @@ struct AssetsController {
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> AssetResponse {
-        let assetID = try id(context)
+        let assetID = try context.id(of: .asset)
         _ = try await service.get(assetID)
         let body = try await request.decodeStrict(UpdateAssetRequest.self)
         for (field, value) in [("type", body.type), ("source_type", body.sourceType), ("path", body.path)] where value != nil {
@@ -124,13 +123,8 @@ struct AssetsController {
 
     // MARK: - Helpers
 
-    func id(_ context: AppRequestContext) throws -> UUID {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else { throw APIError.notFound(.asset) }
-        return id
-    }
-
     func asset(_ context: AppRequestContext) async throws -> MediaAsset {
-        try await service.get(try id(context))
+        try await service.get(try context.id(of: .asset))
     }
 
     func live(_ context: AppRequestContext) async throws -> MediaSource {

@@ -196,8 +196,7 @@ struct AuthController {
         }
         query.from = try SourceValidation.time(q, "from")
         query.to = try SourceValidation.time(q, "to")
-        query.page = try q.int("page", default: 1, range: 1...1_000_000)
-        query.pageSize = try q.int("page_size", default: 50, range: 1...500)
+        (query.page, query.pageSize) = try q.paging()
         let page = try await database.audit(query)
         return PageResponse(items: page.items.map(AuditResponse.init), total: page.total, page: query.page, pageSize: query.pageSize)
     }

@@ -27,8 +27,7 @@ struct RecordingsController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<Item> {
         let q = QueryInput(request)
         var path = q.string("path")
-        let page = try q.int("page", default: 1, range: 1...1_000_000)
-        let pageSize = try q.int("page_size", default: 100, range: 1...1000)
+        let (page, pageSize) = try q.paging(defaultSize: 100, maxSize: 1000)
         let from = try SourceValidation.time(q, "from")
         let to = try SourceValidation.time(q, "to")
         if let text = q.string("source_id") {

@@ -82,6 +82,11 @@ struct QueryInput {
         return n
     }
 
+    /// `page` (from 1) and `page_size` (1…`maxSize`; `defaultSize` when absent).
+    func paging(defaultSize: Int = 50, maxSize: Int = 500) throws -> (page: Int, pageSize: Int) {
+        (try int("page", default: 1, range: 1...1_000_000), try int("page_size", default: defaultSize, range: 1...maxSize))
+    }
+
     func oneOf(_ name: String, _ allowed: [String]) throws -> String? {
         guard let v = string(name) else { return nil }
         guard allowed.contains(v) else { throw APIError.invalidField(name, .notOneOf(name, allowed)) }

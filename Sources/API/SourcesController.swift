@@ -15,8 +15,8 @@ struct SourcesController {
         group.get(":id", use: show)
         group.put(":id", use: update)
         group.delete(":id", use: delete)
-        group.post(":id/enable") { _, context in try await respond(try await service.enable(try id(context)), context) }
-        group.post(":id/disable") { _, context in try await respond(try await service.disable(try id(context)), context) }
+        group.post(":id/enable") { _, context in try await respond(try await service.enable(try context.id(of: .source)), context) }
+        group.post(":id/disable") { _, context in try await respond(try await service.disable(try context.id(of: .source)), context) }
         group.post(":id/publish-key/rotate") { _, context in try await rotateKey(try await source(context), context) }
         group.get(":id/status") { _, context in try await status(of: try await source(context)) }
         group.get(":id/preview") { _, context in try await preview(of: try await source(context), context) }
@@ -66,13 +66,12 @@ struct SourcesController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<SourceResponse> {
         let q = QueryInput(request)
-        let query = SourceQuery(
+        var query = SourceQuery(
             kind: try q.oneOf("type", ["pull", "push"]).flatMap(MediaSource.Kind.init(rawValue:)),
             enabled: try q.bool("enabled"),
-            nameContains: q.string("q"),
-            page: try q.int("page", default: 1, range: 1...1_000_000),
-            pageSize: try q.int("page_size", default: 50, range: 1...500)
+            nameContains: q.string("q")
         )
+        (query.page, query.pageSize) = try q.paging()
         let withStatus = try q.bool("with_status") ?? false
         let page = try await service.list(query)
         let states = withStatus ? try await service.indexedStates(of: page.items) : [:]
@@ -86,14 +85,14 @@ struct SourcesController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
-        let source = try await service.get(try id(context))
+        let source = try await service.get(try context.id(of: .source))
         let key = try await access.pushKey(source, for: context.identity)
         guard try QueryInput(request).bool("with_status") == true else { return SourceResponse(source, urls: urls, pushKey: key) }
         return SourceResponse(source, urls: urls, pushKey: key, status: StatusResponse(pathName: source.pathName, path: try await service.status(of: source)))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
-        let sourceID = try id(context)
+        let sourceID = try context.id(of: .source)
         _ = try await service.get(sourceID)
         let body = try await request.decodeStrict(UpdateSourceRequest.self)
         if body.type != nil { throw APIError.invalidField("type", .typeIsFixed) }
@@ -108,7 +107,7 @@ struct SourcesController {
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await service.delete(try id(context))
+        try await service.delete(try context.id(of: .source))
         return Response(status: .noContent)
     }
 
@@ -143,8 +142,7 @@ struct SourcesController {
 
     /// Indexed segments; `from`/`to` select those overlapping the range; paged.
     func recordFiles(of source: MediaSource, _ q: QueryInput) async throws -> PageResponse<SegmentResponse> {
-        let page = try q.int("page", default: 1, range: 1...1_000_000)
-        let pageSize = try q.int("page_size", default: 100, range: 1...1000)
+        let (page, pageSize) = try q.paging(defaultSize: 100, maxSize: 1000)
         let segments = try await service.segments(
             source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"), page: page, pageSize: pageSize
         )
@@ -188,14 +186,9 @@ struct SourcesController {
 
     // MARK: - Helpers
 
-    /// Ids that are not UUIDs can't name a source: 404, like any unknown id.
-    func id(_ context: AppRequestContext) throws -> UUID {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else { throw APIError.notFound(.source) }
-        return id
-    }
 
     func source(_ context: AppRequestContext) async throws -> MediaSource {
-        try await service.get(try id(context))
+        try await service.get(try context.id(of: .source))
     }
 
     func respond(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {

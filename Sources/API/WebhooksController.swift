@@ -27,45 +27,43 @@ struct WebhooksController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<WebhookResponse> {
         let q = QueryInput(request)
-        let page = try q.int("page", default: 1, range: 1...1_000_000)
-        let pageSize = try q.int("page_size", default: 50, range: 1...500)
+        let (page, pageSize) = try q.paging()
         let result = try await service.list(page: page, pageSize: pageSize)
         return PageResponse(items: result.items.map { WebhookResponse($0) }, total: result.total, page: page, pageSize: pageSize)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> WebhookResponse {
-        WebhookResponse(try await service.get(try id(context)))
+        WebhookResponse(try await service.get(try context.id(of: .webhook)))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> WebhookResponse {
-        let subscriptionID = try id(context)
+        let subscriptionID = try context.id(of: .webhook)
         _ = try await service.get(subscriptionID)
         let body = try await request.decodeStrict(WebhookRequest.self)
         return WebhookResponse(try await service.update(subscriptionID, body.input))
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await service.delete(try id(context))
+        try await service.delete(try context.id(of: .webhook))
         return Response(status: .noContent)
     }
 
     @Sendable func rotate(_ request: Request, context: AppRequestContext) async throws -> WebhookResponse {
-        WebhookResponse(try await service.rotateSecret(try id(context)), showSecret: true)
+        WebhookResponse(try await service.rotateSecret(try context.id(of: .webhook)), showSecret: true)
     }
 
     /// Newest first; `state` = pending | delivered | failed.
     @Sendable func deliveries(_ request: Request, context: AppRequestContext) async throws -> PageResponse<WebhookDeliveryResponse> {
-        let subscriptionID = try id(context)
+        let subscriptionID = try context.id(of: .webhook)
         let q = QueryInput(request)
         let state = try q.oneOf("state", WebhookDeliveryState.allCases.map(\.rawValue)).flatMap(WebhookDeliveryState.init(rawValue:))
-        let page = try q.int("page", default: 1, range: 1...1_000_000)
-        let pageSize = try q.int("page_size", default: 50, range: 1...500)
+        let (page, pageSize) = try q.paging()
         let result = try await service.deliveries(subscriptionID, state: state, page: page, pageSize: pageSize)
         return PageResponse(items: result.items.map(WebhookDeliveryResponse.init), total: result.total, page: page, pageSize: pageSize)
     }
 
     @Sendable func test(_ request: Request, context: AppRequestContext) async throws -> WebhookDeliveryResponse {
-        WebhookDeliveryResponse(try await service.ping(try id(context)))
+        WebhookDeliveryResponse(try await service.ping(try context.id(of: .webhook)))
     }
 
     @Sendable func redeliver(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<WebhookDeliveryResponse> {
@@ -73,11 +71,5 @@ struct WebhooksController {
         let queued = try await service.redeliver(deliveryID)
         context.audit.target("webhook_delivery", id: text)
         return EditedResponse(status: .accepted, response: WebhookDeliveryResponse(queued))
-    }
-
-    /// Ids that are not UUIDs can't name a subscription: 404, like any unknown id.
-    func id(_ context: AppRequestContext) throws -> UUID {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else { throw APIError.notFound(.webhook) }
-        return id
     }
 }

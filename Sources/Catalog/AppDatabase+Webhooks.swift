@@ -267,10 +267,6 @@ extension AppDatabase {
         }
     }
 
-    public func delivery(id: Int64) async throws -> WebhookDelivery? {
-        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [id]).map(Self.delivery) }
-    }
-
     /// Queues the delivery's payload again as a new pending delivery (after the subscription's other pending ones
     /// for that stream); the old row stays in the log.
     public func redeliver(id: Int64, now: Int64 = Date().micros) async throws -> WebhookDelivery? {
