@@ -30,7 +30,11 @@ public enum AccessPolicy {
         rule(.post, "/api/v1/hooks/events", .open),
         rule(.post, "/api/v1/mediamtx/auth", .open),
         rule(.get, "/api/openapi.yaml", .open),
+        rule(.get, "/healthz", .open),
+        rule(.get, "/readyz", .open),
+        rule(.get, "/metrics", .open),
         rule(.get, "/api/v1/auth/me", .role(.viewer)),
+        rule(.post, "/api/v1/auth/logout", .role(.viewer), "auth.logout"),
 
         rule(.get, "/api/v1/sources", .role(.viewer)),
         rule(.post, "/api/v1/sources", .role(.operator), "source.create"),
@@ -111,8 +115,10 @@ public enum AccessPolicy {
     }
 }
 
-/// Checks the access token and the role on every `/api/v1` route the policy does not leave open, and writes the
-/// audit log entry of each call that changes something (including refused and failed ones).
+/// Checks the access token and the role on every route the policy does not leave open, and writes the audit log
+/// entry of each call that changes something (including refused and failed ones). The check keys on the route the
+/// router matched, never on the request's raw path: whatever form of a path reaches a handler (`//api/...`, absolute
+/// form, a trailing slash) has met that handler's rule.
 struct AccessMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
@@ -120,8 +126,8 @@ struct AccessMiddleware: RouterMiddleware {
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        // Unmatched (404) and non-API routes (the web UI's files) need no token.
-        guard let endpoint = context.endpointPath, request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
+        // No route matched: no handler runs, only the web UI's files or the router's 404.
+        guard let endpoint = context.endpointPath else { return try await next(request, context) }
         let rule = AccessPolicy.rule(method: request.method, endpoint: endpoint)
         var context = context
         do {
@@ -129,11 +135,11 @@ struct AccessMiddleware: RouterMiddleware {
             case .open?:
                 break
             case .role(let needed)?:
-                context.identity = try await authenticate(request)
+                context.identity = try await authenticate(request, endpoint: endpoint)
                 if context.identity!.role < needed { throw APIError.forbidden(needs: needed.rawValue) }
             case nil:
                 // A route not in the table: admins only, so a forgotten entry fails closed.
-                context.identity = try await authenticate(request)
+                context.identity = try await authenticate(request, endpoint: endpoint)
                 if context.identity!.role < .admin { throw APIError.forbidden(needs: User.Role.admin.rawValue) }
             }
             let response = try await next(request, context)
@@ -145,9 +151,9 @@ struct AccessMiddleware: RouterMiddleware {
         }
     }
 
-    func authenticate(_ request: Request) async throws -> Identity {
+    func authenticate(_ request: Request, endpoint: String) async throws -> Identity {
         // Browsers' EventSource cannot send headers: the live event stream also takes `?access_token=`.
-        if request.headers[.authorization] == nil, request.uri.path == "/api/v1/events/stream",
+        if request.headers[.authorization] == nil, endpoint == "/api/v1/events/stream",
            let token = request.uri.queryParameters["access_token"].map(String.init), !token.isEmpty {
             return try await authenticator.identity(bearer: token)
         }

@@ -79,6 +79,9 @@ public struct AppConfig: Sendable {
         public var recordTimezone: String
         /// Hook events older than this many days leave the history (0 keeps them all).
         public var eventRetentionDays: Int
+        /// An event dated further than this in the future is refused (a wrong clock would otherwise make every later
+        /// event of its path look stale).
+        public var maxClockSkew: Duration = .seconds(300)
 
         public init(token: String, sessionGap: Duration = .seconds(1), recordTimezone: String = "UTC", eventRetentionDays: Int = 30) {
             self.token = token
@@ -139,6 +142,16 @@ public struct AppConfig: Sendable {
     public var hooks: Hooks
     public var auth: Auth
     public var recordings = Recordings()
+    public var sources = Sources()
+
+    /// Rules for sources (`sources` section).
+    public struct Sources: Sendable {
+        /// Allows pull URLs on loopback, link-local (cloud metadata) and unspecified addresses and unix sockets,
+        /// which MediaMTX would connect to from its own host. Private ranges (cameras' networks) are always allowed.
+        public var allowLocalURLs = false
+
+        public init() {}
+    }
 
     /// How long recordings are kept: segments that ended more than `retentionDays` ago (a source's own setting
     /// first) are deleted through MediaMTX every `retentionInterval`. 0 days keeps everything.
@@ -203,6 +216,8 @@ extension AppConfig {
         ("hooks", "session_gap", "MTX_COMPANION_HOOKS_SESSION_GAP", false),
         ("hooks", "record_timezone", "MTX_COMPANION_HOOKS_RECORD_TIMEZONE", false),
         ("hooks", "event_retention_days", "MTX_COMPANION_HOOKS_EVENT_RETENTION_DAYS", false),
+        ("hooks", "max_clock_skew", "MTX_COMPANION_HOOKS_MAX_CLOCK_SKEW", false),
+        ("sources", "allow_local_urls", "MTX_COMPANION_SOURCES_ALLOW_LOCAL_URLS", false),
         ("auth", "jwt_secret", "MTX_COMPANION_JWT_SECRET", false),
         ("auth", "generate_jwt_secret", "MTX_COMPANION_AUTH_GENERATE_JWT_SECRET", false),
         ("auth", "token_ttl", "MTX_COMPANION_AUTH_TOKEN_TTL", false),
@@ -385,6 +400,8 @@ private struct Reader {
         config.server.openAPIFile = optional("server.openapi_file") ?? "docs/openapi.yaml"
         config.recordings.retentionDays = try integer("recordings.retention_days", default: 0, in: 0...36_500)
         config.recordings.retentionInterval = try duration("recordings.retention_interval", default: .seconds(3600))
+        config.hooks.maxClockSkew = try duration("hooks.max_clock_skew", default: config.hooks.maxClockSkew)
+        config.sources.allowLocalURLs = try boolean("sources.allow_local_urls", default: false)
         return config
     }
 

@@ -69,14 +69,17 @@ public func buildApplication(_ app: AppServices) async throws -> some Applicatio
     }
     let router = AppRouter(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: app.metrics))
-    router.add(middleware: ErrorMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: CanonicalPathMiddleware())
     if !config.server.uiDirectory.isEmpty { router.add(middleware: UIFilesMiddleware(directory: config.server.uiDirectory)) }
     if !config.auth.corsOrigins.isEmpty { router.add(middleware: AllowedOriginsCORSMiddleware(origins: Set(config.auth.corsOrigins))) }
     router.add(middleware: AccessMiddleware(authenticator: authenticator, database: app.database, logger: logger))
 
     let access = StreamAccess(authenticator: authenticator, database: app.database)
-    let sourcesController = SourcesController(service: app.sources, urls: StreamURLs(settings: config.mediamtx), access: access)
+    let sourcesController = SourcesController(
+        service: app.sources, urls: StreamURLs(settings: config.mediamtx), access: access, allowLocalURLs: config.sources.allowLocalURLs
+    )
     sourcesController.addRoutes(to: router.group("api/v1/sources"))
     AssetsController(service: app.assets, sources: sourcesController, playbackAddress: config.mediamtx.playbackAddress)
         .addRoutes(to: router.group("api/v1/assets"))
@@ -94,7 +97,8 @@ public func buildApplication(_ app: AppServices) async throws -> some Applicatio
         .addRoutes(to: router.group("api/v1/webhooks"))
     HooksController(
         database: app.database, queue: IngestQueue(database: app.database, sessionGap: app.sources.sessionGap), token: config.hooks.token,
-        pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus, metrics: app.metrics, webhooks: webhooks
+        pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus, metrics: app.metrics, webhooks: webhooks,
+        maxClockSkew: config.hooks.maxClockSkew
     ).addRoutes(to: router)
     HealthController(database: app.database, mediamtx: app.sources.mediamtx, metrics: app.metrics).addRoutes(to: router)
     RetentionController(sources: app.sources, routes: sourcesController, settings: config.recordings).addRoutes(to: router)

@@ -42,12 +42,7 @@ struct AssetsController {
         let asset: MediaAsset
         switch (body.streamURL, body.sourceID) {
         case (let url?, nil):
-            let streamURL: String
-            do {
-                streamURL = try SourceValidation.pullURL(url)
-            } catch let error as APIError {
-                throw APIError(error.status, code: error.code, message: error.message, field: "stream_url")
-            }
+            let streamURL = try SourceValidation.pullURL(url, allowLocal: sources.allowLocalURLs, field: "stream_url")
             asset = try await service.createFromURL(details, streamURL: streamURL)
         case (nil, let sourceID?):
             asset = try await service.createFromSource(details, sourceID: try AssetValidation.sourceID(sourceID))

@@ -10,6 +10,10 @@ struct AuthController {
     func addRoutes(to router: AppRouter) {
         router.post("api/v1/auth/login", use: login)
         router.get("api/v1/auth/me") { _, context in UserResponse(try await current(context)) }
+        router.post("api/v1/auth/logout") { _, context in
+            try await database.endSessions(userID: try await current(context).id)
+            return Response(status: .noContent)
+        }
         router.get("api/v1/users") { _, _ in ListResponse(items: try await database.users().map(UserResponse.init)) }
         router.post("api/v1/users", use: addUser)
         router.put("api/v1/users/:username", use: updateUser)
@@ -39,10 +43,10 @@ struct AuthController {
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> TokenResponse {
         let body = try await request.decodeStrict(LoginBody.self)
-        guard !body.username.isEmpty else { throw APIError.missingField("username") }
+        let username = try Self.username(body.username)
         guard !body.password.isEmpty else { throw APIError.missingField("password") }
-        context.audit.record("auth.login", target: "user", id: String(body.username.prefix(64)))
-        let user = try await authenticator.login(username: body.username, password: body.password, ip: context.clientIP)
+        context.audit.record("auth.login", target: "user", id: String(username.prefix(64)))
+        let user = try await authenticator.login(username: username, password: body.password, ip: context.clientIP)
         let (token, expiresIn) = try await authenticator.accessToken(for: user)
         return TokenResponse(accessToken: token, expiresIn: expiresIn)
     }
@@ -103,8 +107,16 @@ struct AuthController {
         guard password.utf8.count <= 72 else { throw APIError.invalidField("password", .tooLong("password", max: 72)) }
     }
 
+    /// A user name in its normal form; 400 when empty or holding a control character.
+    static func username(_ given: String) throws -> String {
+        guard let name = User.normalizedName(given) else { throw APIError.invalidField("username", .controlCharacters("username")) }
+        guard !name.isEmpty else { throw APIError.missingField("username") }
+        return name
+    }
+
     @Sendable func addUser(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<UserResponse> {
-        let body = try await request.decodeStrict(NewUser.self)
+        var body = try await request.decodeStrict(NewUser.self)
+        body.username = try Self.username(body.username)
         guard User.isValidName(body.username) else { throw APIError.invalidField("username", .notAUserName("username")) }
         let role = try Self.role(body.role)
         try Self.checkPassword(body.password)

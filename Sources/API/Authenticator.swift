@@ -18,6 +18,8 @@ struct AccessClaims: JWTPayload {
     var iat: IssuedAtClaim
     var exp: ExpirationClaim
     var typ: String
+    /// The user's token version when issued: a password change or "log out everywhere" raises it.
+    var ver: Int
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
@@ -72,6 +74,7 @@ public struct Authenticator: Sendable {
     // MARK: Login
 
     /// The user, if `password` is theirs and neither the name nor `ip` is locked out by failures.
+    /// `username` is in its normal form (`User.normalizedName`), so every spelling of a name shares one lockout.
     func login(username: String, password: String, ip: String?) async throws -> User {
         let keys = ["user:" + username.lowercased(), "ip:" + (ip ?? "?")]
         if let wait = await throttle.retryAfter(keys) {
@@ -98,15 +101,16 @@ public struct Authenticator: Sendable {
         let ttl = seconds(settings.tokenTTL)
         let claims = AccessClaims(
             sub: .init(value: user.id.uuidString.lowercased()), name: user.username, iat: .init(value: now),
-            exp: .init(value: now.addingTimeInterval(ttl)), typ: "access"
+            exp: .init(value: now.addingTimeInterval(ttl)), typ: "access", ver: user.tokenVersion
         )
         return (try await keys.sign(claims), Int(ttl))
     }
 
-    /// The caller behind a bearer token; 401 when the token is forged, expired, of another kind, or its user is gone.
+    /// The caller behind a bearer token; 401 when the token is forged, expired, of another kind, its user is gone,
+    /// or it was issued before the user's password changed or they logged out everywhere.
     func identity(bearer token: String) async throws -> Identity {
         guard let claims = try? await keys.verify(token, as: AccessClaims.self), let id = UUID(uuidString: claims.sub.value),
-              let user = try await database.user(id: id)
+              let user = try await database.user(id: id), user.tokenVersion == claims.ver
         else { throw APIError.tokenInvalid }
         return Identity(id: user.id, username: user.username, role: user.role)
     }

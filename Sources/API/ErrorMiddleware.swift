@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import MediaMTX
+import NIOCore
 
 /// Turns every error into an `APIError`, so no answer is an empty 500, and refuses oversized bodies up front.
 struct ErrorMiddleware: RouterMiddleware {
@@ -30,6 +31,9 @@ struct ErrorMiddleware: RouterMiddleware {
         case CatalogError.notFound:
             return .notFound(.source)
         case let error as HTTPError where error.status == .contentTooLarge:
+            return .bodyTooLarge
+        case is NIOTooManyBytesError:
+            // A route's own, smaller cap (`collectBody(upTo:)`).
             return .bodyTooLarge
         case let error as HTTPError where error.status == .notFound:
             return .routeNotFound

@@ -2,17 +2,43 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Headers every answer carries: no MIME sniffing, no framing, no referrer, a strict content policy for the web UI,
-/// and no caching of API answers (they carry tokens and keys).
+/// Headers every answer carries, errors included (the error is rendered here, so no error path can skip them): no
+/// MIME sniffing, no framing, no referrer, a strict content policy for the web UI, and no caching of anything but the
+/// web UI's files (API answers carry tokens and keys).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.frameOptions] = "DENY"
         response.headers[.referrerPolicy] = "no-referrer"
         response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; media-src 'self' blob: *; connect-src 'self' *; frame-ancestors 'none'"
-        if request.uri.path.hasPrefix("/api/"), response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        let uiFile = context.endpointPath == nil && response.status.code < 400
+        if !uiFile, response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         return response
+    }
+}
+
+/// Refuses request paths that are not canonical before anything reads them: empty segments (`//api/...`), `.` or
+/// `..` segments (raw or percent-encoded), control characters once decoded (`/js/app.js%00.html`), and broken
+/// percent-encoding. The router would otherwise fold some of these into another path than the one the client wrote.
+struct CanonicalPathMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard Self.isCanonical(request.uri.path) else { throw APIError(.badRequest, code: "invalid_path", message: .invalidPath, field: "path") }
+        return try await next(request, context)
+    }
+
+    static func isCanonical(_ path: String) -> Bool {
+        guard path.hasPrefix("/"), !path.contains("//"), let decoded = path.removingPercentEncoding else { return false }
+        guard !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return false }
+        for segment in decoded.split(separator: "/", omittingEmptySubsequences: false).dropFirst() where segment == "." || segment == ".." {
+            return false
+        }
+        return !decoded.contains("//")
     }
 }
 
@@ -70,7 +96,8 @@ enum JSONLimits {
     }
 }
 
-/// The web UI's files at `/` (Hummingbird's FileMiddleware, `index.html` for folders); API paths never touch the disk.
+/// The web UI's files at `/` (Hummingbird's FileMiddleware, `index.html` for folders); API paths and every path a
+/// route matched never touch the disk.
 struct UIFilesMiddleware<Context: RequestContext>: RouterMiddleware {
     let files: FileMiddleware<Context, LocalFileSystem>
 
@@ -79,7 +106,7 @@ struct UIFilesMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
+        guard context.endpointPath == nil, !request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
         return try await files.handle(request, context: context, next: next)
     }
 }

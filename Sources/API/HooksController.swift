@@ -13,6 +13,8 @@ struct HooksController {
     let bus: EventBus
     let metrics: AppMetrics
     let webhooks: WebhookWorker
+    /// `hooks.max_clock_skew`: how far in the future an event may be dated.
+    let maxClockSkew: Duration
 
     func addRoutes(to router: AppRouter) {
         router.post(RouterPath(HookJSON.endpoint), use: ingest)
@@ -158,6 +160,10 @@ struct HooksController {
         guard let occurredText = e.occurred_at, let occurred = RFC3339.parse(occurredText) else {
             throw APIError.invalidField(field("occurred_at"), .notATime(field("occurred_at")))
         }
+        // An event from the future would make every later event of its path look stale (order tolerance).
+        guard occurred.micros <= Date().micros + micros(maxClockSkew) else {
+            throw APIError.invalidField(field("occurred_at"), .inTheFuture(field("occurred_at"), maxSkew: Int(seconds(maxClockSkew))))
+        }
         guard let path = e.path, !path.isEmpty, path.count <= 255 else { throw APIError.missingField(field("path")) }
         if type.isReader, e.reader_id?.isEmpty ?? true { throw APIError.missingField(field("reader_id")) }
         var segment: IngestEvent.SegmentInfo?
@@ -171,6 +177,8 @@ struct HooksController {
             } catch {
                 throw APIError.invalidField(field("segment_path"), .notASegmentName(pattern.pattern))
             }
+            // record_path always has %path: the file must lie in this path's own recordings.
+            guard parsed.path == path else { throw APIError.invalidField(field("segment_path"), .segmentOfAnotherPath(path: path)) }
             if let d = e.segment_duration, !(d.isFinite && d >= 0) { throw APIError.invalidField(field("segment_duration"), .notPositiveSeconds(field("segment_duration"))) }
             // A year: longer ones are no recording, and their end would overflow the index's microseconds.
             if let d = e.segment_duration, d > 31_622_400 { throw APIError.invalidField(field("segment_duration"), .tooManySeconds(field("segment_duration"), max: 31_622_400)) }
@@ -178,12 +186,16 @@ struct HooksController {
             if let size = e.segment_size, size < 0 { throw APIError.invalidField(field("segment_size"), .wrongType(field("segment_size"), expected: "a byte count")) }
             segment = .init(filePath: file, start: parsed.start, duration: e.segment_duration, size: e.segment_size)
         }
+        // Publish keys and tokens in the query (MTX_QUERY) are never stored: history, live events and webhooks
+        // are read by people who may not hold them.
+        let query = e.query.map(Redaction.query)
         let payload: String
-        if let body, typeText == type.rawValue {
+        if let body, typeText == type.rawValue, query == e.query {
             payload = String(decoding: body, as: UTF8.self)
         } else {
             var normalized = e
             normalized.type = type.rawValue
+            normalized.query = query
             payload = String(decoding: try JSONEncoder.api.encode(normalized), as: UTF8.self)
         }
         return IngestEvent(

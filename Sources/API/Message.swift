@@ -73,6 +73,11 @@ public enum Message: Sendable, Equatable {
     case blockedAddress(String, address: String)
     case hostNotFound(String, host: String)
     case unknownSource(String)
+    case localURL(String, reason: String)
+    case inTheFuture(String, maxSkew: Int)
+    case segmentOfAnotherPath(path: String)
+    case controlCharacters(String)
+    case invalidPath
 
     public func text(_ language: Language) -> String {
         switch language {
@@ -132,6 +137,11 @@ public enum Message: Sendable, Equatable {
         case .hostNotFound(let f, let host): return "The host \(host) in \(f) could not be resolved."
         case .unknownSource(let f): return "\(f) names a media source that does not exist."
         case .tooMany(let f, let max): return "At most \(max) \(f) per request."
+        case .localURL(let f, let reason): return "\(f) points at \(reason), which MediaMTX would reach on its own host; set sources.allow_local_urls to allow it."
+        case .inTheFuture(let f, let skew): return "\(f) is more than \(skew) s in the future: check the clock of MediaMTX's host."
+        case .segmentOfAnotherPath(let path): return "The segment file lies in the recordings of another path, not of \(path)."
+        case .controlCharacters(let f): return "\(f) must not contain control characters."
+        case .invalidPath: return "The request path is not canonical (empty, . or .. segments, or control characters)."
         case .segmentOutsideRoot(let root): return "The segment file is not under the record root \(root) (or its path has ..)."
         case .notASegmentName(let pattern): return "The segment file name does not follow record_path \(pattern) with .mp4 or .ts."
         case .noSegmentAt: return "No recording covers that time."
@@ -189,6 +199,11 @@ public enum Message: Sendable, Equatable {
         case .hostNotFound(let f, let host): return "无法解析 \(f) 中的主机名 \(host)。"
         case .unknownSource(let f): return "\(f) 中的媒体源不存在。"
         case .tooMany(let f, let max): return "每个请求最多 \(max) 个 \(f)。"
+        case .localURL(let f, let reason): return "\(f) 指向\(reason)，MediaMTX 会在它自己的主机上访问它；如需允许，请设置 sources.allow_local_urls。"
+        case .inTheFuture(let f, let skew): return "\(f) 比当前时间晚了 \(skew) 秒以上：请检查 MediaMTX 所在主机的时钟。"
+        case .segmentOfAnotherPath(let path): return "录像段文件位于其他路径的录像目录中，而不是 \(path) 的。"
+        case .controlCharacters(let f): return "\(f) 不能包含控制字符。"
+        case .invalidPath: return "请求路径不规范（含空段、. 或 .. 段，或控制字符）。"
         case .segmentOutsideRoot(let root): return "录像段文件不在录像根目录 \(root) 之下（或路径含 ..）。"
         case .notASegmentName(let pattern): return "录像段文件名不符合 record_path \(pattern)（扩展名 .mp4 或 .ts）。"
         case .noSegmentAt: return "该时间点没有录像。"

@@ -61,12 +61,15 @@ struct SourceResponse: ResponseEncodable {
         case updatedAt = "updated_at"
     }
 
-    init(_ s: MediaSource, urls: StreamURLs, pushKey: String?, status: StatusResponse? = nil, live: LiveStatusResponse? = nil) {
+    /// `credentials`: the pull URL keeps its user info and secret parameters (operators and admins, who may set it).
+    init(
+        _ s: MediaSource, urls: StreamURLs, pushKey: String?, credentials: Bool, status: StatusResponse? = nil, live: LiveStatusResponse? = nil
+    ) {
         id = s.id.uuidString.lowercased()
         name = s.name
         pathName = s.pathName
         type = s.kind.rawValue
-        url = s.url
+        url = credentials ? s.url : s.url.map(Redaction.url)
         self.protocol = s.protocol
         enabled = s.enabled
         recordEnabled = s.recordEnabled
@@ -411,6 +414,9 @@ struct HistoryEventResponse: Encodable, Sendable {
         pathName = e.pathName
         occurredAt = Timestamp.format(Date(micros: e.occurredAt))
         node = e.node
-        data = try? JSONDecoder().decode(HooksController.WireEvent.self, from: Data(e.payload.utf8))
+        var wire = try? JSONDecoder().decode(HooksController.WireEvent.self, from: Data(e.payload.utf8))
+        // Stored redacted since the hook route redacts; events indexed before then are redacted here.
+        if let query = wire?.query { wire?.query = Redaction.query(query) }
+        data = wire
     }
 }

@@ -8,6 +8,8 @@ struct SourcesController {
     let service: SourcesService
     let urls: StreamURLs
     let access: StreamAccess
+    /// `sources.allow_local_urls`.
+    let allowLocalURLs: Bool
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
@@ -51,7 +53,7 @@ struct SourcesController {
         switch kind {
         case .pull:
             guard let given = body.url else { throw APIError.missingField("url") }
-            url = try SourceValidation.pullURL(given)
+            url = try SourceValidation.pullURL(given, allowLocal: allowLocalURLs)
             proto = proto ?? StreamProtocol.derive(fromURL: given)
         case .push:
             guard body.url == nil || body.url == "" else { throw APIError.invalidField("url", .pushTakesNoURL) }
@@ -76,9 +78,10 @@ struct SourcesController {
         let page = try await service.list(query)
         let states = withStatus ? try await service.indexedStates(of: page.items) : [:]
         let keys = try await access.pushKeys(page.items, for: context.identity)
+        let credentials = access.mayReadCredentials(context.identity)
         return PageResponse(
             items: page.items.map { s in
-                SourceResponse(s, urls: urls, pushKey: keys[s.id], live: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
+                SourceResponse(s, urls: urls, pushKey: keys[s.id], credentials: credentials, live: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
             },
             total: page.total, page: query.page, pageSize: query.pageSize
         )
@@ -87,8 +90,9 @@ struct SourcesController {
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
         let source = try await service.get(try context.id(of: .source))
         let key = try await access.pushKey(source, for: context.identity)
-        guard try QueryInput(request).bool("with_status") == true else { return SourceResponse(source, urls: urls, pushKey: key) }
-        return SourceResponse(source, urls: urls, pushKey: key, status: StatusResponse(pathName: source.pathName, path: try await service.status(of: source)))
+        let credentials = access.mayReadCredentials(context.identity)
+        guard try QueryInput(request).bool("with_status") == true else { return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials) }
+        return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials, status: StatusResponse(pathName: source.pathName, path: try await service.status(of: source)))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
@@ -98,7 +102,7 @@ struct SourcesController {
         if body.type != nil { throw APIError.invalidField("type", .typeIsFixed) }
         let changes = SourcesService.Changes(
             name: try SourceValidation.name(body.name, required: false),
-            url: try body.url.map(SourceValidation.pullURL),
+            url: try body.url.map { try SourceValidation.pullURL($0, allowLocal: allowLocalURLs) },
             protocol: try SourceValidation.protocolName(body.protocol),
             enabled: body.enabled,
             recordEnabled: body.recordEnabled
@@ -125,7 +129,7 @@ struct SourcesController {
     func rotateKey(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
         guard source.kind == .push else { throw APIError(.conflict, code: "not_push", message: .notAPushSource) }
         let key = try await service.database.rotatePublishKey(sourceID: source.id)
-        return SourceResponse(source, urls: urls, pushKey: key)
+        return SourceResponse(source, urls: urls, pushKey: key, credentials: access.mayReadCredentials(context.identity))
     }
 
     func ready(of source: MediaSource) async throws -> ReadyResponse {
@@ -192,7 +196,9 @@ struct SourcesController {
     }
 
     func respond(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
-        SourceResponse(source, urls: urls, pushKey: try await access.pushKey(source, for: context.identity))
+        SourceResponse(
+            source, urls: urls, pushKey: try await access.pushKey(source, for: context.identity), credentials: access.mayReadCredentials(context.identity)
+        )
     }
 }
 
@@ -216,12 +222,30 @@ enum SourceValidation {
         guard value.unicodeScalars.count <= max else { throw APIError.invalidField(field, .tooLong(field, max: max)) }
     }
 
-    static func pullURL(_ value: String) throws -> String {
+    static func pullURL(_ value: String, allowLocal: Bool, field: String = "url") throws -> String {
         let url = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !url.isEmpty else { throw APIError.invalidField("url", .mustNotBeEmpty("url")) }
-        try storable(url, "url", max: 1024)
-        guard StreamProtocol.derive(fromURL: url) != nil else { throw APIError.invalidField("url", .unsupportedURL(url)) }
+        guard !url.isEmpty else { throw APIError.invalidField(field, .mustNotBeEmpty(field)) }
+        try storable(url, field, max: 1024)
+        guard !url.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError.invalidField(field, .controlCharacters(field))
+        }
+        guard StreamProtocol.derive(fromURL: url) != nil else { throw APIError.invalidField(field, .unsupportedURL(Redaction.url(url))) }
+        if !allowLocal, let target = localTarget(url) { throw APIError.invalidField(field, .localURL(field, reason: target)) }
         return url
+    }
+
+    /// What `url` reaches on MediaMTX's own host or link: a unix socket, a loopback, unspecified or link-local
+    /// address (literal in any form the C resolver reads), or a name that always means this host. Names are not
+    /// resolved: MediaMTX resolves them on its host, whose DNS may differ. UDP sources are addresses MediaMTX
+    /// listens on, not ones it connects to.
+    static func localTarget(_ url: String) -> String? {
+        let scheme = url.prefix { $0 != ":" }.lowercased()
+        if scheme.hasPrefix("unix+") { return "a unix socket" }
+        if scheme.hasPrefix("udp+") { return nil }
+        guard let host = URLComponents(string: url)?.host, !host.isEmpty else { return nil }
+        if SpecialAddresses.isLocalName(host) { return "\(host) (this host)" }
+        guard let address = SpecialAddresses.parse(host), let range = SpecialAddresses.range(of: address), range.local else { return nil }
+        return "\(host) (\(range.name))"
     }
 
     static func protocolName(_ value: String?) throws -> String? {

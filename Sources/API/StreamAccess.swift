@@ -13,6 +13,12 @@ struct StreamAccess: Sendable {
         return try await database.publishKeys(sourceIDs: sources.filter { $0.kind == .push }.map(\.id))
     }
 
+    /// Camera credentials in pull URLs: operators and admins only. Operators may set a source's URL (and so could
+    /// point it at a server of their own to catch the password), so hiding it from them would protect nothing.
+    func mayReadCredentials(_ identity: Identity?) -> Bool {
+        (identity?.role ?? .viewer) >= .operator
+    }
+
     func pushKey(_ source: MediaSource, for identity: Identity?) async throws -> String? {
         try await pushKeys([source], for: identity)[source.id]
     }

@@ -83,28 +83,10 @@ struct WebhookTarget: Sendable {
         return out
     }
 
-    /// Loopback, private (RFC 1918, carrier-grade NAT, IPv6 unique local), link-local, unspecified, multicast,
-    /// broadcast and reserved addresses; IPv4-mapped IPv6 addresses by their IPv4 part.
+    /// Every IANA special-purpose range, multicast and reserved space (`SpecialAddresses`), IPv6 forms that
+    /// embed an IPv4 address judged by that address.
     static func isBlocked(_ a: Address) -> Bool {
-        if a.count == 4 {
-            switch (a[0], a[1]) {
-            case (0, _), (10, _), (127, _): return true
-            case (100, 64...127): return true
-            case (169, 254): return true
-            case (172, 16...31): return true
-            case (192, 168): return true
-            case (192, 0) where a[2] == 0: return true
-            case (224...255, _): return true
-            default: return false
-            }
-        }
-        guard a.count == 16 else { return true }
-        if a[0..<10].allSatisfy({ $0 == 0 }), a[10] == 0xff, a[11] == 0xff { return isBlocked(Array(a[12..<16])) }
-        if a[0..<15].allSatisfy({ $0 == 0 }), a[15] <= 1 { return true }  // :: and ::1
-        if a[0] == 0xff { return true }  // multicast
-        if a[0] == 0xfe, a[1] & 0xc0 == 0x80 { return true }  // fe80::/10
-        if a[0] & 0xfe == 0xfc { return true }  // fc00::/7
-        return false
+        SpecialAddresses.range(of: a) != nil
     }
 
     static func text(_ a: Address) -> String {

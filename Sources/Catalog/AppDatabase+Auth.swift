@@ -28,14 +28,28 @@ public struct User: Sendable, Equatable {
     public var passwordHash: String
     public var createdAt: Date
     public var updatedAt: Date
+    /// Carried by each access token; a password change or "log out everywhere" raises it, ending older tokens.
+    public var tokenVersion: Int
 
-    public init(id: UUID = UUID(), username: String, role: Role, passwordHash: String, createdAt: Date = Date(), updatedAt: Date = Date()) {
+    public init(
+        id: UUID = UUID(), username: String, role: Role, passwordHash: String, createdAt: Date = Date(), updatedAt: Date = Date(), tokenVersion: Int = 0
+    ) {
         self.id = id
         self.username = username
         self.role = role
         self.passwordHash = passwordHash
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.tokenVersion = tokenVersion
+    }
+
+    /// The one normal form of a user name, at creation and at login (and so for the login throttle): trimmed,
+    /// Unicode NFC. Nil when a control or format character is in it (a NUL would otherwise make a new name that
+    /// SQLite matches to the old one).
+    public static func normalizedName(_ name: String) -> String? {
+        let normal = name.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping
+        let hidden = normal.unicodeScalars.contains { [.control, .format].contains($0.properties.generalCategory) }
+        return hidden ? nil : normal
     }
 
     /// 1–64 of letters, digits, `.`, `_`, `-`, `@`.
@@ -127,6 +141,13 @@ extension AppDatabase {
         }
     }
 
+    /// Token versions (registered after the webhook migrations, in the order they were written).
+    static func registerTokenVersionMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v8_user_token_version") { db in
+            try db.alter(table: "users") { t in t.add(column: "token_version", .integer).notNull().defaults(to: 0) }
+        }
+    }
+
     // MARK: - Users
 
     public func addUser(_ user: User) async throws {
@@ -154,13 +175,25 @@ extension AppDatabase {
         try await writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY username").map(Self.user) }
     }
 
-    /// Changes a user's password hash and/or role; `CatalogError.notFound` when there is no such user.
+    /// Changes a user's password hash and/or role; `CatalogError.notFound` when there is no such user. A new
+    /// password ends every token issued before it.
     public func updateUser(named name: String, passwordHash: String? = nil, role: User.Role? = nil) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE users SET password_hash = coalesce(?, password_hash), role = coalesce(?, role), updated_at = ? WHERE username = ?",
-                arguments: [passwordHash, role?.rawValue, Date(), name]
+                sql: """
+                    UPDATE users SET password_hash = coalesce(?, password_hash), role = coalesce(?, role), updated_at = ?,
+                        token_version = token_version + ? WHERE username = ?
+                    """,
+                arguments: [passwordHash, role?.rawValue, Date(), passwordHash == nil ? 0 : 1, name]
             )
+            guard db.changesCount == 1 else { throw CatalogError.notFound }
+        }
+    }
+
+    /// Ends every access token of the user issued so far ("log out everywhere").
+    public func endSessions(userID: UUID) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE users SET token_version = token_version + 1 WHERE id = ?", arguments: [userID.uuidString.lowercased()])
             guard db.changesCount == 1 else { throw CatalogError.notFound }
         }
     }
@@ -175,7 +208,7 @@ extension AppDatabase {
     static func user(_ row: Row) -> User {
         User(
             id: UUID(uuidString: row["id"]) ?? UUID(), username: row["username"], role: User.Role(rawValue: row["role"]) ?? .viewer,
-            passwordHash: row["password_hash"], createdAt: row["created_at"], updatedAt: row["updated_at"]
+            passwordHash: row["password_hash"], createdAt: row["created_at"], updatedAt: row["updated_at"], tokenVersion: row["token_version"]
         )
     }
 

@@ -51,6 +51,7 @@ extension AppDatabase {
     /// (one snapshot) while the server keeps writing. Refuses to overwrite an existing file.
     public func backup(to path: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else { throw CatalogError.backupExists(path) }
+        try Self.makeOwnerOnly(path)
         let destination = try DatabaseQueue(path: path)
         try writer.backup(to: destination)
         try destination.close()

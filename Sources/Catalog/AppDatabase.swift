@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The catalogue: one SQLite file (WAL, foreign keys on), migrated when opened.
 public struct AppDatabase: Sendable {
@@ -11,10 +14,15 @@ public struct AppDatabase: Sendable {
         try Self.migrator.migrate(writer)
     }
 
-    /// Opens (creating if needed) the SQLite file at `path`.
+    /// Opens (creating if needed) the SQLite file at `path`. It holds password hashes, publish keys and webhook
+    /// secrets: a folder it creates is the owner's only (0700), and the file is made owner-only (0600), also when an
+    /// older version left it readable by others (SQLite gives the WAL and shared-memory files the same mode).
     public static func open(path: String) throws -> AppDatabase {
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
+        )
+        try makeOwnerOnly(path)
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(5)
@@ -27,6 +35,15 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864")
         }
         return try AppDatabase(DatabasePool(path: path, configuration: config))
+    }
+
+    /// Creates `path` owner-only if it does not exist, or takes group and other bits off an existing file.
+    static func makeOwnerOnly(_ path: String) throws {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }  // SQLite reports why it cannot open it, with the path.
+        defer { _ = Glibc.close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & 0o077 != 0 { _ = fchmod(fd, info.st_mode & 0o700) }
     }
 
     /// Names of the migrations applied to the database, oldest first.
@@ -57,6 +74,7 @@ public struct AppDatabase: Sendable {
         registerHistoryMigrations(&migrator)
         registerRetentionMigrations(&migrator)
         registerWebhookMigrations(&migrator)
+        registerTokenVersionMigration(&migrator)
         return migrator
     }
 }

@@ -20,7 +20,9 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             guard passwordStdin else { throw ValidationError("pass the password on standard input with --password-stdin") }
-            guard User.isValidName(name) else { throw ValidationError("user name must be 1-64 letters, digits, '.', '_', '-', '@'") }
+            guard let name = User.normalizedName(name), User.isValidName(name) else {
+                throw ValidationError("user name must be 1-64 letters, digits, '.', '_', '-', '@'")
+            }
             guard let role = User.Role(rawValue: role) else { throw ValidationError("role must be admin, operator or viewer") }
             let config = try options.load()
             let password = try readPassword()

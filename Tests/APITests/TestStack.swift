@@ -64,16 +64,19 @@ struct TestAccessClaims: JWTPayload {
     var iat: IssuedAtClaim
     var exp: ExpirationClaim
     var typ: String
+    var ver: Int
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 func signAccessToken(
-    sub: String, name: String, secret: String = testJWTSecret, expires: Date = Date().addingTimeInterval(600), typ: String = "access"
+    sub: String, name: String, secret: String = testJWTSecret, expires: Date = Date().addingTimeInterval(600), typ: String = "access", version: Int = 0
 ) async throws -> String {
     let keys = JWTKeyCollection()
     await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-    return try await keys.sign(TestAccessClaims(sub: .init(value: sub), name: name, iat: .init(value: Date()), exp: .init(value: expires), typ: typ))
+    return try await keys.sign(
+        TestAccessClaims(sub: .init(value: sub), name: name, iat: .init(value: Date()), exp: .init(value: expires), typ: typ, ver: version)
+    )
 }
 
 /// bcrypt of `testPassword` at cost 10, computed once.
@@ -168,6 +171,7 @@ func withStack(
     sim existing: MediaMTXSimulator? = nil,
     logger: Logger? = nil,
     webhooks: AppConfig.Webhooks = testWebhookSettings(),
+    configure: (inout AppConfig) -> Void = { _ in },
     _ body: @Sendable (TestStack) async throws -> Void
 ) async throws {
     let dir = try makeTempDirectory()
@@ -177,7 +181,10 @@ func withStack(
     let config = await testConfig(
         sim: sim, databasePath: databasePath ?? dir.appendingPathComponent("catalog.sqlite").path,
         apiAddress: apiAddress, requestTimeout: requestTimeout, recordPath: recordPath
-    ).with { $0.webhooks = webhooks }
+    ).with {
+        $0.webhooks = webhooks
+        configure(&$0)
+    }
     do {
         try await addTestUsers(databasePath: config.database.path)
         let app = try await buildApplication(config, logger: logger ?? quietLogger, makeSourceID: makeSourceID)

@@ -22,7 +22,7 @@ struct AppDatabaseTests {
 
     @Test func schemaIsMigratedWithWALAndForeignKeys() async throws {
         try await withDatabase { db, path in
-            #expect(try db.appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks"])
+            #expect(try db.appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks", "v8_user_token_version"])
             try await db.writer.read { conn in
                 #expect(try String.fetchOne(conn, sql: "PRAGMA journal_mode") == "wal")
                 #expect(try Bool.fetchOne(conn, sql: "PRAGMA foreign_keys") == true)
@@ -32,7 +32,7 @@ struct AppDatabaseTests {
                 #expect(unique.contains(["path_name"]))
             }
             // Opening again does not re-run migrations.
-            #expect(try AppDatabase.open(path: path).appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks"])
+            #expect(try AppDatabase.open(path: path).appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks", "v8_user_token_version"])
         }
     }
 
