@@ -23,18 +23,18 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Refuses request paths that are not canonical before anything reads them: empty segments (`//api/...`), `.` or
-/// `..` segments (raw or percent-encoded), control characters once decoded (`/js/app.js%00.html`), and broken
-/// percent-encoding. The router would otherwise fold some of these into another path than the one the client wrote.
+/// Refuses request paths that are not canonical before anything reads them: empty segments (`//api/...`, also in
+/// absolute form), `.` or `..` segments (raw or percent-encoded) and broken percent-encoding. The router would
+/// otherwise fold some of these into another path than the one the client wrote. Such a path names no route: 404,
+/// with a message saying why.
 struct CanonicalPathMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard Self.isCanonical(request.uri.path) else { throw APIError(.badRequest, code: "invalid_path", message: .invalidPath, field: "path") }
+        guard Self.isCanonical(request.uri.path) else { throw APIError(.notFound, code: "not_found", message: .invalidPath) }
         return try await next(request, context)
     }
 
     static func isCanonical(_ path: String) -> Bool {
         guard path.hasPrefix("/"), !path.contains("//"), let decoded = path.removingPercentEncoding else { return false }
-        guard !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return false }
         for segment in decoded.split(separator: "/", omittingEmptySubsequences: false).dropFirst() where segment == "." || segment == ".." {
             return false
         }
@@ -107,6 +107,11 @@ struct UIFilesMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard context.endpointPath == nil, !request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
+        // A NUL ends the file name the system opens while the content type follows the whole name
+        // (`/js/app.js%00.html` would be app.js served as HTML).
+        if request.uri.path.removingPercentEncoding?.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) != false {
+            throw APIError(.badRequest, code: "invalid_path", message: .controlCharacters("path"), field: "path")
+        }
         return try await files.handle(request, context: context, next: next)
     }
 }
