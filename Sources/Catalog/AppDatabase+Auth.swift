@@ -141,10 +141,24 @@ extension AppDatabase {
         }
     }
 
-    /// Token versions (registered after the webhook migrations, in the order they were written).
-    static func registerTokenVersionMigration(_ migrator: inout DatabaseMigrator) {
+    /// Token versions, and secrets taken out of the hook history older versions stored verbatim (registered after
+    /// the webhook migrations, in the order they were written).
+    static func registerSecurityMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v8_user_token_version") { db in
             try db.alter(table: "users") { t in t.add(column: "token_version", .integer).notNull().defaults(to: 0) }
+        }
+        migrator.registerMigration("v9_redact_hook_queries") { db in
+            let rows = try Row.fetchAll(db, sql: #"SELECT id, payload FROM hook_events WHERE payload LIKE '%"query":"%=%'"#)
+            let update = try db.makeStatement(sql: "UPDATE hook_events SET payload = ? WHERE id = ?")
+            for row in rows {
+                let payload: String = row["payload"]
+                guard var object = (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) as? [String: Any],
+                      let query = object["query"] as? String, Redaction.query(query) != query
+                else { continue }
+                object["query"] = Redaction.query(query)
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                try update.execute(arguments: [String(decoding: data, as: UTF8.self), row["id"] as Int64])
+            }
         }
     }
 

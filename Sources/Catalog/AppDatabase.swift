@@ -74,7 +74,7 @@ public struct AppDatabase: Sendable {
         registerHistoryMigrations(&migrator)
         registerRetentionMigrations(&migrator)
         registerWebhookMigrations(&migrator)
-        registerTokenVersionMigration(&migrator)
+        registerSecurityMigrations(&migrator)
         return migrator
     }
 }

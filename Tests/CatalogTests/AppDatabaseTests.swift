@@ -22,7 +22,7 @@ struct AppDatabaseTests {
 
     @Test func schemaIsMigratedWithWALAndForeignKeys() async throws {
         try await withDatabase { db, path in
-            #expect(try db.appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks", "v8_user_token_version"])
+            #expect(try db.appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries"])
             try await db.writer.read { conn in
                 #expect(try String.fetchOne(conn, sql: "PRAGMA journal_mode") == "wal")
                 #expect(try Bool.fetchOne(conn, sql: "PRAGMA foreign_keys") == true)
@@ -32,7 +32,7 @@ struct AppDatabaseTests {
                 #expect(unique.contains(["path_name"]))
             }
             // Opening again does not re-run migrations.
-            #expect(try AppDatabase.open(path: path).appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks", "v8_user_token_version"])
+            #expect(try AppDatabase.open(path: path).appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries"])
         }
     }
 
@@ -65,6 +65,32 @@ struct AppDatabaseTests {
         )
         let result = try await db.ingest([again])
         #expect(result.accepted == 0 && result.duplicates == 1)
+    }
+
+    @Test func historyStoredVerbatimLosesItsSecretsInTheV9Migration() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("old.sqlite").path
+        // A catalogue written before v9 kept MTX_QUERY as the hook sent it.
+        let old = try DatabaseQueue(path: path)
+        try AppDatabase.migrator.migrate(old, upTo: "v8_user_token_version")
+        try await old.write { db in
+            try db.execute(sql: """
+                INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES
+                ('e1', 'available', 'cam', 1, 10, NULL, '{"type":"available","query":"key=0123abcd&br=1"}'),
+                ('e2', 'read', 'cam', 2, 11, NULL, '{"type":"read","query":"token=a.b.c"}'),
+                ('e3', 'online', 'cam', 3, 12, NULL, '{"type":"online","query":"br=1"}')
+                """)
+        }
+        try old.close()
+
+        let history = try await AppDatabase.open(path: path).history(path: "cam", limit: 10)
+        let queries = try history.map { e -> String? in
+            (try JSONSerialization.jsonObject(with: Data(e.payload.utf8)) as? [String: Any])?["query"] as? String
+        }
+        #expect(queries == ["br=1", "token=REDACTED", "key=REDACTED&br=1"])
+        #expect(history.last?.payload.contains("0123abcd") == false)
     }
 
     @Test func roundTripAndUniquePathName() async throws {
