@@ -104,7 +104,7 @@ let package = Package(
             name: "mediamtx-sim",
             dependencies: ["MediaMTXSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "MediaMTXSimulator"]),
         .testTarget(
             name: "MediaMTXTests",
             dependencies: [

@@ -3,18 +3,21 @@ import Foundation
 import Hummingbird
 import MediaMTX
 
+/// The design's bodies (§3.2, §7): `{stream_url, name[, tags]}` or `{source_id, name[, tags][, path]}`, with `type`
+/// and `source_type` optional (they can only be `stream`/`live`); `path`, when given, must be the source's path_name.
 struct CreateAssetRequest: StrictBody {
-    static let allowedKeys: Set<String> = ["type", "source_type", "name", "stream_url", "source_id", "tags", "description"]
+    static let allowedKeys: Set<String> = ["type", "source_type", "name", "stream_url", "source_id", "path", "tags", "description"]
     var type: String?
     var sourceType: String?
     var name: String?
     var streamURL: String?
     var sourceID: String?
+    var path: String?
     var tags: [String]?
     var description: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, name, tags, description
+        case type, name, tags, description, path
         case sourceType = "source_type"
         case streamURL = "stream_url"
         case sourceID = "source_id"

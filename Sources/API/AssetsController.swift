@@ -30,10 +30,11 @@ struct AssetsController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AssetResponse> {
         let body = try await request.decodeStrict(CreateAssetRequest.self)
-        guard let type = body.type else { throw APIError.missingField("type") }
-        guard type == MediaAsset.streamType else { throw APIError.invalidField("type", .notOneOf("type", [MediaAsset.streamType])) }
-        guard let sourceType = body.sourceType else { throw APIError.missingField("source_type") }
-        guard sourceType == "live" else { throw APIError.invalidField("source_type", .notOneOf("source_type", ["live"])) }
+        // Both of the design's entries make a live stream asset: the two fields may be left out.
+        if let type = body.type, type != MediaAsset.streamType { throw APIError.invalidField("type", .notOneOf("type", [MediaAsset.streamType])) }
+        if let sourceType = body.sourceType, sourceType != "live" {
+            throw APIError.invalidField("source_type", .notOneOf("source_type", ["live"]))
+        }
         let details = AssetsService.Details(
             name: try SourceValidation.name(body.name, required: true)!,
             tags: try AssetValidation.tags(body.tags) ?? [],
@@ -42,10 +43,12 @@ struct AssetsController {
         let asset: MediaAsset
         switch (body.streamURL, body.sourceID) {
         case (let url?, nil):
+            // The new source's path_name is made by the server: there is none to give.
+            if body.path != nil { throw APIError.invalidField("path", .pathWithStreamURL) }
             let streamURL = try SourceValidation.pullURL(url, allowLocal: sources.allowLocalURLs, field: "stream_url")
             asset = try await service.createFromURL(details, streamURL: streamURL)
         case (nil, let sourceID?):
-            asset = try await service.createFromSource(details, sourceID: try AssetValidation.sourceID(sourceID))
+            asset = try await service.createFromSource(details, sourceID: try AssetValidation.sourceID(sourceID), path: body.path)
         case (nil, nil):
             throw APIError(.badRequest, code: "invalid_argument", message: .streamURLOrSourceID, field: "stream_url")
         case (_?, _?):

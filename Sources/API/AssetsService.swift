@@ -38,10 +38,12 @@ public struct AssetsService: Sendable {
     }
 
     /// From an existing source: the asset's `path` is the source's path_name.
-    public func createFromSource(_ details: Details, sourceID: UUID) async throws -> MediaAsset {
+    /// `path`, when the caller gives it (design §3.2: `path=source.path_name`), must be the source's path_name.
+    public func createFromSource(_ details: Details, sourceID: UUID, path: String? = nil) async throws -> MediaAsset {
         guard let source = try await database.source(id: sourceID) else {
             throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
         }
+        if let path, path != source.pathName { throw APIError.invalidField("path", .pathIsNotTheSources(source.pathName)) }
         let now = SourcesService.now()
         let asset = MediaAsset(
             id: UUID(), name: details.name, type: MediaAsset.streamType, sourceType: .live, sourceID: source.id,

@@ -78,6 +78,8 @@ public enum Message: Sendable, Equatable {
     case segmentOfAnotherPath(path: String)
     case controlCharacters(String)
     case invalidPath
+    case pathIsNotTheSources(String)
+    case pathWithStreamURL
 
     public func text(_ language: Language) -> String {
         switch language {
@@ -141,6 +143,8 @@ public enum Message: Sendable, Equatable {
         case .inTheFuture(let f, let skew): return "\(f) is more than \(skew) s in the future: check the clock of MediaMTX's host."
         case .segmentOfAnotherPath(let path): return "The segment file lies in the recordings of another path, not of \(path)."
         case .controlCharacters(let f): return "\(f) must not contain control characters."
+        case .pathIsNotTheSources(let expected): return "path must be the source's path_name (\(expected)), or be left out."
+        case .pathWithStreamURL: return "path cannot be given with stream_url: the new source's path_name is made by the server."
         case .invalidPath: return "No route has this path: it is not canonical (an empty, . or .. segment)."
         case .segmentOutsideRoot(let root): return "The segment file is not under the record root \(root) (or its path has ..)."
         case .notASegmentName(let pattern): return "The segment file name does not follow record_path \(pattern) with .mp4 or .ts."
@@ -203,6 +207,8 @@ public enum Message: Sendable, Equatable {
         case .inTheFuture(let f, let skew): return "\(f) 比当前时间晚了 \(skew) 秒以上：请检查 MediaMTX 所在主机的时钟。"
         case .segmentOfAnotherPath(let path): return "录像段文件位于其他路径的录像目录中，而不是 \(path) 的。"
         case .controlCharacters(let f): return "\(f) 不能包含控制字符。"
+        case .pathIsNotTheSources(let expected): return "path 必须是该媒体源的 path_name（\(expected)），或不填。"
+        case .pathWithStreamURL: return "提供 stream_url 时不能提供 path：新媒体源的 path_name 由服务器生成。"
         case .invalidPath: return "没有与此路径对应的路由：路径不规范（含空段、. 或 .. 段）。"
         case .segmentOutsideRoot(let root): return "录像段文件不在录像根目录 \(root) 之下（或路径含 ..）。"
         case .notASegmentName(let pattern): return "录像段文件名不符合 record_path \(pattern)（扩展名 .mp4 或 .ts）。"

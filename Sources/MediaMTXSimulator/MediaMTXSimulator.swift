@@ -8,6 +8,9 @@ import ServiceLifecycle
 /// A MediaMTX stand-in for tests: the v3 control API and the playback server on two loopback ports,
 /// answering with MediaMTX's status codes and bodies (../shared/reference/mediamtx), plus `/_sim/*` controls.
 public actor MediaMTXSimulator {
+    /// MediaMTX's path-name rule: why `name` would be refused, or nil.
+    public static func pathNameError(_ name: String) -> String? { PathConfSchema.pathNameError(name) }
+
     public nonisolated let state: SimulatorState
     public private(set) var apiPort = 0
     public private(set) var playbackPort = 0

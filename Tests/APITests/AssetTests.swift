@@ -51,6 +51,48 @@ struct AssetCreationTests {
         }
     }
 
+    /// Design §3.2 and §7: "source_id + name" (optionally with `path=source.path_name`) and "stream URL + name", with
+    /// `type`/`source_type` left out.
+    @Test func theDesignsBodiesAsWritten() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "OBS", "type": "push"])
+            let sourceID = try #require(source["id"]?.stringValue)
+            let path = try #require(source["path_name"]?.stringValue)
+            for body: [String: any Sendable] in [
+                ["source_id": sourceID, "name": "Keynote"],
+                ["source_id": sourceID, "name": "Keynote 2", "path": path, "tags": ["stage"]],
+                ["source_id": sourceID, "name": "Keynote 3", "path": path, "type": "stream", "source_type": "live"],
+            ] {
+                let asset = try await stack.client.createAsset(body)
+                #expect(asset["type"]?.stringValue == "stream")
+                #expect(asset["source_type"]?.stringValue == "live")
+                #expect(asset["source_id"]?.stringValue == sourceID)
+                #expect(asset["path"]?.stringValue == path)
+            }
+            let fromURL = try await stack.client.createAsset(["stream_url": "rtsp://10.0.0.9/live", "name": "Dock"])
+            #expect(fromURL["type"]?.stringValue == "stream" && fromURL["source_type"]?.stringValue == "live")
+            #expect(await stack.state.configuredPathNames().count == 2)
+
+            let before = try await stack.client.call(.get, "/api/v1/assets")["total"]?.intValue
+            for (body, field): ([String: any Sendable], String) in [
+                (["source_id": sourceID, "name": "x", "path": "live/someone-else-12345678"], "path"),
+                (["source_id": sourceID, "name": "x", "path": ""], "path"),
+                (["source_id": sourceID, "name": "x", "type": "image"], "type"),
+                (["source_id": sourceID, "name": "x", "source_type": "vod"], "source_type"),
+                (["source_id": sourceID], "name"),
+            ] {
+                let reply = try await stack.client.call(.post, "/api/v1/assets", json: body)
+                #expect(reply.status == .badRequest, "\(body)")
+                #expect(reply.errorField == field, "\(body)")
+            }
+            #expect(try await stack.client.call(.get, "/api/v1/assets")["total"]?.intValue == before)
+            let zh = try await stack.client.call(
+                .post, "/api/v1/assets", json: ["source_id": sourceID, "name": "x", "path": "live/x"], headers: [.acceptLanguage: "zh"]
+            )
+            #expect(zh.errorMessage?.contains(path) == true && zh.errorMessage?.contains("必须") == true)
+        }
+    }
+
     /// Each failure point of the one-step entry leaves no MediaMTX path, no source row, no asset row.
     @Test(arguments: [
         "CREATE TRIGGER fail BEFORE INSERT ON media_sources BEGIN SELECT RAISE(ABORT, 'injected'); END",
@@ -97,9 +139,11 @@ struct AssetCreationTests {
     }
 
     @Test(arguments: [
-        (#"{"source_type":"live","name":"a","stream_url":"rtsp://a/b"}"#, "type"),
         (#"{"type":"image","source_type":"live","name":"a","stream_url":"rtsp://a/b"}"#, "type"),
-        (#"{"type":"stream","name":"a","stream_url":"rtsp://a/b"}"#, "source_type"),
+        (#"{"type":"image","name":"a","stream_url":"rtsp://a/b"}"#, "type"),
+        (#"{"name":"a","source_type":"vod","stream_url":"rtsp://a/b"}"#, "source_type"),
+        (#"{"name":"a","stream_url":"rtsp://a/b","path":"live/a-12345678"}"#, "path"),
+        (#"{"name":"a"}"#, "stream_url"),
         (#"{"type":"stream","source_type":"vod","name":"a","stream_url":"rtsp://a/b"}"#, "source_type"),
         (#"{"type":"stream","source_type":"live","stream_url":"rtsp://a/b"}"#, "name"),
         (#"{"type":"stream","source_type":"live","name":"a"}"#, "stream_url"),

@@ -86,13 +86,17 @@ struct CreateSourceTests {
         }
     }
 
-    @Test func chineseNameStillGivesAValidPathName() async throws {
+    @Test func chineseNamesGiveReadablePathNames() async throws {
         try await withStack { stack in
             let one = try await stack.client.createSource(["name": "摄像头1", "type": "push"])
-            #expect(one["path_name"]?.stringValue?.hasPrefix("live/1-") == true)
+            #expect(one["path_name"]?.stringValue?.hasPrefix("live/she-xiang-tou1-") == true)
             #expect(one["name"]?.stringValue == "摄像头1")
-            let none = try await stack.client.createSource(["name": "大门摄像头", "type": "push"])
+            let two = try await stack.client.createSource(["name": "大门摄像头", "type": "pull", "url": "rtsp://10.0.0.2/s"])
+            #expect(two["path_name"]?.stringValue?.hasPrefix("live/da-men-she-xiang-tou-") == true)
+            let none = try await stack.client.createSource(["name": "📷", "type": "push"])
             #expect(none["path_name"]?.stringValue?.hasPrefix("live/stream-") == true)
+            // MediaMTX took each of them.
+            #expect(await stack.state.configuredPathNames().count == 3)
         }
     }
 

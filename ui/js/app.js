@@ -161,7 +161,8 @@ async function assetsPage(query) {
     field(t("new.name"), h("input", { name: "name", required: true })),
     field(t("assets.source"), h("select", { name: "source_id", required: true }, sources.items.map((s) => h("option", { value: s.id }, `${s.name} (${s.path_name})`)))),
     field(t("assets.tags"), h("input", { name: "tags" })), h("button", { type: "submit" }, t("assets.create")));
-  create(fromSource, (d) => ({ type: "stream", source_type: "live", name: d.get("name"), source_id: d.get("source_id"), tags: tagList(d.get("tags")) }));
+  // The design's short body (§3.2): type and source_type default to stream/live.
+  create(fromSource, (d) => ({ source_id: d.get("source_id"), name: d.get("name"), tags: tagList(d.get("tags")) }));
   return h("section", {}, h("h1", {}, t("assets.title")), h("div", { class: "row" }, tag),
     table("assets", ["col.name", "col.type", "col.path", "col.tags"], assets.items.map((a) => h("tr", {},
       h("td", {}, h("a", { href: `#/assets/${a.id}` }, a.name)), h("td", {}, `${a.type}/${a.source_type}`),
