@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import Yams
 
@@ -110,6 +111,34 @@ public struct AppConfig: Sendable {
         public var loginWindow: Duration = .seconds(15 * 60)
         /// Browser origins allowed by CORS; empty turns CORS off.
         public var corsOrigins: [String] = []
+        /// Access tokens of an existing identity provider, accepted besides our own (`auth.external`); nil: off.
+        public var external: External?
+
+        /// An OpenID Connect / JWT issuer whose access tokens are accepted (Keycloak, Authentik, Auth0, …).
+        public struct External: Sendable {
+            /// The `iss` every token must carry; tokens naming it are checked against this issuer only.
+            public var issuer: String
+            /// A value the token's `aud` must contain.
+            public var audience: String
+            /// Where the issuer publishes its signing keys (JWKS); fetched when first needed, again when a token names
+            /// an unknown `kid` (at most every `jwksMinRefresh`), and every `jwksRefresh`.
+            public var jwksURL: String?
+            /// Instead of a JWKS: a PEM public key (RS256/ES256…) or an HS256 shared secret.
+            public var key: String?
+            /// Where the roles are in the token: a claim name or a dotted path (`realm_access.roles`); a string or a list.
+            public var roleClaim = "roles"
+            /// Claim values → our roles; a user with several mapped values gets the highest. Unmapped: 403.
+            public var roles: [String: User.Role] = [:]
+            /// The claim naming the user in the audit log (`sub` by default).
+            public var usernameClaim = "sub"
+            public var jwksRefresh: Duration = .seconds(600)
+            public var jwksMinRefresh: Duration = .seconds(10)
+
+            public init(issuer: String, audience: String) {
+                self.issuer = issuer
+                self.audience = audience
+            }
+        }
 
         public init(jwtSecret: String) {
             self.jwtSecret = jwtSecret
@@ -227,6 +256,14 @@ extension AppConfig {
         ("auth", "login_max_failures", "MTX_COMPANION_AUTH_LOGIN_MAX_FAILURES", false),
         ("auth", "login_window", "MTX_COMPANION_AUTH_LOGIN_WINDOW", false),
         ("auth", "cors_origins", "MTX_COMPANION_AUTH_CORS_ORIGINS", false),
+        ("auth", "external.issuer", "MTX_COMPANION_AUTH_EXTERNAL_ISSUER", false),
+        ("auth", "external.audience", "MTX_COMPANION_AUTH_EXTERNAL_AUDIENCE", false),
+        ("auth", "external.jwks_url", "MTX_COMPANION_AUTH_EXTERNAL_JWKS_URL", false),
+        ("auth", "external.key", "MTX_COMPANION_AUTH_EXTERNAL_KEY", false),
+        ("auth", "external.role_claim", "MTX_COMPANION_AUTH_EXTERNAL_ROLE_CLAIM", false),
+        ("auth", "external.roles", "MTX_COMPANION_AUTH_EXTERNAL_ROLES", false),
+        ("auth", "external.username_claim", "MTX_COMPANION_AUTH_EXTERNAL_USERNAME_CLAIM", false),
+        ("auth", "external.jwks_refresh", "MTX_COMPANION_AUTH_EXTERNAL_JWKS_REFRESH", false),
         ("recordings", "retention_days", "MTX_COMPANION_RECORDINGS_RETENTION_DAYS", false),
         ("recordings", "retention_interval", "MTX_COMPANION_RECORDINGS_RETENTION_INTERVAL", false),
         ("webhooks", "allow_private_targets", "MTX_COMPANION_WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
@@ -275,8 +312,14 @@ extension AppConfig {
                 throw ConfigError(file: file, key: sectionNode.string ?? "?", reason: "unknown key")
             }
             guard let inner = body.mapping else { throw ConfigError(file: file, key: section, reason: "expected a mapping") }
-            for (keyNode, value) in inner {
-                let key = keyNode.string ?? "?"
+            // One level of nesting (`auth: {external: {issuer: …}}`) names keys `external.issuer`.
+            var pairs: [(String, Node)] = inner.map { key, value in (key.string ?? "?", value) }
+            while !pairs.isEmpty {
+                let (key, value) = pairs.removeFirst()
+                if let nested = value.mapping, !key.contains("."), keys.contains(where: { $0.section == section && $0.key.hasPrefix(key + ".") }) {
+                    pairs.append(contentsOf: nested.map { inner, value in ("\(key).\(inner.string ?? "?")", value) })
+                    continue
+                }
                 guard keys.contains(where: { $0.section == section && $0.key == key }) else {
                     throw ConfigError(file: file, key: "\(section).\(key)", reason: "unknown key")
                 }
@@ -455,7 +498,44 @@ private struct Reader {
         auth.loginMaxFailures = try integer("auth.login_max_failures", default: 10, in: 1...1000)
         auth.loginWindow = try duration("auth.login_window", default: .seconds(15 * 60))
         auth.corsOrigins = list("auth.cors_origins", default: [])
+        auth.external = try external()
         return auth
+    }
+
+    /// `auth.external`: off unless `issuer` is set; then `audience`, one of `jwks_url` and `key`, and at least one role
+    /// mapping are required.
+    func external() throws -> AppConfig.Auth.External? {
+        guard let issuer = optional("auth.external.issuer"), !issuer.isEmpty else {
+            for key in ["audience", "jwks_url", "key", "roles"] where optional("auth.external.\(key)") != nil {
+                throw error("auth.external.issuer", "missing: auth.external.\(key) is set, so the issuer must be too")
+            }
+            return nil
+        }
+        var external = AppConfig.Auth.External(issuer: issuer, audience: try string("auth.external.audience"))
+        external.jwksURL = optional("auth.external.jwks_url").flatMap { $0.isEmpty ? nil : $0 }
+        external.key = optional("auth.external.key").flatMap { $0.isEmpty ? nil : $0 }
+        switch (external.jwksURL, external.key) {
+        case (nil, nil): throw error("auth.external.jwks_url", "missing: give the issuer's JWKS URL (or auth.external.key)")
+        case (_?, _?): throw error("auth.external.key", "give either auth.external.jwks_url or auth.external.key, not both")
+        case (let url?, nil):
+            guard let c = URLComponents(string: url), ["http", "https"].contains(c.scheme?.lowercased() ?? ""), c.host?.isEmpty == false else {
+                throw error("auth.external.jwks_url", "expected an http(s) URL, got \"\(url)\"")
+            }
+        case (nil, let key?):
+            if !key.hasPrefix("-----BEGIN"), key.utf8.count < 32 { throw error("auth.external.key", "an HS256 secret must be at least 32 characters") }
+        }
+        external.roleClaim = optional("auth.external.role_claim").flatMap { $0.isEmpty ? nil : $0 } ?? external.roleClaim
+        external.usernameClaim = optional("auth.external.username_claim").flatMap { $0.isEmpty ? nil : $0 } ?? external.usernameClaim
+        for pair in list("auth.external.roles", default: []) {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, let role = User.Role(rawValue: parts[1]) else {
+                throw error("auth.external.roles", "expected claim-value=role pairs (roles admin, operator, viewer), got \"\(pair)\"")
+            }
+            external.roles[parts[0]] = role
+        }
+        guard !external.roles.isEmpty else { throw error("auth.external.roles", "missing: map at least one claim value to a role, e.g. mtx-admins=admin") }
+        external.jwksRefresh = try duration("auth.external.jwks_refresh", default: external.jwksRefresh)
+        return external
     }
 }
 

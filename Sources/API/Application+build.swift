@@ -60,7 +60,7 @@ public func buildApplication(
 public func buildApplication(_ app: AppServices) async throws -> some ApplicationProtocol {
     let config = app.config
     let logger = app.logger
-    let authenticator = await Authenticator(settings: config.auth, database: app.database)
+    let authenticator = try await Authenticator(settings: config.auth, database: app.database, httpClient: app.httpClient)
     if try await app.database.users().isEmpty {
         logger.warning("no users yet: create the first admin with `mtx-companion users add NAME --role admin --password-stdin`")
     }

@@ -9,8 +9,12 @@ struct AuthController {
 
     func addRoutes(to router: AppRouter) {
         router.post("api/v1/auth/login", use: login)
-        router.get("api/v1/auth/me") { _, context in UserResponse(try await current(context)) }
+        router.get("api/v1/auth/me") { _, context in
+            if let identity = context.identity, identity.external { return UserResponse(identity) }
+            return UserResponse(try await current(context))
+        }
         router.post("api/v1/auth/logout") { _, context in
+            if context.identity?.external == true { throw APIError(.conflict, code: "conflict", message: .externalLogout) }
             try await database.endSessions(userID: try await current(context).id)
             return Response(status: .noContent)
         }
@@ -62,8 +66,10 @@ struct AuthController {
         var id: String
         var username: String
         var role: String
-        var createdAt: String
-        var updatedAt: String
+        var createdAt: String?
+        var updatedAt: String?
+        /// True for a user of the external identity provider (no account here, so no times).
+        var external: Bool?
 
         init(_ user: User) {
             id = user.id.uuidString.lowercased()
@@ -73,8 +79,15 @@ struct AuthController {
             updatedAt = Timestamp.format(user.updatedAt)
         }
 
+        init(_ identity: Identity) {
+            id = identity.id.uuidString.lowercased()
+            username = identity.username
+            role = identity.role.rawValue
+            external = true
+        }
+
         enum CodingKeys: String, CodingKey {
-            case id, username, role
+            case id, username, role, external
             case createdAt = "created_at"
             case updatedAt = "updated_at"
         }

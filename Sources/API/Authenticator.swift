@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Catalog
 import Foundation
 import HummingbirdBcrypt
@@ -9,6 +10,8 @@ public struct Identity: Sendable, Equatable {
     public var id: UUID
     public var username: String
     public var role: User.Role
+    /// A user of the external identity provider (`auth.external`), known by their token only.
+    public var external = false
 }
 
 /// Claims of an API access token (`typ: access`).
@@ -47,11 +50,18 @@ public struct Authenticator: Sendable {
     let settings: AppConfig.Auth
     let database: AppDatabase
     let throttle: LoginThrottle
+    /// `auth.external`, when configured.
+    let external: ExternalIssuer?
     /// A hash no password matches, at the configured cost, verified for unknown users so that a login takes as long
     /// either way. Made in the background at start (a cost-12 hash takes a quarter of a second).
     let decoyHash: Task<String, Never>
 
-    public init(settings: AppConfig.Auth, database: AppDatabase) async {
+    public init(settings: AppConfig.Auth, database: AppDatabase, httpClient: HTTPClient) async throws {
+        if let settings = settings.external {
+            external = try await ExternalIssuer(settings: settings, httpClient: httpClient)
+        } else {
+            external = nil
+        }
         keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: settings.jwtSecret), digestAlgorithm: .sha256)
         self.settings = settings
@@ -109,6 +119,16 @@ public struct Authenticator: Sendable {
     /// The caller behind a bearer token; 401 when the token is forged, expired, of another kind, its user is gone,
     /// or it was issued before the user's password changed or they logged out everywhere.
     func identity(bearer token: String) async throws -> Identity {
+        // A token naming the external issuer is checked with that issuer's keys only (ours never carry `iss`).
+        if let external, let peek = ExternalIssuer.peek(token), peek.issuer == external.settings.issuer {
+            do {
+                return try await external.identity(token: token, header: peek.header)
+            } catch .invalid {
+                throw APIError.tokenInvalid
+            } catch .noRole(let claim) {
+                throw APIError(.forbidden, code: "forbidden", message: .noMappedRole(claim))
+            }
+        }
         guard let claims = try? await keys.verify(token, as: AccessClaims.self), let id = UUID(uuidString: claims.sub.value),
               let user = try await database.user(id: id), user.tokenVersion == claims.ver
         else { throw APIError.tokenInvalid }

@@ -79,6 +79,8 @@ public enum Message: Sendable, Equatable {
     case controlCharacters(String)
     case invalidPath
     case pathIsNotTheSources(String)
+    case noMappedRole(String)
+    case externalLogout
     case pathWithStreamURL
 
     public func text(_ language: Language) -> String {
@@ -143,6 +145,8 @@ public enum Message: Sendable, Equatable {
         case .inTheFuture(let f, let skew): return "\(f) is more than \(skew) s in the future: check the clock of MediaMTX's host."
         case .segmentOfAnotherPath(let path): return "The segment file lies in the recordings of another path, not of \(path)."
         case .controlCharacters(let f): return "\(f) must not contain control characters."
+        case .noMappedRole(let claim): return "The token is valid, but none of the values of its \(claim) claim is mapped to a role (auth.external.roles)."
+        case .externalLogout: return "Tokens of the external identity provider end there: log out at the provider."
         case .pathIsNotTheSources(let expected): return "path must be the source's path_name (\(expected)), or be left out."
         case .pathWithStreamURL: return "path cannot be given with stream_url: the new source's path_name is made by the server."
         case .invalidPath: return "No route has this path: it is not canonical (an empty, . or .. segment)."
@@ -207,6 +211,8 @@ public enum Message: Sendable, Equatable {
         case .inTheFuture(let f, let skew): return "\(f) 比当前时间晚了 \(skew) 秒以上：请检查 MediaMTX 所在主机的时钟。"
         case .segmentOfAnotherPath(let path): return "录像段文件位于其他路径的录像目录中，而不是 \(path) 的。"
         case .controlCharacters(let f): return "\(f) 不能包含控制字符。"
+        case .noMappedRole(let claim): return "令牌有效，但其 \(claim) 声明中没有任何值映射到角色（auth.external.roles）。"
+        case .externalLogout: return "外部身份提供方的令牌只能在提供方处结束：请在提供方处退出登录。"
         case .pathIsNotTheSources(let expected): return "path 必须是该媒体源的 path_name（\(expected)），或不填。"
         case .pathWithStreamURL: return "提供 stream_url 时不能提供 path：新媒体源的 path_name 由服务器生成。"
         case .invalidPath: return "没有与此路径对应的路由：路径不规范（含空段、. 或 .. 段）。"

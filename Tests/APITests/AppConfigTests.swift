@@ -52,6 +52,47 @@ struct AppConfigTests {
         #expect(one.auth.secretWasGenerated && one.auth.jwtSecret.count >= 32 && one.auth.jwtSecret != two.auth.jwtSecret)
     }
 
+    @Test func anExternalIssuerIsConfiguredAsANestedMapping() throws {
+        let yaml = Self.valid + """
+
+          external:
+            issuer: https://sso.example/realms/mtx
+            audience: mtx-companion
+            jwks_url: https://sso.example/realms/mtx/protocol/openid-connect/certs
+            role_claim: realm_access.roles
+            roles: mtx-admins=admin, mtx-operators=operator
+        """
+        let config = try AppConfig.parse(yaml: yaml, file: "c.yaml")
+        let external = try #require(config.auth.external)
+        #expect(external.issuer == "https://sso.example/realms/mtx")
+        #expect(external.roles == ["mtx-admins": .admin, "mtx-operators": .operator])
+        #expect(external.roleClaim == "realm_access.roles" && external.usernameClaim == "sub")
+        let overridden = try AppConfig.parse(yaml: yaml, file: "c.yaml", variables: ["MTX_COMPANION_AUTH_EXTERNAL_ROLES": "staff=viewer"])
+        #expect(overridden.auth.external?.roles == ["staff": .viewer])
+        #expect(try AppConfig.parse(yaml: Self.valid, file: "c.yaml").auth.external == nil)
+
+        for (extra, key) in [
+            ("    bogus: 1\n", "auth.external.bogus"),
+            ("", "auth.external.key"),
+        ] {
+            let broken = yaml.replacingOccurrences(of: "    role_claim", with: extra + (key == "auth.external.key" ? "    key: abcdefghijklmnopqrstuvwxyz0123456789\n" : "") + "    role_claim")
+            #expect(throws: ConfigError.self) { try AppConfig.parse(yaml: broken, file: "c.yaml") }
+            do {
+                _ = try AppConfig.parse(yaml: broken, file: "c.yaml")
+            } catch let error as ConfigError {
+                #expect(error.key == key)
+            }
+        }
+        let noRoles = yaml.replacingOccurrences(of: "    roles: mtx-admins=admin, mtx-operators=operator", with: "")
+        #expect(throws: ConfigError(file: "c.yaml", key: "auth.external.roles", reason: "missing: map at least one claim value to a role, e.g. mtx-admins=admin")) {
+            try AppConfig.parse(yaml: noRoles, file: "c.yaml")
+        }
+        let badRole = try? AppConfig.parse(yaml: yaml, file: "c.yaml", variables: ["MTX_COMPANION_AUTH_EXTERNAL_ROLES": "staff=root"])
+        #expect(badRole == nil)
+        let noAudience = yaml.replacingOccurrences(of: "    audience: mtx-companion\n", with: "")
+        #expect(throws: ConfigError(file: "c.yaml", key: "auth.external.audience", reason: "missing")) { try AppConfig.parse(yaml: noAudience, file: "c.yaml") }
+    }
+
     @Test func valuesAreReadAndTrailingSlashesDropped() throws {
         let config = try AppConfig.parse(yaml: Self.valid, file: "c.yaml")
         #expect(config.server.port == 8080)

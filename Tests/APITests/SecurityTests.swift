@@ -17,23 +17,35 @@ struct RoleMatrixTests {
 
     @Test func everyRouteAnswersByRole() async throws {
         try await withStack { stack in
-            // Logging out ends the caller's tokens: it goes last.
-            let rules = AccessPolicy.rules.filter { $0.path != "/api/v1/auth/logout" } + AccessPolicy.rules.filter { $0.path == "/api/v1/auth/logout" }
-            for rule in rules {
-                guard case .role(let needed) = rule.requirement else { continue }
-                let anonymous = try await stack.raw.call(rule.method, Self.uri(rule))
-                #expect(anonymous.status == .unauthorized, "\(rule.method) \(rule.path) without a token: \(anonymous.status)")
-                #expect(anonymous.errorCode == "unauthorized")
-                for user in TestUser.allCases {
-                    // The live event stream never ends; EventStreamTests reads it.
-                    if rule.path == "/api/v1/events/stream" && user.role >= needed { continue }
-                    let reply = try await stack.raw.call(rule.method, Self.uri(rule), raw: rule.method == .get ? nil : "{}", headers: try await user.bearer)
-                    if user.role < needed {
-                        #expect(reply.status == .forbidden, "\(user) on \(rule.method) \(rule.path): \(reply.status)")
-                        #expect(reply.errorCode == "forbidden")
-                    } else {
-                        #expect(reply.status != .forbidden && reply.status != .unauthorized, "\(user) on \(rule.method) \(rule.path): \(reply.status)")
-                    }
+            var callers: [(name: String, role: User.Role, headers: HTTPFields)] = []
+            for user in TestUser.allCases { callers.append((user.name, user.role, try await user.bearer)) }
+            try await Self.checkEveryRoute(stack, callers)
+        }
+    }
+
+    /// Every route of the table, without a token and as each caller: refused (401, 403) exactly when the role may not.
+    static func checkEveryRoute(
+        _ stack: TestStack, _ callers: [(name: String, role: User.Role, headers: HTTPFields)], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        // Logging out ends the caller's tokens: it goes last.
+        let rules = AccessPolicy.rules.filter { $0.path != "/api/v1/auth/logout" } + AccessPolicy.rules.filter { $0.path == "/api/v1/auth/logout" }
+        for rule in rules {
+            guard case .role(let needed) = rule.requirement else { continue }
+            let anonymous = try await stack.raw.call(rule.method, uri(rule))
+            #expect(anonymous.status == .unauthorized, "\(rule.method) \(rule.path) without a token: \(anonymous.status)", sourceLocation: sourceLocation)
+            #expect(anonymous.errorCode == "unauthorized", sourceLocation: sourceLocation)
+            for caller in callers {
+                // The live event stream never ends; EventStreamTests reads it.
+                if rule.path == "/api/v1/events/stream" && caller.role >= needed { continue }
+                let reply = try await stack.raw.call(rule.method, uri(rule), raw: rule.method == .get ? nil : "{}", headers: caller.headers)
+                if caller.role < needed {
+                    #expect(reply.status == .forbidden, "\(caller.name) on \(rule.method) \(rule.path): \(reply.status)", sourceLocation: sourceLocation)
+                    #expect(reply.errorCode == "forbidden", sourceLocation: sourceLocation)
+                } else {
+                    #expect(
+                        reply.status != .forbidden && reply.status != .unauthorized, "\(caller.name) on \(rule.method) \(rule.path): \(reply.status)",
+                        sourceLocation: sourceLocation
+                    )
                 }
             }
         }
