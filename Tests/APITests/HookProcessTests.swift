@@ -108,7 +108,7 @@ struct HookProcessTests {
             return try await group.reduce(0, +)
         }
         #expect(statuses == 0)
-        let spooled = try FileManager.default.contentsOfDirectory(atPath: spool.path).filter { $0.hasSuffix(".json") }
+        let spooled = try Self.eventIDs(in: spool)
         #expect(spooled.count == 1000)
         // Keep a copy, to deliver every event a second time later.
         let copy = dir.appendingPathComponent("copy")
@@ -118,16 +118,35 @@ struct HookProcessTests {
             let port = try #require(stack.client.port)
             var up = down
             up["MTX_COMPANION_URL"] = "http://127.0.0.1:\(port)"
+            func indexed() async throws -> [String] {
+                try await stack.database().read { try String.fetchAll($0, sql: "SELECT event_id FROM hook_events") }
+            }
+            // The first flush alone delivers every spooled event, each once.
             #expect(try await Hook.run(["flush"], up).status == 0)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: spool.path).filter { $0.hasSuffix(".json") }.isEmpty)
+            #expect(try Self.eventIDs(in: spool).isEmpty)
+            let first = try await indexed()
+            #expect(first.count == 1000)
+            let lost = spooled.subtracting(first)
+            #expect(lost.isEmpty && Set(first).count == first.count, "the first flush lost \(lost.count) events")
+            // Flushing an empty spool, then every event again: nothing new is indexed.
             #expect(try await Hook.run(["flush"], up).status == 0)
             up["MTX_COMPANION_SPOOL_DIR"] = copy.path
             #expect(try await Hook.run(["flush"], up).status == 0)
-            let indexed = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM hook_events") }
-            #expect(indexed == 1000)
+            #expect(try await indexed().count == 1000)
             let paths = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM path_status") }
             #expect(paths == 10)
         }
+    }
+
+    /// The event ids of the events spooled in `folder`.
+    static func eventIDs(in folder: URL) throws -> Set<String> {
+        var ids = Set<String>()
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".json") {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as? [String: Any]
+            let events = (object?["events"] as? [[String: Any]]) ?? [object ?? [:]]
+            ids.formUnion(events.compactMap { $0["event_id"] as? String })
+        }
+        return ids
     }
 
     @Test func aNewEventFlushesTheSpoolFirst() async throws {

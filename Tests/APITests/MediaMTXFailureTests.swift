@@ -25,14 +25,12 @@ struct MediaMTXFailureTests {
             let source = try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://a/s"])
             let id = try #require(source["id"]?.stringValue)
             await stack.state.setMode(.hanging)
-            let clock = ContinuousClock()
-            let started = clock.now
             let reply = try await stack.client.call(.put, "/api/v1/sources/\(id)", json: ["url": "rtsp://b/s"])
-            let elapsed = clock.now - started
+            // Not a hang: the simulator never answers in this mode, so only the request deadline can end the call
+            // (it says so); a hang would fail the suite's time limit instead. No wall-clock bound: load only delays.
             #expect(reply.status == .serviceUnavailable)
             #expect(reply.errorCode == "mediamtx_unavailable")
-            // Not a hang: the answer comes after about the timeout (allowing for a loaded machine).
-            #expect(elapsed < .seconds(15), "answered after \(elapsed)")
+            #expect(reply.errorMessage?.contains("timed out") == true, "\(reply.errorMessage ?? "")")
             await stack.state.setMode(.normal)
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)")["url"]?.stringValue == "rtsp://a/s")
         }

@@ -136,7 +136,14 @@ struct ReconcilerTests {
             let source = try await services.sources.create(.init(name: "cam", kind: .push, url: nil, protocol: "rtmp", enabled: true, recordEnabled: false))
             let reconciler = Reconciler(sources: services.sources, settings: config.mediamtx, logger: quietLogger, restartCheck: .milliseconds(100))
             let task = Task { try await reconciler.run() }
-            try await Task.sleep(for: .milliseconds(300))
+            // Restart only once the reconciler knows MediaMTX's start time: its first pass is done and it asked
+            // /v3/info again. A restart before that would be healed by that first full pass, detected or not.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while await sim.state.requests.filter({ $0.method == "GET" && $0.path == "/v3/info" }).count < 2 {
+                guard ContinuousClock.now < deadline else { Issue.record("the reconciler never asked /v3/info twice"); break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(await sim.state.requests.contains { $0.path.hasPrefix("/v3/config/paths/list") })
             await sim.state.restart()
             var restored = false
             for _ in 0..<50 where !restored {

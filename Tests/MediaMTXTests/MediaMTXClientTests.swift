@@ -155,10 +155,9 @@ struct MediaMTXClientTests {
     @Test func hangingServerIsUnavailableWithinTheDeadline() async throws {
         try await withClient(timeout: .milliseconds(200)) { client, sim in
             await sim.state.setMode(.hanging)
-            let started = ContinuousClock.now
+            // The simulator hangs for as long as it is in this mode: only the 200 ms deadline can end the call, and the
+            // error says it did. A hang would fail the suite's time limit; no wall-clock bound here (load only delays).
             await #expect(throws: MediaMTXError.unavailable("getPath: request timed out")) { try await client.getPath("live/a") }
-            // The simulator hangs for as long as it is in this mode: only the 200 ms deadline ends the call (loose bound: loaded CI machines).
-            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 
