@@ -70,6 +70,65 @@ class WHEPStandIn(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class CuttableProxy:
+    """A TCP relay between the browser and the companion that can drop every connection at once and refuse new ones
+    for a while: a real network blip as the browser sees it (DevTools' offline mode leaves open streams alone)."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.open = set()
+        self.refusing = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            client, _ = self.listener.accept()
+            with self.lock:
+                refusing = self.refusing
+            if refusing:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.open.update([client, upstream])
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    def pump(self, source, destination):
+        try:
+            while data := source.recv(65536):
+                destination.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, destination):
+                with self.lock:
+                    self.open.discard(s)
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def cut(self):
+        """Drops every connection and refuses new ones until `restore`."""
+        with self.lock:
+            self.refusing = True
+            sockets = list(self.open)
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def restore(self):
+        with self.lock:
+            self.refusing = False
+
+
 def main():
     work = tempfile.mkdtemp(prefix="mtx-ui-")
     api_port, playback_port, port = free_port(), free_port(), free_port()
@@ -92,6 +151,7 @@ def main():
         processes.append(subprocess.Popen([os.path.join(BIN, "mtx-companion"), "serve", "--env", "test"], env=env, cwd=ROOT,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         base = f"http://127.0.0.1:{port}"
+        proxy = CuttableProxy(port)
         wait_http(f"http://127.0.0.1:{api_port}/v3/info")
         # What MediaMTX's environment must hold for mtx-hook (mediamtx.yml.example).
         sim(f"http://127.0.0.1:{api_port}", "hook-environment", {
@@ -107,7 +167,7 @@ def main():
         else:
             raise RuntimeError("the companion did not wire MediaMTX's hooks")
         wait_http(base + "/")
-        run(base, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{whep.server_port}")
+        run(f"http://127.0.0.1:{proxy.port}", f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{whep.server_port}", proxy, base)
     finally:
         whep.shutdown()
         for p in processes:
@@ -146,7 +206,9 @@ def unlabelled(driver):
           .map((el) => el.outerHTML);""")
 
 
-def run(base, sim_base, whep_base):
+def run(base, sim_base, whep_base, proxy, direct):
+    """`base`: the companion as the browser reaches it (through `proxy`); `direct`: without the proxy, for the test's
+    own API calls, which must work while the proxy is cut."""
     options = webdriver.ChromeOptions()
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", "--lang=en-US"]:
         options.add_argument(argument)
@@ -170,9 +232,13 @@ def run(base, sim_base, whep_base):
         return driver.execute_script("return sessionStorage.getItem('token')")
 
     def api(path, method="GET", body=None):
-        status, answer = call(base, path, token(), method, body)
+        status, answer = call(direct, path, token(), method, body)
         assert status < 300, (path, status, answer)
         return answer
+
+    def stream_state():
+        """The live event stream: connecting, open (changes arrive) or closed (the browser is reconnecting)."""
+        return driver.execute_script("return document.documentElement.dataset.stream")
 
     def error_text():
         return wait.until(EC.visibility_of_element_located((By.ID, "error"))).text
@@ -221,17 +287,32 @@ def run(base, sim_base, whep_base):
         row = table.find_element(By.XPATH, ".//tr[td/a[text()='OBS studio']]")
         path = row.get_attribute("data-path")
         assert row.find_element(By.CSS_SELECTOR, ".dot").get_attribute("data-live") == "false"
-        time.sleep(0.5)  # the live event stream is open once the page has rendered
+        wait.until(lambda _: stream_state() == "open")
         sim(sim_base, "publish", {"path": path, "source_type": "rtmpConn"})
         wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"] .dot').get_attribute("data-live") == "true")
         shot("sources")
+
+        # The event stream drops (the network between browser and companion) while a reader joins: when the stream
+        # comes back, the page reads its rows again and shows the reader it was never told about.
+        source_id = driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"]').get_attribute("data-id")
+        proxy.cut()
+        wait.until(lambda _: stream_state() == "closed")
+        reader = sim(sim_base, "readers/add", {"path": path, "type": "hlsMuxer"})["id"]
+        indexed = lambda: next(s for s in api("/sources?with_status=true&page_size=100")["items"] if s["id"] == source_id)["status"]
+        wait.until(lambda _: indexed()["readers"] == 1)
+        assert driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"] .readers').text == "0", "offline: not told yet"
+        proxy.restore()
+        wait.until(lambda _: stream_state() == "open")
+        wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"] .readers').text == "1")
+        sim(sim_base, "readers/remove", {"path": path, "id": reader})
+        wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"] .readers').text == "0")
 
         # The source's event history holds the publisher's events.
         source_id = driver.find_element(By.CSS_SELECTOR, f'tr[data-path="{path}"]').get_attribute("data-id")
         go(f"#/sources/{source_id}", "events")
         pages["source detail"] = f"#/sources/{source_id}", "events"
-        # (MediaMTX runs both hooks at once: either may come first.)
-        wait.until(lambda _: sorted(r.get_attribute("data-type") for r in driver.find_elements(By.CSS_SELECTOR, "#events tbody tr")) == ["available", "online"])
+        # (MediaMTX runs both hooks at once: either may come first; then the reader who came and went.)
+        wait.until(lambda _: sorted(r.get_attribute("data-type") for r in driver.find_elements(By.CSS_SELECTOR, "#events tbody tr")) == ["available", "online", "read", "unread"])
         assert driver.find_element(By.ID, "status-dot").get_attribute("data-live") == "true"
 
         # Live preview: the page sends MediaMTX's WHEP endpoint a receive-only SDP offer; refused (no WebRTC here), it

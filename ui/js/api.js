@@ -31,10 +31,18 @@ export async function api(method, path, body) {
 }
 
 /** Live changes from GET /api/v1/events/stream (EventSource cannot send headers: the token goes in the query).
- * Nothing is replayed: `onOpen` runs at each (re)connection, to catch up on what happened before it. */
+ * Nothing is replayed: `onOpen` runs at each (re)connection, to refetch what the page shows, so a stream that
+ * connects late or comes back after a drop never leaves the page stale. The page's `data-stream` attribute says
+ * whether live changes are arriving (`open`) or the browser is reconnecting (`closed`). */
 export function liveEvents(onEvent, onOpen) {
   const source = new EventSource(`/api/v1/events/stream?access_token=${encodeURIComponent(session.token || "")}`);
-  if (onOpen) source.addEventListener("open", onOpen);
+  const mark = (state) => { document.documentElement.dataset.stream = state; };
+  mark("connecting");
+  source.addEventListener("open", () => {
+    mark("open");
+    if (onOpen) onOpen();
+  });
+  source.addEventListener("error", () => mark("closed"));
   for (const type of ["available", "unavailable", "online", "offline", "read", "unread", "segment-create", "segment-complete"]) {
     source.addEventListener(type, (e) => onEvent(type, JSON.parse(e.data)));
   }

@@ -48,35 +48,47 @@ async function sourcesPage(query) {
   search.addEventListener("change", apply);
   type.addEventListener("change", apply);
 
+  // A row's live cells, from a status of the index (the list's, or a live event's).
+  const showStatus = (row, status, recording) => {
+    const dot = row.querySelector(".dot");
+    dot.classList.toggle("live", !!status.ready);
+    dot.dataset.live = status.ready ? "true" : "false";
+    dot.title = status.ready ? t("live") : t("offline");
+    row.querySelector(".readers").textContent = String(status.readers ?? 0);
+    row.querySelector(".recording").replaceChildren(recording ? h("span", { class: "rec" }, t("rec")) : "");
+  };
   const rows = list.items.map((s) => {
-    const status = s.status || {};
-    return h("tr", { "data-path": s.path_name, "data-id": s.id },
+    const row = h("tr", { "data-path": s.path_name, "data-id": s.id },
       h("td", {}, h("a", { href: `#/sources/${s.id}` }, s.name)),
       h("td", {}, s.type),
       h("td", { class: "optional" }, h("code", {}, s.path_name)),
       h("td", { class: "optional" }, s.protocol || ""),
-      h("td", {}, h("span", { class: `dot ${status.ready ? "live" : ""}`, "data-live": status.ready ? "true" : "false", title: status.ready ? t("live") : t("offline") })),
-      h("td", { class: "readers" }, String(status.readers ?? 0)),
-      h("td", { class: "recording" }, s.record_enabled && status.ready ? h("span", { class: "rec" }, t("rec")) : ""),
+      h("td", {}, h("span", { class: "dot" })),
+      h("td", { class: "readers" }),
+      h("td", { class: "recording" }),
       h("td", { class: "optional" }, s.enabled ? t("yes") : t("no")));
+    showStatus(row, s.status || {}, s.record_enabled && s.status?.ready);
+    return row;
   });
   const sources = h("table", { id: "sources" },
     h("thead", {}, h("tr", {}, ["col.name", "col.type", "col.path", "col.protocol", "col.live", "col.readers", "col.recording", "col.enabled"]
       .map((k, i) => h("th", { class: [2, 3, 7].includes(i) ? "optional" : null }, t(k))))),
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8 }, t("empty")))));
-  // Status, readers and recording change in place as the index reports them.
+  // Status, readers and recording change in place as the index reports them; at each (re)connection of the
+  // stream the page's rows are read again, for what happened while it was not connected.
+  const rowOf = (path) => sources.querySelector(`tr[data-path="${CSS.escape(path)}"]`);
   const events = liveEvents((type, event) => {
-    const row = sources.querySelector(`tr[data-path="${CSS.escape(event.path_name)}"]`);
+    const row = rowOf(event.path_name);
     if (!row) return;
-    const status = event.status || {};
-    const dot = row.querySelector(".dot");
-    dot.classList.toggle("live", !!status.ready);
-    dot.dataset.live = status.ready ? "true" : "false";
-    row.querySelector(".readers").textContent = String(status.readers ?? 0);
+    const recording = row.querySelector(".rec") !== null;
     // A segment being written means recording; it ends with the segment or the stream.
-    if (type === "segment-create") row.querySelector(".recording").replaceChildren(h("span", { class: "rec" }, t("rec")));
-    if (type === "segment-complete" || type === "unavailable") row.querySelector(".recording").replaceChildren("");
-  });
+    showStatus(row, event.status || {}, type === "segment-create" || (recording && type !== "segment-complete" && type !== "unavailable"));
+  }, () => api("GET", `/sources?${params}`).then((fresh) => {
+    for (const s of fresh.items) {
+      const row = rowOf(s.path_name);
+      if (row) showStatus(row, s.status || {}, s.record_enabled && s.status?.ready);
+    }
+  }).catch(showError));
   onLeave(() => events.close());
   return h("section", {},
     h("div", { class: "row" }, h("h1", {}, t("sources.title")), h("a", { href: "#/sources/new", id: "new-source" }, t("sources.new"))),

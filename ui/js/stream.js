@@ -51,14 +51,25 @@ export async function streamPanels(stream, reload) {
   await listSegments();
   // Status, segments and history change in place as the index reports the path's events (in the background: an
   // error message on the page stays).
-  const catchUp = () => { history.refresh(); listSegments().catch(showError); };
-  const events = liveEvents((type, event) => {
-    if (event.path_name !== preview.path_name) return;
-    const live = !!event.status?.ready;
+  const showLive = (status) => {
+    const live = !!status?.ready;
     dot.classList.toggle("live", live);
     dot.dataset.live = String(live);
     state.textContent = live ? t("live") : t("offline");
-    readers.textContent = String(event.status?.readers ?? 0);
+    readers.textContent = String(status?.readers ?? 0);
+  };
+  // At each (re)connection of the live stream, everything it would have told is read again.
+  const catchUp = () => {
+    history.refresh();
+    listSegments().catch(showError);
+    Promise.all([api("GET", stream.status), api("GET", `${stream.record}/status`)]).then(([fresh, recorded]) => {
+      showLive(fresh);
+      rec.hidden = !recorded.recording;
+    }).catch(showError);
+  };
+  const events = liveEvents((type, event) => {
+    if (event.path_name !== preview.path_name) return;
+    showLive(event.status);
     // A segment being written means recording; it ends with the segment or the stream.
     if (type === "segment-create") rec.hidden = false;
     if (type === "segment-complete" || type === "unavailable") rec.hidden = true;
