@@ -27,12 +27,14 @@ let package = Package(
     targets: [
         // The hook event's names and fields, shared by mtx-hook and the API. No dependencies.
         .target(name: "HookWire"),
-        // mtx-hook: run by MediaMTX on stream events. Glibc only, linked fully statically (no dynamic loader work
-        // at start, ~25% faster to start than with only the Swift stdlib static), so it starts in a few ms.
+        // mtx-hook: run by MediaMTX on stream events. Glibc only, linked fully statically in release builds (no
+        // dynamic loader work at start, ~25% faster to start than with only the Swift stdlib static), so it starts in
+        // a few ms. Debug builds link it normally: the test target depends on it (so `swift test` builds it), and the
+        // flag would otherwise reach the test bundle's link.
         .executableTarget(
             name: "HookRunner",
             dependencies: ["HookWire"],
-            linkerSettings: [.unsafeFlags(["-static-executable"])]
+            linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]
         ),
         // Starting child processes with posix_spawn (the simulator's hooks and ffmpeg, tests, benchmarks).
         .target(name: "ChildProcess"),
@@ -116,7 +118,8 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Catalog", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion",
+                // The executables the tests run as child processes: `swift test` builds them first.
+                "API", "Catalog", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion", "HookRunner", "mediamtx-sim",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

@@ -9,6 +9,8 @@ struct CommandLineTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtx-companion")
     }
 
+    static var built: Bool { FileManager.default.isExecutableFile(atPath: binary.path) }
+
     func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL, input: String? = nil) async throws -> (status: Int32, output: String) {
         try await offThePool { try Self.spawn(arguments, environment: environment, in: directory, input: input) }
     }

@@ -8,7 +8,9 @@ import Testing
 /// A signal to the server in the middle of a burst of hook events: `kill -9` loses no acknowledged event; SIGTERM
 /// also lets the requests in flight finish, refuses the rest with an error (so `mtx-hook` spools them), and closes
 /// the database cleanly.
-@Suite("Crash safety and graceful shutdown", .timeLimit(.minutes(3)), .enabled(if: FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path)))
+@Suite("Crash safety and graceful shutdown", .timeLimit(.minutes(3)), 
+    .available(CommandLineTests.built, "the mtx-companion binary next to the tests (swift build builds it)"),
+    .requires(CommandLineTests.built, "the mtx-companion binary next to the tests (swift build builds it)"))
 struct CrashTests {
     struct Outcome {
         var acknowledged: [String]

@@ -12,6 +12,9 @@ enum Hook {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtx-hook")
     }
 
+    static var built: Bool { FileManager.default.isExecutableFile(atPath: binary.path) }
+    static let missing = "the mtx-hook binary next to the tests (swift build builds it)"
+
     struct Result: Sendable {
         var status: Int32
         /// stdout and stderr, merged.
@@ -28,7 +31,7 @@ enum Hook {
     }
 }
 
-@Suite("mtx-hook, run as MediaMTX runs it", .timeLimit(.minutes(3)), .enabled(if: FileManager.default.isExecutableFile(atPath: Hook.binary.path), "build mtx-hook first (swift build)"))
+@Suite("mtx-hook, run as MediaMTX runs it", .timeLimit(.minutes(3)), .available(Hook.built, Hook.missing), .requires(Hook.built, Hook.missing))
 struct HookProcessTests {
     @Test func eachEventIsIndexedAsItHappens() async throws {
         let dir = try makeTempDirectory()
@@ -203,8 +206,9 @@ func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async t
 
 @Suite(
     "The simulator runs mtx-hook as MediaMTX does", .timeLimit(.minutes(3)),
-    .enabled(if: FileManager.default.isExecutableFile(atPath: Hook.binary.path), "build mtx-hook first (swift build)"),
-    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "needs Debian's ffmpeg (scripts/install-deps.sh --test)")
+    .available(Hook.built, Hook.missing), .requires(Hook.built, Hook.missing),
+    .available(Prerequisite.onPath("ffmpeg") != nil, "needs ffmpeg on PATH (scripts/install-deps.sh --test)"),
+    .requires(Prerequisite.onPath("ffmpeg") != nil, "ffmpeg on PATH (scripts/install-deps.sh --test)")
 )
 struct SimulatedMediaMTXHookTests {
     @Test func publishReadRecordAndStop() async throws {

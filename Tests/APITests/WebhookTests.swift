@@ -148,18 +148,20 @@ struct WebhookTests {
             #expect(logA?["response_code"]?.intValue == 200)
             let logB = try await stack.client.call(.get, "/api/v1/webhooks/\(b.id)/deliveries")["items"]?.arrayValue.first
             #expect(logB?["state"]?.stringValue == "delivered")
-            #expect(logB?["attempts"]?.intValue == 3)
+            // Two timeouts, then the answer; a loaded machine can time out the quick answer too, never fewer.
+            let slowAttempts = slow.hits.count
+            #expect(slowAttempts >= 3 && logB?["attempts"]?.intValue == slowAttempts)
             // A 410 is not retried: parked as failed at the first answer.
             let logC = try await stack.client.call(.get, "/api/v1/webhooks/\(c.id)/deliveries?state=failed")
             #expect(logC["total"]?.intValue == 1)
             #expect(logC["items"]?.arrayValue.first?["attempts"]?.intValue == gone.hits.count)
             #expect(logC["items"]?.arrayValue.first?["response_code"]?.intValue == 410)
-            // The same attempts in the metrics: 3 + 2 retried, 2 delivered, 1 parked; nothing left pending.
+            // The same attempts in the metrics: 3 + the slow one's retried, 2 delivered, 1 parked; nothing left pending.
             let text = String(buffer: try await stack.raw.execute(uri: "/metrics", method: .get).body)
-            #expect(sample(text, "mtx_companion_webhook_attempts_total", ["outcome": "retry"]) == 5)
+            #expect(sample(text, "mtx_companion_webhook_attempts_total", ["outcome": "retry"]) == Double(3 + slowAttempts - 1))
             #expect(sample(text, "mtx_companion_webhook_attempts_total", ["outcome": "delivered"]) == 2)
             #expect(sample(text, "mtx_companion_webhook_attempts_total", ["outcome": "failed"]) == 1)
-            #expect(sample(text, "mtx_companion_webhook_attempt_duration_seconds_count") == 8)
+            #expect(sample(text, "mtx_companion_webhook_attempt_duration_seconds_count") == Double(4 + slowAttempts + 1))
             #expect(sample(text, "mtx_companion_webhook_deliveries_pending") == 0)
         }
     }

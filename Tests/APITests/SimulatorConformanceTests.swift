@@ -26,7 +26,8 @@ func sameJSON(_ a: JSONValue, _ b: JSONValue) -> Bool {
     }
 }
 
-@Suite("The simulator answers like the real MediaMTX", .timeLimit(.minutes(3)), .enabled(if: haveReference, "needs ../shared/reference/mediamtx"))
+@Suite("The simulator answers like the real MediaMTX", .timeLimit(.minutes(3)), 
+    .available(haveReference, "needs ../shared/reference/mediamtx"), .requires(haveReference, "../shared/reference/mediamtx"))
 struct SimulatorConformanceTests {
     /// Replays `transcript.json` (exchanges recorded from a real MediaMTX) in order.
     @Test func replaysTheRecordedTranscript() async throws {
@@ -96,14 +97,3 @@ struct SimulatorConformanceTests {
     }
 }
 
-extension JSONValue {
-    var arrayValue: [JSONValue] {
-        if case .array(let items) = self { return items }
-        return []
-    }
-
-    var intValue: Int? {
-        if case .number(let n) = self { return Int(n) }
-        return nil
-    }
-}
