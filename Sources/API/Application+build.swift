@@ -58,6 +58,18 @@ public func buildApplication(
 
 /// The application on services the caller keeps (`serve` closes the database after the server stopped).
 public func buildApplication(_ app: AppServices) async throws -> some ApplicationProtocol {
+    let (router, services) = try await buildRouter(app)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(app.config.server.host, port: app.config.server.port), serverName: "mtx-companion"),
+        services: services,
+        logger: app.logger
+    )
+}
+
+/// Every route and middleware, and the background services they rely on. Tests read the routes from here
+/// (`router.routes`) to check the access table against what the server really serves.
+public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, services: [any Service]) {
     let config = app.config
     let logger = app.logger
     let authenticator = try await Authenticator(settings: config.auth, database: app.database, httpClient: app.httpClient)
@@ -109,12 +121,7 @@ public func buildApplication(_ app: AppServices) async throws -> some Applicatio
     var services: [any Service] = [HTTPClientService(client: app.httpClient), webhooks]
     if config.mediamtx.reconcileInterval > .zero { services.append(app.reconciler) }
     services.append(app.retention)
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: "mtx-companion"),
-        services: services,
-        logger: logger
-    )
+    return (router, services)
 }
 
 /// Shuts the MediaMTX HTTP client down when the application stops.

@@ -6,13 +6,83 @@ import HummingbirdTesting
 import JWTKit
 import Logging
 import MediaMTXSimulator
+import ServiceLifecycle
 import Testing
 
 @Suite("Roles × routes: every /api/v1 route needs a token and the right role", .timeLimit(.minutes(3)))
 struct RoleMatrixTests {
     /// A request for a rule's route: parameters filled with values that name nothing.
-    static func uri(_ rule: AccessPolicy.Rule) -> String {
-        rule.path.replacingOccurrences(of: ":id", with: "6f1c1f4e-0000-4000-8000-000000000000").replacingOccurrences(of: ":username", with: "nobody")
+    static func uri(_ rule: AccessPolicy.Rule) -> String { uri(rule.path) }
+
+    static func uri(_ path: String) -> String {
+        path.replacingOccurrences(of: ":id", with: "6f1c1f4e-0000-4000-8000-000000000000").replacingOccurrences(of: ":username", with: "nobody")
+    }
+
+    /// One row of docs/security.md's role × route table: the expectation the server is checked against, written down
+    /// apart from the code (`AccessPolicy.rules`) that enforces it.
+    struct DocumentedRoute: Hashable, CustomStringConvertible {
+        var method: String
+        var path: String
+        /// `open`, `viewer`, `operator` or `admin`.
+        var role: String
+        var action: String?
+
+        var key: String { "\(method) \(RoleMatrixTests.pattern(path))" }
+        var description: String { "\(method) \(path)" }
+    }
+
+    static func documentedRoutes() throws -> [DocumentedRoute] {
+        let doc = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/security.md"), encoding: .utf8)
+        return doc.split(separator: "\n").compactMap { line in
+            guard let m = line.wholeMatch(of: /\| (GET|POST|PUT|DELETE) \| `([^`]+)` \| (open|viewer|operator|admin) \| *([a-z_.]*) *\|/) else { return nil }
+            return DocumentedRoute(method: String(m.1), path: String(m.2), role: String(m.3), action: m.4.isEmpty ? nil : String(m.4))
+        }
+    }
+
+    /// `/api/v1/sources/:id`, `/api/v1/sources/{id}` → `/api/v1/sources/*`.
+    static func pattern(_ path: String) -> String {
+        "/" + path.split(separator: "/").map { $0.hasPrefix(":") || $0.hasPrefix("{") ? "*" : String($0) }.joined(separator: "/")
+    }
+
+    /// The routes the server really serves, read from its router.
+    static func servedRoutes() async throws -> Set<String> {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        return try await MediaMTXSimulator.with { sim in
+            let config = await testConfig(sim: sim, databasePath: dir.appendingPathComponent("c.sqlite").path)
+            let (router, background) = try await buildRouter(try AppServices(config, logger: quietLogger))
+            // Started and stopped at once: the background services close their HTTP clients as the server would.
+            let group = ServiceGroup(configuration: .init(services: background, logger: quietLogger))
+            await group.triggerGracefulShutdown()
+            try await group.run()
+            return Set(router.routes.map { "\($0.method.rawValue) \(pattern($0.path.description))" })
+        }
+    }
+
+    @Test func theRouterServesExactlyTheDocumentedRoutes() async throws {
+        let documented = try Self.documentedRoutes()
+        #expect(documented.count >= 60)
+        let expected = Set(documented.map(\.key))
+        #expect(expected.count == documented.count, "docs/security.md lists a route twice")
+        let served = try await Self.servedRoutes()
+        for route in served.subtracting(expected).sorted() { Issue.record("served but not in docs/security.md: \(route)") }
+        for route in expected.subtracting(served).sorted() { Issue.record("in docs/security.md but not served: \(route)") }
+        // The table the server enforces says the same as the written one, role and audit action alike.
+        let enforced = Dictionary(uniqueKeysWithValues: AccessPolicy.rules.map { ("\($0.method.rawValue) \(Self.pattern($0.path))", $0) })
+        for route in documented {
+            guard let rule = enforced[route.key] else {
+                Issue.record("\(route) is documented but AccessPolicy.rules lacks it (it would be admin-only)")
+                continue
+            }
+            let role: String
+            switch rule.requirement {
+            case .open: role = "open"
+            case .role(let r): role = r.rawValue
+            }
+            #expect(role == route.role, "\(route): enforced \(role), documented \(route.role)")
+            #expect(rule.action == route.action, "\(route): audit action")
+        }
+        #expect(enforced.count == documented.count)
     }
 
     @Test func everyRouteAnswersByRole() async throws {
@@ -23,29 +93,30 @@ struct RoleMatrixTests {
         }
     }
 
-    /// Every route of the table, without a token and as each caller: refused (401, 403) exactly when the role may not.
+    /// Every documented route, without a token and as each caller: refused (401, 403) exactly when docs/security.md
+    /// says the caller's role may not call it.
     static func checkEveryRoute(
         _ stack: TestStack, _ callers: [(name: String, role: User.Role, headers: HTTPFields)], sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
+        let documented = try documentedRoutes()
+        #expect(!documented.isEmpty, sourceLocation: sourceLocation)
         // Logging out ends the caller's tokens: it goes last.
-        let rules = AccessPolicy.rules.filter { $0.path != "/api/v1/auth/logout" } + AccessPolicy.rules.filter { $0.path == "/api/v1/auth/logout" }
-        for rule in rules {
-            guard case .role(let needed) = rule.requirement else { continue }
-            let anonymous = try await stack.raw.call(rule.method, uri(rule))
-            #expect(anonymous.status == .unauthorized, "\(rule.method) \(rule.path) without a token: \(anonymous.status)", sourceLocation: sourceLocation)
+        let routes = documented.filter { $0.path != "/api/v1/auth/logout" } + documented.filter { $0.path == "/api/v1/auth/logout" }
+        for route in routes {
+            guard let needed = User.Role(rawValue: route.role) else { continue }
+            let method = HTTPRequest.Method(rawValue: route.method)!
+            let anonymous = try await stack.raw.call(method, uri(route.path))
+            #expect(anonymous.status == .unauthorized, "\(route) without a token: \(anonymous.status)", sourceLocation: sourceLocation)
             #expect(anonymous.errorCode == "unauthorized", sourceLocation: sourceLocation)
             for caller in callers {
                 // The live event stream never ends; EventStreamTests reads it.
-                if rule.path == "/api/v1/events/stream" && caller.role >= needed { continue }
-                let reply = try await stack.raw.call(rule.method, uri(rule), raw: rule.method == .get ? nil : "{}", headers: caller.headers)
+                if route.path == "/api/v1/events/stream" && caller.role >= needed { continue }
+                let reply = try await stack.raw.call(method, uri(route.path), raw: method == .get ? nil : "{}", headers: caller.headers)
                 if caller.role < needed {
-                    #expect(reply.status == .forbidden, "\(caller.name) on \(rule.method) \(rule.path): \(reply.status)", sourceLocation: sourceLocation)
+                    #expect(reply.status == .forbidden, "\(caller.name) on \(route): \(reply.status)", sourceLocation: sourceLocation)
                     #expect(reply.errorCode == "forbidden", sourceLocation: sourceLocation)
                 } else {
-                    #expect(
-                        reply.status != .forbidden && reply.status != .unauthorized, "\(caller.name) on \(rule.method) \(rule.path): \(reply.status)",
-                        sourceLocation: sourceLocation
-                    )
+                    #expect(reply.status != .forbidden && reply.status != .unauthorized, "\(caller.name) on \(route): \(reply.status)", sourceLocation: sourceLocation)
                 }
             }
         }
@@ -60,18 +131,6 @@ struct RoleMatrixTests {
             // MediaMTX's auth call and login need no token.
             #expect(try await stack.raw.call(.post, "/api/v1/mediamtx/auth", raw: #"{"action":"api","ip":"127.0.0.1","path":""}"#).status == .ok)
             #expect(try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "admin", "password": testPassword]).status == .ok)
-        }
-    }
-
-    @Test func theMatrixIsWrittenDownInTheDocs() throws {
-        let doc = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/security.md"), encoding: .utf8)
-        for rule in AccessPolicy.rules {
-            let role: String
-            switch rule.requirement {
-            case .open: role = "open"
-            case .role(let r): role = r.rawValue
-            }
-            #expect(doc.contains("| \(rule.method.rawValue) | `\(rule.path)` | \(role) |"), "docs/security.md lacks \(rule.method) \(rule.path)")
         }
     }
 }
