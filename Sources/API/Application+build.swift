@@ -117,6 +117,8 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
     OpenAPIController(path: config.server.openAPIFile).addRoutes(to: router)
+    // Last: it wraps only the router's not-found answer.
+    router.add(middleware: MethodNotAllowedMiddleware<AppRequestContext>(router.routes.map { ($0.path.description, $0.method.rawValue) }))
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
     var services: [any Service] = [HTTPClientService(client: app.httpClient), webhooks]
     if config.mediamtx.reconcileInterval > .zero { services.append(app.reconciler) }

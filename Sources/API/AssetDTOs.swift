@@ -7,6 +7,7 @@ import MediaMTX
 /// and `source_type` optional (they can only be `stream`/`live`); `path`, when given, must be the source's path_name.
 struct CreateAssetRequest: StrictBody {
     static let allowedKeys: Set<String> = ["type", "source_type", "name", "stream_url", "source_id", "path", "tags", "description"]
+    static let nullableKeys: Set<String> = ["description"]
     var type: String?
     var sourceType: String?
     var name: String?
@@ -26,6 +27,7 @@ struct CreateAssetRequest: StrictBody {
 
 struct UpdateAssetRequest: StrictBody {
     static let allowedKeys: Set<String> = ["name", "tags", "description", "source_id", "type", "source_type", "path"]
+    static let nullableKeys: Set<String> = ["description"]
     var name: String?
     var tags: [String]?
     var description: String?
@@ -43,6 +45,7 @@ struct UpdateAssetRequest: StrictBody {
 
 struct CreateClipRequest: StrictBody {
     static let allowedKeys: Set<String> = ["name", "start", "duration", "tags", "description", "format"]
+    static let nullableKeys: Set<String> = ["description"]
     var name: String?
     var start: String?
     var duration: Double?

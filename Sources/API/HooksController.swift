@@ -61,6 +61,8 @@ struct HooksController {
         var request = request
         let data = Data(buffer: try await request.collectBody(upTo: AppRequestContext.maxBodySize))
         try JSONLimits.check(data)
+        // mtx-hook leaves out what it has not; a null would otherwise read as "left out" (only looked for when there is one).
+        if data.range(of: Data("null".utf8)) != nil { try Self.refuseNulls(data) }
         let decoder = Self.decoder
         let wire: [WireEvent]
         let prefix: String
@@ -144,6 +146,16 @@ struct HooksController {
         }
     }
 
+    static func refuseNulls(_ data: Data) throws {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return }
+        let batch = (object[HookJSON.events] as? [Any]).map { $0.compactMap { $0 as? [String: Any] } }
+        for (index, event) in (batch ?? [object]).enumerated() {
+            guard let key = event.keys.sorted().first(where: { event[$0] is NSNull }) else { continue }
+            let field = batch == nil ? key : "\(HookJSON.events)[\(index)].\(key)"
+            throw APIError.invalidField(field, .mustNotBeNull(field))
+        }
+    }
+
     /// Bearer token, compared in constant time; never taken from the URL.
     func authorized(_ request: Request) -> Bool {
         guard !token.isEmpty, let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return false }
@@ -166,6 +178,11 @@ struct HooksController {
         }
         guard let path = e.path, !path.isEmpty, path.count <= 255 else { throw APIError.missingField(field("path")) }
         if type.isReader, e.reader_id?.isEmpty ?? true { throw APIError.missingField(field("reader_id")) }
+        // Checked whatever the type (a stored payload keeps them): what the document allows, nothing more.
+        if let d = e.segment_duration, !(d.isFinite && d >= 0) { throw APIError.invalidField(field("segment_duration"), .notPositiveSeconds(field("segment_duration"))) }
+        // A year: longer ones are no recording, and their end would overflow the index's microseconds.
+        if let d = e.segment_duration, d > 31_622_400 { throw APIError.invalidField(field("segment_duration"), .tooManySeconds(field("segment_duration"), max: 31_622_400)) }
+        if let size = e.segment_size, size < 0 { throw APIError.invalidField(field("segment_size"), .wrongType(field("segment_size"), expected: "a byte count")) }
         var segment: IngestEvent.SegmentInfo?
         if type.isSegment {
             guard let file = e.segment_path, !file.isEmpty else { throw APIError.missingField(field("segment_path")) }
@@ -179,11 +196,7 @@ struct HooksController {
             }
             // record_path always has %path: the file must lie in this path's own recordings.
             guard parsed.path == path else { throw APIError.invalidField(field("segment_path"), .segmentOfAnotherPath(path: path)) }
-            if let d = e.segment_duration, !(d.isFinite && d >= 0) { throw APIError.invalidField(field("segment_duration"), .notPositiveSeconds(field("segment_duration"))) }
-            // A year: longer ones are no recording, and their end would overflow the index's microseconds.
-            if let d = e.segment_duration, d > 31_622_400 { throw APIError.invalidField(field("segment_duration"), .tooManySeconds(field("segment_duration"), max: 31_622_400)) }
             if type == .segmentComplete, e.segment_duration == nil { throw APIError.missingField(field("segment_duration")) }
-            if let size = e.segment_size, size < 0 { throw APIError.invalidField(field("segment_size"), .wrongType(field("segment_size"), expected: "a byte count")) }
             segment = .init(filePath: file, start: parsed.start, duration: e.segment_duration, size: e.segment_size)
         }
         // Publish keys and tokens in the query (MTX_QUERY) are never stored: history, live events and webhooks

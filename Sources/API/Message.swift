@@ -80,6 +80,8 @@ public enum Message: Sendable, Equatable {
     case invalidPath
     case pathIsNotTheSources(String)
     case noMappedRole(String)
+    case methodNotAllowed([String])
+    case mustNotBeNull(String)
     case externalLogout
     case pathWithStreamURL
 
@@ -145,6 +147,8 @@ public enum Message: Sendable, Equatable {
         case .inTheFuture(let f, let skew): return "\(f) is more than \(skew) s in the future: check the clock of MediaMTX's host."
         case .segmentOfAnotherPath(let path): return "The segment file lies in the recordings of another path, not of \(path)."
         case .controlCharacters(let f): return "\(f) must not contain control characters."
+        case .mustNotBeNull(let f): return "\(f) must not be null: leave it out to keep it as it is."
+        case .methodNotAllowed(let methods): return "This endpoint does not take this method; it takes \(methods.joined(separator: ", "))."
         case .noMappedRole(let claim): return "The token is valid, but none of the values of its \(claim) claim is mapped to a role (auth.external.roles)."
         case .externalLogout: return "Tokens of the external identity provider end there: log out at the provider."
         case .pathIsNotTheSources(let expected): return "path must be the source's path_name (\(expected)), or be left out."
@@ -211,6 +215,8 @@ public enum Message: Sendable, Equatable {
         case .inTheFuture(let f, let skew): return "\(f) 比当前时间晚了 \(skew) 秒以上：请检查 MediaMTX 所在主机的时钟。"
         case .segmentOfAnotherPath(let path): return "录像段文件位于其他路径的录像目录中，而不是 \(path) 的。"
         case .controlCharacters(let f): return "\(f) 不能包含控制字符。"
+        case .mustNotBeNull(let f): return "\(f) 不能为 null：如需保持不变，请不要提供该字段。"
+        case .methodNotAllowed(let methods): return "此接口不支持该请求方法；支持：\(methods.joined(separator: "、"))。"
         case .noMappedRole(let claim): return "令牌有效，但其 \(claim) 声明中没有任何值映射到角色（auth.external.roles）。"
         case .externalLogout: return "外部身份提供方的令牌只能在提供方处结束：请在提供方处退出登录。"
         case .pathIsNotTheSources(let expected): return "path 必须是该媒体源的 path_name（\(expected)），或不填。"

@@ -1,9 +1,16 @@
 import Foundation
 import Hummingbird
 
-/// A JSON request body whose top-level keys are checked: unknown keys are refused, naming the key.
+/// A JSON request body whose top-level keys are checked: unknown keys are refused, naming the key, and so is `null`
+/// for a key that does not give it a meaning of its own (otherwise it would silently mean "left out").
 protocol StrictBody: Decodable {
     static var allowedKeys: Set<String> { get }
+    /// Keys whose `null` means something (clear the description, all sources, the default retention).
+    static var nullableKeys: Set<String> { get }
+}
+
+extension StrictBody {
+    static var nullableKeys: Set<String> { [] }
 }
 
 extension Request {
@@ -22,6 +29,9 @@ extension Request {
         guard let dictionary = object as? [String: Any] else { throw APIError.invalidJSON("expected a JSON object") }
         if let unknown = dictionary.keys.sorted().first(where: { !T.allowedKeys.contains($0) }) {
             throw APIError.unknownField(unknown)
+        }
+        if let null = dictionary.keys.sorted().first(where: { dictionary[$0] is NSNull && !T.nullableKeys.contains($0) }) {
+            throw APIError.invalidField(null, .mustNotBeNull(null))
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)

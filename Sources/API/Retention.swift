@@ -166,6 +166,7 @@ struct RetentionController {
     /// `{"retention_days": N}` sets the source's own retention; `null` makes it follow the default again.
     struct RetentionRequest: StrictBody {
         static let allowedKeys: Set<String> = ["retention_days"]
+        static let nullableKeys: Set<String> = ["retention_days"]
         var present: Bool
         var days: Int?
 

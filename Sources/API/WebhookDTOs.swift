@@ -7,6 +7,7 @@ import Hummingbird
 /// `POST` and `PUT /api/v1/webhooks…`: `source_ids: null` (or absent on create) means every source.
 struct WebhookRequest: StrictBody {
     static let allowedKeys: Set<String> = ["url", "events", "source_ids", "enabled"]
+    static let nullableKeys: Set<String> = ["source_ids"]
     var url: String?
     var events: [String]?
     var sourceIDs: [String]??

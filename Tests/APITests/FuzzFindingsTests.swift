@@ -119,4 +119,28 @@ struct FuzzFindingsTests {
             #expect(try await stack.client.postEvents([hookEvent("segment-complete", path: path, extra: ["segment_path": file, "segment_duration": 31_622_400])]).status == .ok)
         }
     }
+
+    /// `null` read as "left out" (Schemathesis with its default checks): refused, naming the field, where it has no
+    /// meaning of its own; kept where it has one.
+    @Test func nullIsRefusedWhereItMeansNothing() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://10.0.0.9/s"])
+            let id = try #require(source["id"]?.stringValue)
+            for (uri, method, body, field) in [
+                ("/api/v1/sources/\(id)", HTTPRequest.Method.put, #"{"url": null}"#, "url"),
+                ("/api/v1/sources/\(id)", .put, #"{"record_enabled": null, "name": "x"}"#, "record_enabled"),
+                ("/api/v1/users/viewer", .put, #"{"role": null}"#, "role"),
+                ("/api/v1/sources", .post, #"{"name": "x", "type": "push", "url": null}"#, "url"),
+            ] {
+                let reply = try await stack.client.call(method, uri, raw: body)
+                #expect(reply.status == .badRequest, "\(body)")
+                #expect(reply.errorField == field, "\(body)")
+            }
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)")["name"]?.stringValue == "cam")
+            let hook = try await stack.client.postEvents([hookEvent("online", path: "live/a", extra: ["segment_size": NSNull()])])
+            #expect(hook.errorField == "events[0].segment_size")
+            // Where null means something, it still does.
+            #expect(try await stack.client.call(.put, "/api/v1/sources/\(id)/retention", json: ["retention_days": NSNull()]).status == .ok)
+        }
+    }
 }

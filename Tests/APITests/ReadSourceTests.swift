@@ -99,7 +99,12 @@ struct ReadSourceTests {
             let reply = try await stack.client.call(.get, "/api/v1/nothing-here")
             #expect(reply.status == .notFound)
             #expect(reply.errorCode == "not_found")
-            #expect(try await stack.client.call(.patch, "/api/v1/sources").errorCode == "not_found")
+            // A known path, a method it does not take: 405 saying which it takes.
+            let patch = try await stack.client.call(.patch, "/api/v1/sources")
+            #expect(patch.status == .methodNotAllowed && patch.errorCode == "method_not_allowed")
+            #expect(patch.headers[.allow] == "GET, POST")
+            let trace = try await stack.client.call(.init("TRACE")!, "/api/v1/sources/6f1c1f4e-0000-4000-8000-000000000000/record/start")
+            #expect(trace.status == .methodNotAllowed && trace.headers[.allow] == "POST")
         }
     }
 }

@@ -4,9 +4,10 @@ file: every operation of docs/openapi.yaml, as each role (viewer, operator, admi
 checked for 5xx answers, answers the document does not allow (status, content type, headers, body schema) and a
 crashed server. Settings are in schemathesis.toml beside this file. A few sources, assets, recorded segments and a
 clip are made first, so that the fuzzer (which reuses ids it reads from answers) reaches real rows, not only 404s.
-The live event stream never ends, so Schemathesis leaves it out and it is checked here by hand.
+The live event stream never ends, so Schemathesis leaves it out and it is checked here, with bounded reads. After the
+deterministic runs, one randomised run of bounded size, its seed printed (FUZZ_SEED replays it).
 Run by scripts/fuzz.sh after `swift build`; exits non-zero on any failure."""
-import json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import json, os, random, shutil, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 from xml.etree import ElementTree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -24,6 +25,9 @@ RUNS = {
     "operator": (15, "examples,fuzzing"),
     "admin": (30, "examples,coverage,fuzzing,stateful"),
 }
+# After the deterministic runs (the same inputs every time: a green run stays green), one randomised run of bounded
+# size as the operator: new inputs each time. Its seed is printed, so a failure replays with FUZZ_SEED=<seed>.
+RANDOM_RUN = ("operator", 8, "fuzzing")
 
 
 def free_port():
@@ -86,30 +90,51 @@ def seed(base, admin, recordings):
 
 
 def check_event_stream(base, tokens):
-    """What Schemathesis leaves out: the endless event stream answers 401 without a token and streams with one."""
-    try:
-        urllib.request.urlopen(base + "/api/v1/events/stream", timeout=5)
-        raise RuntimeError("the event stream answered without a token")
-    except urllib.error.HTTPError as error:
-        if error.code != 401:
-            raise RuntimeError(f"the event stream without a token: {error.code}")
-    for role, token in tokens.items():
-        request = urllib.request.Request(base + "/api/v1/events/stream", headers={"Authorization": f"Bearer {token}"})
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            greeting = answer.read(len(": connected"))
-            if answer.status != 200 or answer.headers.get("Content-Type") != "text/event-stream" or greeting != b": connected":
-                raise RuntimeError(f"the event stream for {role}: {answer.status} {answer.headers.get('Content-Type')} {greeting!r}")
+    """What Schemathesis cannot read (it waits for an answer's end, and this one never ends): the event stream, each
+    request answered with a bounded read. Without a token, with broken ones, with a token in the header or the query,
+    with stray or hostile parameters: 401 with a JSON error, or 200 and the stream's greeting — nothing else."""
+    stream = base + "/api/v1/events/stream"
+    refused = [(None, ""), ("Bearer ", ""), ("Bearer x.y.z", ""), ("Basic YWRtaW46eA==", ""), (None, "?access_token="),
+               (None, "?access_token=%00%ff"), (None, "?access_token=" + "A" * 5000), (f"Bearer {tokens['viewer']}x", ""),
+               (None, f"?access_token={tokens['viewer'][:-2]}")]
+    allowed = [(f"Bearer {t}", q) for t in tokens.values() for q in ("", "?since=0", "?x=%00", "?access_token=ignored")]
+    allowed += [(None, f"?access_token={t}") for t in tokens.values()]
+    for header, query in refused + allowed:
+        request = urllib.request.Request(stream + query, headers={"Authorization": header} if header else {})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                greeting = answer.read(len(": connected"))  # bounded: never waits for the end
+                ok = answer.status == 200 and answer.headers.get("Content-Type") == "text/event-stream" and greeting == b": connected"
+                if not ok or (header, query) in refused:
+                    raise RuntimeError(f"the event stream with {header!r} {query[:40]!r}: {answer.status} {answer.headers.get('Content-Type')} {greeting!r}")
+        except urllib.error.HTTPError as error:
+            body = json.loads(error.read() or b"null")
+            if (header, query) in allowed or error.code != 401 or (body or {}).get("error", {}).get("code") != "unauthorized":
+                raise RuntimeError(f"the event stream with {header!r} {query[:40]!r}: {error.code} {body}")
+    print(f"fuzz: event stream: {len(refused)} refused, {len(allowed)} streamed, each with a bounded read", flush=True)
 
 
-def schemathesis(base, role, token, reports):
-    """Fuzzes every operation as `role`: (operations passed, operations failed), from the run's JUnit report."""
+def schemathesis(base, role, token, reports, examples, phases, seed=None):
+    """Fuzzes every operation as `role`: (operations passed, operations failed), from the run's JUnit report. With a
+    seed, a randomised run (new inputs) replayable by that seed; without, the deterministic one."""
     env = dict(os.environ, FUZZ_ACCESS_TOKEN=token, FUZZ_HOOK_TOKEN=HOOK_TOKEN)
-    examples, phases = RUNS[role]
-    report = os.path.join(reports, f"{role}.xml")
-    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", os.path.join(HERE, "schemathesis.toml"), "run",
+    name = role if seed is None else f"{role}-random"
+    report = os.path.join(reports, f"{name}.xml")
+    config = os.path.join(HERE, "schemathesis.toml")
+    if seed is not None:
+        # The same settings, but new inputs: the deterministic switch can only be turned on from the command line.
+        with open(config) as original:
+            text = original.read().replace("deterministic = true", "deterministic = false")
+        config = os.path.join(reports, "schemathesis-random.toml")
+        with open(config, "w") as randomised:
+            randomised.write(text)
+    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", config, "run",
                os.path.join(ROOT, "docs", "openapi.yaml"), "--url", base, "--max-examples", str(examples), "--phases", phases,
                "--report", "junit", "--report-junit-path", report, "--no-color"]
-    print(f"fuzz: schemathesis as {role}: {phases}, {examples} examples per operation and phase", flush=True)
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    print(f"fuzz: schemathesis as {role}: {phases}, {examples} examples per operation and phase"
+          + ("" if seed is None else f", randomised with seed {seed} (replay: FUZZ_SEED={seed} scripts/fuzz.sh)"), flush=True)
     code = subprocess.run(command, env=env, cwd=ROOT).returncode
     if not os.path.exists(report):
         return 0, 1
@@ -154,12 +179,21 @@ def main():
         seed(base, tokens["admin"], recordings)
         check_event_stream(base, tokens)
         started = time.time()
-        for role in RUNS:
-            passed, failures = schemathesis(base, role, tokens[role], reports)
+        random_role, random_examples, random_phases = RANDOM_RUN
+        random_seed = int(os.environ.get("FUZZ_SEED") or random.SystemRandom().randrange(1, 2**31))
+        runs = [(role, *RUNS[role], None) for role in RUNS] + [(random_role, random_examples, random_phases, random_seed)]
+        for role, examples, phases, run_seed in runs:
+            if run_seed is not None:
+                # The admin's run may have changed the other users' passwords (which ends their tokens): a user of its own.
+                name = f"fuzz.random.{run_seed}"
+                subprocess.run([os.path.join(BIN, "mtx-companion"), "users", "add", name, "--role", role, "--password-stdin", "--env", "test"],
+                               input=PASSWORD + "\n", text=True, env=env, cwd=ROOT, check=True, capture_output=True)
+                tokens[role] = expect(*call(base, "/api/v1/auth/login", None, "POST", {"username": name, "password": PASSWORD}), 200, "login")["access_token"]
+            passed, failures = schemathesis(base, role, tokens[role], reports, examples, phases, run_seed)
             passed_operations += passed
             failed_operations += failures
             if failures:
-                failed.append(f"schemathesis as {role}")
+                failed.append(f"schemathesis as {role}" + ("" if run_seed is None else f" (random, seed {run_seed})"))
             if server.poll() is not None:
                 failed.append(f"the server exited ({server.returncode}) during the {role} run")
                 failed_operations += 1
