@@ -57,6 +57,39 @@ struct UpdateSourceTests {
         }
     }
 
+    /// Enabling adds the path, recording patches it: when the row cannot be written afterwards, MediaMTX is put back
+    /// as it was (no path for a still-disabled source, the old record flag), and the answer is the error.
+    @Test func failedEnableAndRecordingSwitchesRestoreMediaMTX() async throws {
+        try await withStack { stack in
+            let off = try await stack.client.createSource(["name": "off", "type": "push", "enabled": false])
+            let offID = try #require(off["id"]?.stringValue)
+            let offPath = try #require(off["path_name"]?.stringValue)
+            let rec = try await stack.client.createSource(["name": "rec", "type": "push", "record_enabled": false])
+            let recID = try #require(rec["id"]?.stringValue)
+            let recPath = try #require(rec["path_name"]?.stringValue)
+            #expect(await stack.state.pathConfig(offPath) == nil)
+            try await stack.database().write { db in
+                try db.execute(sql: "CREATE TRIGGER fail_update BEFORE UPDATE ON media_sources BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+            }
+            #expect(try await stack.client.call(.post, "/api/v1/sources/\(offID)/enable").status == .internalServerError)
+            #expect(await stack.state.pathConfig(offPath) == nil, "the path added for the enable is removed again")
+            #expect(try await stack.client.call(.post, "/api/v1/sources/\(recID)/record/start").status == .internalServerError)
+            #expect(await stack.state.pathConfig(recPath)?["record"]?.boolValue == false, "recording switched back off")
+
+            // And the other way: stopping a recording that cannot be written leaves MediaMTX recording.
+            try await stack.database().write { try $0.execute(sql: "DROP TRIGGER fail_update") }
+            #expect(try await stack.client.call(.post, "/api/v1/sources/\(recID)/record/start").status == .ok)
+            try await stack.database().write { db in
+                try db.execute(sql: "CREATE TRIGGER fail_update BEFORE UPDATE ON media_sources BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+            }
+            #expect(try await stack.client.call(.post, "/api/v1/sources/\(recID)/record/stop").status == .internalServerError)
+            #expect(await stack.state.pathConfig(recPath)?["record"]?.boolValue == true, "recording switched back on")
+            try await stack.database().write { try $0.execute(sql: "DROP TRIGGER fail_update") }
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(offID)")["enabled"]?.boolValue == false)
+            #expect(try await stack.client.call(.get, "/api/v1/sources/\(recID)")["record_enabled"]?.boolValue == true)
+        }
+    }
+
     @Test(arguments: [
         (#"{"url":"rtsp://a/b"}"#, "url"), (#"{"type":"pull"}"#, "type"), (#"{"name":""}"#, "name"),
         (#"{"enabled":1}"#, "enabled"), (#"{"path_name":"live/x"}"#, "path_name"), (#"{"protocol":"gopher"}"#, "protocol"),

@@ -30,8 +30,11 @@ final class WebhookReceiver: Sendable {
 
     private let state = Mutex(State())
     let answer: Answer
+    /// Sent as `Location` with every answer (a receiver that redirects).
+    let location: String?
 
-    init(answer: @escaping Answer = { _, _ in (.ok, .zero) }) {
+    init(location: String? = nil, answer: @escaping Answer = { _, _ in (.ok, .zero) }) {
+        self.location = location
         self.answer = answer
     }
 
@@ -64,7 +67,7 @@ final class WebhookReceiver: Sendable {
             }
             let (status, delay) = self.answer(hit, count)
             if delay > .zero { try await Task.sleep(for: delay) }
-            return Response(status: status)
+            return Response(status: status, headers: self.location.map { [.location: $0] } ?? [:])
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "webhook-receiver")
