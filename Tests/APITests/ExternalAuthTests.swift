@@ -28,9 +28,9 @@ final class TestIssuer: Sendable {
 
     private let served = Mutex<[[String: String]]>([])
     private let requests = Mutex(0)
-    private let running = Mutex<(ServiceGroup?, Task<Void, any Error>?, Int)>((nil, nil, 0))
+    private let running = Mutex<LoopbackServer?>(nil)
 
-    var jwksURL: String { "http://127.0.0.1:\(running.withLock { $0.2 })/jwks" }
+    var jwksURL: String { "http://127.0.0.1:\(running.withLock { $0?.port ?? 0 })/jwks" }
     var fetches: Int { requests.withLock { $0 } }
 
     func serve(_ keys: [Key]) { served.withLock { $0 = keys.map(\.jwk) } }
@@ -92,29 +92,12 @@ final class TestIssuer: Sendable {
             let body = try JSONSerialization.data(withJSONObject: ["keys": self.served.withLock { $0 }])
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: body)))
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "test-issuer")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                continuation.yield(channel.localAddress?.port ?? 0)
-                continuation.finish()
-            },
-            logger: logger
-        )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let task = Task {
-            defer { continuation.finish() }
-            try await group.run()
-        }
-        for await port in stream { running.withLock { $0 = (group, task, port) } }
+        let server = try await LoopbackServer(router)
+        running.withLock { $0 = server }
     }
 
     func stop() async {
-        let (group, task, _) = running.withLock { $0 }
-        await group?.triggerGracefulShutdown()
-        _ = try? await task?.value
+        await running.withLock { $0 }?.stop()
     }
 
     /// `auth.external` for this issuer, Keycloak-style.

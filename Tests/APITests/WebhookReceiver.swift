@@ -69,38 +69,10 @@ final class WebhookReceiver: Sendable {
             if delay > .zero { try await Task.sleep(for: delay) }
             return Response(status: status, headers: self.location.map { [.location: $0] } ?? [:])
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "webhook-receiver")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: wanted ?? port)),
-            onServerRunning: { channel in
-                continuation.yield(channel.localAddress?.port ?? 0)
-                continuation.finish()
-            },
-            logger: logger
-        )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let task = Task {
-            // A server that fails to start (port taken) must not leave `start` waiting for it.
-            defer { continuation.finish() }
-            try await group.run()
-        }
-        state.withLock { $0.group = group; $0.task = task }
-        for await bound in stream {
-            state.withLock { $0.port = bound }
-            return
-        }
-        state.withLock { $0.group = nil; $0.task = nil }
-        try await task.value
-        throw ReceiverNotStarted(port: wanted ?? port)
+        let server = try await LoopbackServer(router, port: wanted ?? port)
+        state.withLock { $0.group = server.group; $0.task = server.task; $0.port = server.port }
     }
 
-    struct ReceiverNotStarted: Error, CustomStringConvertible {
-        var port: Int
-        var description: String { "the receiver could not listen on port \(port)" }
-    }
 
     func stop() async {
         let (group, task) = state.withLock { s in
@@ -157,4 +129,48 @@ final class PortReservation: Sendable {
     }
 
     deinit { release() }
+}
+
+/// A Hummingbird server of a test on 127.0.0.1 (`port` 0: a free one), running until `stop`.
+struct LoopbackServer: Sendable {
+    let port: Int
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    struct NotStarted: Error, CustomStringConvertible {
+        var port: Int
+        var description: String { "the test server could not listen on port \(port)" }
+    }
+
+    init(_ router: Router<BasicRequestContext>, port wanted: Int = 0) async throws {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: wanted)),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let task = Task {
+            // A server that fails to start (port taken) must not leave the caller waiting for it.
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        for await bound in stream {
+            (self.port, self.group, self.task) = (bound, group, task)
+            return
+        }
+        try await task.value
+        throw NotStarted(port: wanted)
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
 }
