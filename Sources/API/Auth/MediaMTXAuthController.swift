@@ -113,30 +113,3 @@ struct MediaMTXAuthController {
         ip.hasPrefix("::ffff:") ? String(ip.dropFirst(7)) : ip
     }
 }
-
-/// Compares secrets in time that depends on the length of `expected` only.
-func constantTimeEquals(_ given: String, _ expected: String) -> Bool {
-    let a = Array(given.utf8)
-    let b = Array(expected.utf8)
-    var difference = UInt8(a.count == b.count ? 0 : 1)
-    for i in 0..<b.count { difference |= b[i] ^ (i < a.count ? a[i] : 0) }
-    return difference == 0
-}
-
-/// Decisions counted by action and outcome: `GET /api/v1/mediamtx/auth/stats` (admin).
-final class AuthDecisionStats: Sendable {
-    private let counts = Mutex<[String: [String: Int]]>([:])
-
-    func count(_ action: String, _ outcome: String) {
-        let action = ["publish", "read", "playback", "api", "metrics", "pprof"].contains(action) ? action : "other"
-        counts.withLock { $0[action, default: [:]][outcome, default: 0] += 1 }
-    }
-
-    struct Snapshot: ResponseEncodable {
-        var decisions: [String: [String: Int]]
-    }
-
-    func snapshot() -> Snapshot {
-        Snapshot(decisions: counts.withLock { $0 })
-    }
-}

@@ -190,7 +190,6 @@ struct SourcesController {
 
     // MARK: - Helpers
 
-
     func source(_ context: AppRequestContext) async throws -> MediaSource {
         try await service.get(try context.id(of: .source))
     }
@@ -199,78 +198,5 @@ struct SourcesController {
         SourceResponse(
             source, urls: urls, pushKey: try await access.pushKey(source, for: context.identity), credentials: access.mayReadCredentials(context.identity)
         )
-    }
-}
-
-/// Input rules for sources, shared by create and update.
-enum SourceValidation {
-    static func name(_ value: String?, required: Bool) throws -> String? {
-        guard let value else {
-            if required { throw APIError.missingField("name") }
-            return nil
-        }
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw APIError.invalidField("name", .mustNotBeEmpty("name")) }
-        try storable(trimmed, "name", max: 255)
-        return trimmed
-    }
-
-    /// Text as SQLite stores and measures it: no NUL (SQLite's text ends there), at most `max` code points (what the
-    /// table's length() CHECK counts; a character may be several).
-    static func storable(_ value: String, _ field: String, max: Int) throws {
-        guard !value.unicodeScalars.contains("\0") else { throw APIError.invalidField(field, .containsNUL(field)) }
-        guard value.unicodeScalars.count <= max else { throw APIError.invalidField(field, .tooLong(field, max: max)) }
-    }
-
-    static func pullURL(_ value: String, allowLocal: Bool, field: String = "url") throws -> String {
-        let url = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !url.isEmpty else { throw APIError.invalidField(field, .mustNotBeEmpty(field)) }
-        try storable(url, field, max: 1024)
-        guard !url.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw APIError.invalidField(field, .controlCharacters(field))
-        }
-        guard StreamProtocol.derive(fromURL: url) != nil else { throw APIError.invalidField(field, .unsupportedURL(Redaction.url(url))) }
-        if !allowLocal, let target = localTarget(url) { throw APIError.invalidField(field, .localURL(field, reason: target)) }
-        return url
-    }
-
-    /// What `url` reaches on MediaMTX's own host or link: a unix socket, a loopback, unspecified or link-local
-    /// address (literal in any form the C resolver reads), or a name that always means this host. Names are not
-    /// resolved: MediaMTX resolves them on its host, whose DNS may differ. UDP sources are addresses MediaMTX
-    /// listens on, not ones it connects to.
-    static func localTarget(_ url: String) -> String? {
-        let scheme = url.prefix { $0 != ":" }.lowercased()
-        if scheme.hasPrefix("unix+") { return "a unix socket" }
-        if scheme.hasPrefix("udp+") { return nil }
-        guard let host = URLComponents(string: url)?.host, !host.isEmpty else { return nil }
-        if SpecialAddresses.isLocalName(host) { return "\(host) (this host)" }
-        guard let address = SpecialAddresses.parse(host), let range = SpecialAddresses.range(of: address), range.local else { return nil }
-        return "\(host) (\(range.name))"
-    }
-
-    static func protocolName(_ value: String?) throws -> String? {
-        guard let value else { return nil }
-        guard StreamProtocol.known.contains(value) else { throw APIError.invalidField("protocol", .notOneOf("protocol", StreamProtocol.known.sorted())) }
-        return value
-    }
-
-    /// A number of seconds greater than 0, at most a day.
-    static func seconds(_ q: QueryInput, _ name: String) throws -> Double? {
-        guard let text = q.string(name) else { return nil }
-        guard let d = Double(text), d > 0, d.isFinite else { throw APIError.invalidField(name, .notPositiveSeconds(name)) }
-        guard d <= 86_400 else { throw APIError.invalidField(name, .tooManySeconds(name, max: 86_400)) }
-        return d
-    }
-
-    /// RFC 3339 or unix seconds.
-    static func time(_ q: QueryInput, _ name: String) throws -> Date? {
-        try q.string(name).map { try time($0, name) }
-    }
-
-    /// RFC 3339 or unix seconds (up to the year 5138: later times overflow the index's microseconds).
-    static func time(_ text: String, _ name: String) throws -> Date {
-        if let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds < 1e11 { return Date(timeIntervalSince1970: seconds) }
-        guard let date = RFC3339.parse(text) else { throw APIError.invalidField(name, .notATime(name)) }
-        return date
     }
 }

@@ -97,19 +97,6 @@ struct SourceResponse: ResponseEncodable {
     }
 }
 
-/// A page of a list: `{items, total, page, page_size}`.
-struct PageResponse<Item: Encodable & Sendable>: ResponseEncodable {
-    var items: [Item]
-    var total: Int
-    var page: Int
-    var pageSize: Int
-
-    enum CodingKeys: String, CodingKey {
-        case items, total, page
-        case pageSize = "page_size"
-    }
-}
-
 /// Live state of a source's path (MediaMTX `Path`); a path MediaMTX doesn't have is simply not live.
 struct StatusResponse: ResponseEncodable {
     var pathName: String
@@ -362,16 +349,6 @@ struct PlaybackSegment: Encodable {
     var url: String
 }
 
-struct ItemsResponse<Item: Encodable & Sendable>: ResponseEncodable {
-    var pathName: String
-    var items: [Item]
-
-    enum CodingKeys: String, CodingKey {
-        case items
-        case pathName = "path_name"
-    }
-}
-
 struct PlaybackResponse: ResponseEncodable {
     var pathName: String
     var url: String
@@ -383,13 +360,6 @@ struct PlaybackResponse: ResponseEncodable {
         case url, start, duration, format
         case pathName = "path_name"
     }
-}
-
-/// Times in API answers: RFC 3339, UTC, always with microseconds.
-enum Timestamp {
-    static func format(_ date: Date) -> String { RFC3339.format(date, fixedFraction: true) }
-    /// Catalogue times (µs since 1970).
-    static func format(micros: Int64) -> String { format(Date(micros: micros)) }
 }
 
 /// One indexed hook event: `{event_id, type, path_name, occurred_at, node, data}` (`data` as the hook sent it).

@@ -148,49 +148,6 @@ public struct Authenticator: Sendable {
     }
 }
 
-/// Failed logins per key (a user name, a client address) within a sliding window; a key with too many is locked
-/// until its oldest failure leaves the window. Names are throttled whether or not the user exists.
-actor LoginThrottle {
-    let maxFailures: Int
-    let window: TimeInterval
-    var failures: [String: [Date]] = [:]
-
-    init(maxFailures: Int, window: Duration) {
-        self.maxFailures = maxFailures
-        self.window = seconds(window)
-    }
-
-    /// Seconds to wait, when any key is locked.
-    func retryAfter(_ keys: [String], now: Date = Date()) -> Int? {
-        let waits = keys.compactMap { key -> Int? in
-            let recent = (failures[key] ?? []).filter { now.timeIntervalSince($0) < window }
-            failures[key] = recent.isEmpty ? nil : recent
-            guard recent.count >= maxFailures, let oldest = recent.first else { return nil }
-            return max(1, Int((oldest.addingTimeInterval(window).timeIntervalSince(now)).rounded(.up)))
-        }
-        return waits.max()
-    }
-
-    func fail(_ keys: [String], now: Date = Date()) {
-        for key in keys { failures[key, default: []].append(now) }
-        if failures.count > 100_000 { failures = failures.filter { now.timeIntervalSince($0.value.last ?? now) < window } }
-    }
-
-    func succeed(_ key: String) {
-        failures[key] = nil
-    }
-}
-
-func seconds(_ duration: Duration) -> TimeInterval {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-/// Whole microseconds (the catalogue's time unit).
-func micros(_ duration: Duration) -> Int64 {
-    let (seconds, attoseconds) = duration.components
-    return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-}
-
 /// Runs CPU-heavy work on a GCD thread instead of one of Swift concurrency's few shared threads.
 func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in

@@ -1,0 +1,92 @@
+import Catalog
+import Foundation
+import Hummingbird
+import Logging
+import MediaMTX
+import ServiceLifecycle
+
+/// Deletes recordings past their source's retention: each expired segment through MediaMTX's
+/// `DELETE /v3/recordings/deletesegment` (MediaMTX owns the files), then marked deleted in the index. Runs every
+/// `recordings.retention_interval` in the server, and once from `mtx-companion retention [--dry-run]`.
+public struct RetentionService: Service {
+    let sources: SourcesService
+    let settings: AppConfig.Recordings
+    let logger: Logger
+    let metrics: AppMetrics?
+
+    public init(sources: SourcesService, settings: AppConfig.Recordings, logger: Logger, metrics: AppMetrics? = nil) {
+        self.sources = sources
+        self.settings = settings
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    public struct Deletion: Sendable, Equatable {
+        public var pathName: String
+        public var start: Int64
+        public var size: Int64
+    }
+
+    public struct Report: Sendable, Equatable {
+        /// Deleted, or what would be with `dryRun`.
+        public var segments: [Deletion] = []
+        public var bytes: Int64 { segments.reduce(0) { $0 + $1.size } }
+        /// Segments MediaMTX refused or could not be asked about; tried again next time.
+        public var failed = 0
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                let report = try await runOnce()
+                if !report.segments.isEmpty || report.failed > 0 {
+                    logger.notice("retention: expired recordings deleted", metadata: [
+                        "segments": "\(report.segments.count)", "bytes_reclaimed": "\(report.bytes)", "failed": "\(report.failed)",
+                    ])
+                }
+            } catch {
+                logger.warning("retention pass failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.retentionInterval) }
+        }
+    }
+
+    /// One pass over every source. A source's own `retention_days` wins over the configured default; 0 keeps all.
+    public func runOnce(dryRun: Bool = false, now: Date = Date()) async throws -> Report {
+        var report = Report()
+        let database = sources.database
+        let overrides = try await database.retentionOverrides()
+        for source in try await database.allSources() {
+            let days = overrides[source.id] ?? settings.retentionDays
+            guard days > 0 else { continue }
+            let cutoff = now.micros - Int64(days) * 86_400_000_000
+            for segment in try await database.expiredSegments(path: source.pathName, endedBefore: cutoff) {
+                let deletion = Deletion(pathName: segment.pathName, start: segment.start, size: segment.size ?? 0)
+                if dryRun {
+                    report.segments.append(deletion)
+                    continue
+                }
+                do {
+                    try await sources.mediamtx.deleteRecordingSegment(path: segment.pathName, start: RFC3339.format(Date(micros: segment.start)))
+                } catch MediaMTXError.rejected(_, let message) where message.contains("no such file or directory") {
+                    // Already gone (MediaMTX's own recordDeleteAfter, or a hand): the index catches up.
+                } catch MediaMTXError.unavailable(let detail) {
+                    logger.warning("retention: MediaMTX unavailable, trying again next pass", metadata: ["error": "\(detail)"])
+                    report.failed += 1
+                    metrics?.retention(deletedSegments: report.segments.count, bytes: report.bytes)
+                    return report
+                } catch {
+                    logger.warning("retention: MediaMTX refused to delete a segment", metadata: [
+                        "path": "\(segment.pathName)", "start": "\(RFC3339.format(Date(micros: segment.start)))", "error": "\(error)",
+                    ])
+                    report.failed += 1
+                    continue
+                }
+                try await database.markSegmentDeleted(path: segment.pathName, start: segment.start, at: Date().micros)
+                report.segments.append(deletion)
+            }
+        }
+        if !dryRun { metrics?.retention(deletedSegments: report.segments.count, bytes: report.bytes) }
+        return report
+    }
+}
