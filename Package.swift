@@ -41,7 +41,7 @@ let package = Package(
         // Domain types, path_name rule, SQLite store and migrations.
         .target(
             name: "Catalog",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["HookWire", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Typed client of MediaMTX's v3 control API and of its playback server.
         .target(
@@ -105,7 +105,7 @@ let package = Package(
             name: "mediamtx-sim",
             dependencies: ["MediaMTXSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "MediaMTXSimulator"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "HookWire", "MediaMTXSimulator"]),
         .testTarget(
             name: "MediaMTXTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HookWire
 
 extension AppDatabase {
     static func registerIndexMigrations(_ migrator: inout DatabaseMigrator) {
@@ -119,7 +120,7 @@ extension AppDatabase {
             for e in events {
                 try db.cachedStatement(
                     sql: "INSERT OR IGNORE INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                ).execute(arguments: [e.eventID, e.type, e.path, e.occurredAt, receivedAt, e.node, e.payload])
+                ).execute(arguments: [e.eventID, e.type.rawValue, e.path, e.occurredAt, receivedAt, e.node, e.payload])
                 guard db.changesCount > 0 else {
                     result.duplicates += 1
                     result.duplicatesByType[e.type, default: 0] += 1
@@ -143,8 +144,8 @@ extension AppDatabase {
 
     private static func apply(_ e: IngestEvent, _ db: Database, now: Int64) throws {
         switch e.type {
-        case "available", "unavailable":
-            let on = e.type == "available"
+        case .available, .unavailable:
+            let on = e.type == .available
             try db.cachedStatement(sql: """
                 INSERT INTO path_status (path_name, available, available_at, source_type, source_id) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (path_name) DO UPDATE SET available = excluded.available, available_at = excluded.available_at,
@@ -156,22 +157,22 @@ extension AppDatabase {
                 // Readers end with the stream.
                 try db.cachedStatement(sql: "UPDATE path_readers SET active = 0, changed_at = ? WHERE path_name = ? AND active AND changed_at <= ?").execute(arguments: [e.occurredAt, e.path, e.occurredAt])
             }
-        case "online", "offline":
+        case .online, .offline:
             try db.cachedStatement(sql: """
                 INSERT INTO path_status (path_name, online, online_at) VALUES (?, ?, ?)
                 ON CONFLICT (path_name) DO UPDATE SET online = excluded.online, online_at = excluded.online_at
                 WHERE online_at IS NULL OR online_at <= excluded.online_at
-                """).execute(arguments: [e.path, e.type == "online", e.occurredAt])
-        case "read", "unread":
+                """).execute(arguments: [e.path, e.type == .online, e.occurredAt])
+        case .read, .unread:
             try db.cachedStatement(sql: """
                 INSERT INTO path_readers (path_name, reader_id, reader_type, active, changed_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (path_name, reader_id) DO UPDATE SET active = excluded.active, changed_at = excluded.changed_at,
                     reader_type = coalesce(excluded.reader_type, reader_type)
                 WHERE changed_at <= excluded.changed_at
-                """).execute(arguments: [e.path, e.readerID, e.readerType, e.type == "read", e.occurredAt])
-        case "segment-create", "segment-complete":
+                """).execute(arguments: [e.path, e.readerID, e.readerType, e.type == .read, e.occurredAt])
+        case .segmentCreate, .segmentComplete:
             guard let s = e.segment else { return }
-            let complete = e.type == "segment-complete"
+            let complete = e.type == .segmentComplete
             try db.cachedStatement(sql: """
                 INSERT INTO segments (path_name, file_path, start, duration, size, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (path_name, start) DO UPDATE SET

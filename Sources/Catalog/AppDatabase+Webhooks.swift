@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HookWire
 
 extension AppDatabase {
     /// Subscriptions and the outbox. The outbox holds one row per (event, matching subscription), written in the
@@ -76,9 +77,9 @@ extension AppDatabase {
 
     static func webhookEvents(for e: IngestEvent, _ db: Database, sessionGap: Int64) throws -> [Outgoing] {
         switch e.type {
-        case "available":
+        case .available:
             return [(e.eventID, "stream.online", e.occurredAt, ["mediamtx_source_type": .optional(e.sourceType), "mediamtx_source_id": .optional(e.sourceID)])]
-        case "unavailable":
+        case .unavailable:
             var out: [Outgoing] = [(e.eventID, "stream.offline", e.occurredAt, [:])]
             // A recording ends with its stream.
             if let start = try openSession(e.path, db) {
@@ -86,15 +87,15 @@ extension AppDatabase {
                 out.append((e.eventID + ":session_ended", "recording.session_ended", e.occurredAt, ["start": .string(WebhookPayload.format(start)), "end": .string(WebhookPayload.format(e.occurredAt))]))
             }
             return out
-        case "read", "unread":
-            return [(e.eventID, e.type == "read" ? "reader.joined" : "reader.left", e.occurredAt, ["reader_id": .optional(e.readerID), "reader_type": .optional(e.readerType)])]
-        case "segment-complete":
+        case .read, .unread:
+            return [(e.eventID, e.type == .read ? "reader.joined" : "reader.left", e.occurredAt, ["reader_id": .optional(e.readerID), "reader_type": .optional(e.readerType)])]
+        case .segmentComplete:
             guard let s = e.segment else { return [] }
             return [(e.eventID, "recording.segment_completed", e.occurredAt, [
                 "segment_path": .string(s.filePath), "start": .string(WebhookPayload.format(s.start)),
                 "duration": s.duration.map(WebhookValue.number) ?? .null, "size": s.size.map(WebhookValue.integer) ?? .null,
             ])]
-        case "segment-create":
+        case .segmentCreate:
             guard let s = e.segment else { return [] }
             // A segment already indexed (reported again) starts nothing.
             let known = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM segments WHERE path_name = ? AND start = ?)"), arguments: [e.path, s.start]) ?? false

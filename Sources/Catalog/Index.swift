@@ -1,4 +1,5 @@
 import Foundation
+import HookWire
 
 /// One hook event, checked and ready to index. Times are microseconds since 1970 (MediaMTX names segments
 /// to the microsecond; SQLite keeps them as integers so range queries stay exact and fast).
@@ -18,8 +19,7 @@ public struct IngestEvent: Sendable, Equatable {
     }
 
     public var eventID: String
-    /// available, unavailable, online, offline, read, unread, segment-create, segment-complete
-    public var type: String
+    public var type: HookEvent
     public var occurredAt: Int64
     public var node: String?
     public var path: String
@@ -32,7 +32,7 @@ public struct IngestEvent: Sendable, Equatable {
     public var payload: String
 
     public init(
-        eventID: String, type: String, occurredAt: Int64, node: String?, path: String, sourceType: String?, sourceID: String?,
+        eventID: String, type: HookEvent, occurredAt: Int64, node: String?, path: String, sourceType: String?, sourceID: String?,
         readerType: String?, readerID: String?, segment: SegmentInfo?, payload: String
     ) {
         self.eventID = eventID
@@ -55,7 +55,7 @@ public struct IngestResult: Sendable, Equatable {
     /// Paths whose state changed, for live updates.
     public var paths: [String]
     /// How many of the duplicates were of each type (metrics).
-    public var duplicatesByType: [String: Int] = [:]
+    public var duplicatesByType: [HookEvent: Int] = [:]
     /// Webhook deliveries written to the outbox.
     public var webhooks = 0
 }

@@ -1,3 +1,4 @@
+import HookWire
 import API
 import Catalog
 import Foundation
@@ -101,7 +102,7 @@ struct OperationsTests {
         let database = try AppDatabase.open(path: dir.appendingPathComponent("live.sqlite").path)
         func events(_ range: Range<Int>) -> [IngestEvent] {
             range.map {
-                IngestEvent(eventID: "b\($0)", type: "online", occurredAt: Int64($0), node: nil, path: "live/b", sourceType: nil, sourceID: nil,
+                IngestEvent(eventID: "b\($0)", type: .online, occurredAt: Int64($0), node: nil, path: "live/b", sourceType: nil, sourceID: nil,
                             readerType: nil, readerID: nil, segment: nil, payload: "{}")
             }
         }

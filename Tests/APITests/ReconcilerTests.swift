@@ -1,3 +1,4 @@
+import HookWire
 import API
 import Catalog
 import Foundation
@@ -102,7 +103,7 @@ struct ReconcilerTests {
             let db = try AppDatabase.open(path: stack.config.database.path)
             let old = Date().addingTimeInterval(-40 * 86_400).micros
             let event = IngestEvent(
-                eventID: "old", type: "available", occurredAt: old, node: nil, path: "live/old", sourceType: nil, sourceID: nil,
+                eventID: "old", type: .available, occurredAt: old, node: nil, path: "live/old", sourceType: nil, sourceID: nil,
                 readerType: nil, readerID: nil, segment: nil, payload: "{}"
             )
             _ = try await db.ingest([event], receivedAt: old)

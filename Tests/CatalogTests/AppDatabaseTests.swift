@@ -1,4 +1,5 @@
 @testable import Catalog
+import HookWire
 import Foundation
 import GRDB
 import Testing
@@ -60,7 +61,7 @@ struct AppDatabaseTests {
         #expect(history.last?.payload == #"{"type":"online"}"#)
         // Event ids stay unique: a redelivered one is still a duplicate.
         let again = IngestEvent(
-            eventID: "e1", type: "online", occurredAt: 1, node: nil, path: "cam", sourceType: nil, sourceID: nil,
+            eventID: "e1", type: .online, occurredAt: 1, node: nil, path: "cam", sourceType: nil, sourceID: nil,
             readerType: nil, readerID: nil, segment: nil, payload: "{}"
         )
         let result = try await db.ingest([again])

@@ -91,15 +91,15 @@ struct HooksController {
         do {
             result = try await queue.ingest(events)
         } catch {
-            for event in events { metrics.hookEvents(type: event.type, outcome: "failed") }
+            for event in events { metrics.hookEvents(type: event.type.rawValue, outcome: "failed") }
             throw error
         }
-        var byType: [String: Int] = [:]
+        var byType: [HookEvent: Int] = [:]
         for event in events { byType[event.type, default: 0] += 1 }
         for (type, count) in byType {
             let duplicates = result.duplicatesByType[type] ?? 0
-            if count > duplicates { metrics.hookEvents(type: type, outcome: "accepted", count: count - duplicates) }
-            if duplicates > 0 { metrics.hookEvents(type: type, outcome: "duplicate", count: duplicates) }
+            if count > duplicates { metrics.hookEvents(type: type.rawValue, outcome: "accepted", count: count - duplicates) }
+            if duplicates > 0 { metrics.hookEvents(type: type.rawValue, outcome: "duplicate", count: duplicates) }
         }
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
         if result.webhooks > 0 { webhooks.wake() }
@@ -115,16 +115,16 @@ struct HooksController {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         for event in events where result.paths.contains(event.path) {
             let message = LiveEvent(
-                eventID: event.eventID, type: event.type, pathName: event.path,
+                eventID: event.eventID, type: event.type.rawValue, pathName: event.path,
                 occurredAt: Timestamp.format(Date(micros: event.occurredAt)),
                 sourceID: owners[event.path]?.uuidString.lowercased(),
                 status: LiveStatusResponse(states[event.path] ?? .idle(event.path)),
                 segment: event.segment.map { SegmentResponse(Segment(
                     id: 0, pathName: event.path, filePath: $0.filePath, start: $0.start, duration: $0.duration, size: $0.size,
-                    state: event.type == "segment-complete" ? .complete : .recording
+                    state: event.type == .segmentComplete ? .complete : .recording
                 )) }
             )
-            bus.publish(event: event.type, data: String(decoding: try encoder.encode(message), as: UTF8.self))
+            bus.publish(event: event.type.rawValue, data: String(decoding: try encoder.encode(message), as: UTF8.self))
         }
     }
 
@@ -212,7 +212,7 @@ struct HooksController {
             payload = String(decoding: try JSONEncoder.api.encode(normalized), as: UTF8.self)
         }
         return IngestEvent(
-            eventID: id, type: type.rawValue, occurredAt: occurred.micros, node: e.node, path: path, sourceType: e.source_type,
+            eventID: id, type: type, occurredAt: occurred.micros, node: e.node, path: path, sourceType: e.source_type,
             sourceID: e.source_id, readerType: e.reader_type, readerID: e.reader_id, segment: segment,
             payload: payload
         )
