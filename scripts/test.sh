@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds everything, replays the exchanges recorded from a real MediaMTX against the simulator,
+# Checks the formatting (.swift-format), builds everything, replays the exchanges recorded from a real MediaMTX against the simulator,
 # then runs every test: the Swift suites, the web UI in headless chromium (screenshots in screenshots/), then
 # Schemathesis against the live server (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 export PATH="$PATH:/opt/swift/usr/bin"
+# Formatting first (a second): unformatted code fails the run. Fix with scripts/format.sh.
+swift format lint --strict --recursive --configuration .swift-format Sources Tests Package.swift
 swift build --build-tests
 scripts/conformance.sh
 swift test

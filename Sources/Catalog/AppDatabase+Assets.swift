@@ -157,9 +157,18 @@ extension AppDatabase {
                     tagArguments.append(tag)
                 }
             }
-            if let type = query.type { conditions.append("a.type = ?"); arguments.append(type) }
-            if let sourceType = query.sourceType { conditions.append("a.source_type = ?"); arguments.append(sourceType.rawValue) }
-            if let sourceID = query.sourceID { conditions.append("a.source_id = ?"); arguments.append(sourceID.uuidString.lowercased()) }
+            if let type = query.type {
+                conditions.append("a.type = ?")
+                arguments.append(type)
+            }
+            if let sourceType = query.sourceType {
+                conditions.append("a.source_type = ?")
+                arguments.append(sourceType.rawValue)
+            }
+            if let sourceID = query.sourceID {
+                conditions.append("a.source_id = ?")
+                arguments.append(sourceID.uuidString.lowercased())
+            }
             if let q = query.nameContains, !q.isEmpty {
                 conditions.append("a.name LIKE ? ESCAPE '\\'")
                 arguments.append("%" + Self.escapeLike(q) + "%")
@@ -168,8 +177,11 @@ extension AppDatabase {
             let whereClause = all.isEmpty ? "" : "WHERE " + all.joined(separator: " AND ")
             arguments = tagArguments + arguments
             // Filtered by tags alone, the count needs only the tag index.
-            let total = conditions.isEmpty && !tagConditions.isEmpty
-                ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media_asset_tags t WHERE \(tagConditions.joined(separator: " AND "))", arguments: StatementArguments(arguments)) ?? 0
+            let total =
+                conditions.isEmpty && !tagConditions.isEmpty
+                ? try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM media_asset_tags t WHERE \(tagConditions.joined(separator: " AND "))",
+                    arguments: StatementArguments(arguments)) ?? 0
                 : try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(from) \(whereClause)", arguments: StatementArguments(arguments)) ?? 0
             let order = tagConditions.isEmpty ? "a.created_at DESC, a.id DESC" : "t.created_at DESC, t.asset_id DESC"
             let rows = try AssetRow.fetchAll(
@@ -185,7 +197,9 @@ extension AppDatabase {
     public func assetQueryPlan(tag: String) async throws -> [String] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "EXPLAIN QUERY PLAN SELECT a.* FROM media_asset_tags t JOIN media_assets a ON a.id = t.asset_id WHERE t.tag = ? ORDER BY t.created_at DESC, t.asset_id DESC LIMIT 50",
+                db,
+                sql:
+                    "EXPLAIN QUERY PLAN SELECT a.* FROM media_asset_tags t JOIN media_assets a ON a.id = t.asset_id WHERE t.tag = ? ORDER BY t.created_at DESC, t.asset_id DESC LIMIT 50",
                 arguments: [tag]
             ).map { $0["detail"] }
         }
@@ -196,7 +210,8 @@ extension AppDatabase {
         try await writer.read { db in
             let id = sourceID.uuidString.lowercased()
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media_assets WHERE source_id = ?", arguments: [id]) ?? 0
-            let rows = try AssetRow.fetchAll(db, sql: "SELECT * FROM media_assets WHERE source_id = ? ORDER BY created_at LIMIT ?", arguments: [id, limit])
+            let rows = try AssetRow.fetchAll(
+                db, sql: "SELECT * FROM media_assets WHERE source_id = ? ORDER BY created_at LIMIT ?", arguments: [id, limit])
             return (count, rows.map(\.asset))
         }
     }
@@ -206,7 +221,9 @@ extension AppDatabase {
         let ids = assets.map { $0.id.uuidString.lowercased() }
         let marks = ids.map { _ in "?" }.joined(separator: ",")
         var tags: [String: [String]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT asset_id, tag FROM media_asset_tags WHERE asset_id IN (\(marks)) ORDER BY position", arguments: StatementArguments(ids)) {
+        for row in try Row.fetchAll(
+            db, sql: "SELECT asset_id, tag FROM media_asset_tags WHERE asset_id IN (\(marks)) ORDER BY position", arguments: StatementArguments(ids))
+        {
             tags[row["asset_id"], default: []].append(row["tag"])
         }
         return assets.map { asset in

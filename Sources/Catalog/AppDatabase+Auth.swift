@@ -32,7 +32,8 @@ public struct User: Sendable, Equatable {
     public var tokenVersion: Int
 
     public init(
-        id: UUID = UUID(), username: String, role: Role, passwordHash: String, createdAt: Date = Date(), updatedAt: Date = Date(), tokenVersion: Int = 0
+        id: UUID = UUID(), username: String, role: Role, passwordHash: String, createdAt: Date = Date(), updatedAt: Date = Date(),
+        tokenVersion: Int = 0
     ) {
         self.id = id
         self.username = username
@@ -153,7 +154,7 @@ extension AppDatabase {
             for row in rows {
                 let payload: String = row["payload"]
                 guard var object = (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) as? [String: Any],
-                      let query = object["query"] as? String, Redaction.query(query) != query
+                    let query = object["query"] as? String, Redaction.query(query) != query
                 else { continue }
                 object["query"] = Redaction.query(query)
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
@@ -169,7 +170,9 @@ extension AppDatabase {
             do {
                 try db.execute(
                     sql: "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [user.id.uuidString.lowercased(), user.username, user.role.rawValue, user.passwordHash, user.createdAt, user.updatedAt]
+                    arguments: [
+                        user.id.uuidString.lowercased(), user.username, user.role.rawValue, user.passwordHash, user.createdAt, user.updatedAt,
+                    ]
                 )
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw CatalogError.nameTaken(user.username)
@@ -182,7 +185,9 @@ extension AppDatabase {
     }
 
     public func user(id: UUID) async throws -> User? {
-        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(Self.user) }
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(Self.user)
+        }
     }
 
     public func users() async throws -> [User] {
@@ -235,7 +240,8 @@ extension AppDatabase {
                 sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)",
                 arguments: [sourceID.uuidString.lowercased(), Self.newKey(), Date()]
             )
-            return try String.fetchOne(db, sql: "SELECT key FROM publish_keys WHERE source_id = ?", arguments: [sourceID.uuidString.lowercased()]) ?? ""
+            return try String.fetchOne(db, sql: "SELECT key FROM publish_keys WHERE source_id = ?", arguments: [sourceID.uuidString.lowercased()])
+                ?? ""
         }
     }
 
@@ -245,14 +251,16 @@ extension AppDatabase {
         let ids = sourceIDs.map { $0.uuidString.lowercased() }
         @Sendable func read(_ db: Database) throws -> [UUID: String] {
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            let rows = try Row.fetchAll(db, sql: "SELECT source_id, key FROM publish_keys WHERE source_id IN (\(marks))", arguments: StatementArguments(ids))
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT source_id, key FROM publish_keys WHERE source_id IN (\(marks))", arguments: StatementArguments(ids))
             return Dictionary(uniqueKeysWithValues: rows.compactMap { row in UUID(uuidString: row["source_id"]).map { ($0, row["key"] as String) } })
         }
         let found = try await writer.read(read)
         guard found.count < ids.count else { return found }
         return try await writer.write { db in
             for id in ids {
-                try db.execute(sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)", arguments: [id, Self.newKey(), Date()])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)", arguments: [id, Self.newKey(), Date()])
             }
             return try read(db)
         }
@@ -263,7 +271,8 @@ extension AppDatabase {
         try await writer.write { db in
             let key = Self.newKey()
             try db.execute(
-                sql: "INSERT INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at",
+                sql:
+                    "INSERT INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at",
                 arguments: [sourceID.uuidString.lowercased(), key, Date()]
             )
             return key
@@ -274,9 +283,10 @@ extension AppDatabase {
     public func publishTarget(path: String) async throws -> (source: MediaSource, key: String?)? {
         // Asked before every publish: one cached statement.
         try await writer.read { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT s.*, k.key AS publish_key FROM media_sources s LEFT JOIN publish_keys k ON k.source_id = s.id WHERE s.path_name = ?
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT s.*, k.key AS publish_key FROM media_sources s LEFT JOIN publish_keys k ON k.source_id = s.id WHERE s.path_name = ?
+                    """)
             guard let row = try Row.fetchOne(statement, arguments: [path]) else { return nil }
             return (try MediaSource(row: row), row["publish_key"])
         }
@@ -297,11 +307,13 @@ extension AppDatabase {
         try await writer.write { db in
             try db.execute(
                 sql: """
-                INSERT INTO audit_log (at, user_id, username, action, target_type, target_id, outcome, status, ip, detail)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                arguments: [entry.at, entry.userID?.uuidString.lowercased(), entry.username, entry.action, entry.targetType, entry.targetID,
-                            entry.outcome, entry.status, entry.ip, entry.detail]
+                    INSERT INTO audit_log (at, user_id, username, action, target_type, target_id, outcome, status, ip, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    entry.at, entry.userID?.uuidString.lowercased(), entry.username, entry.action, entry.targetType, entry.targetID,
+                    entry.outcome, entry.status, entry.ip, entry.detail,
+                ]
             )
         }
     }
@@ -310,24 +322,43 @@ extension AppDatabase {
         try await writer.read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
-            if let v = query.username { conditions.append("username = ?"); _ = arguments.append(contentsOf: [v]) }
-            if let v = query.action { conditions.append("action = ?"); _ = arguments.append(contentsOf: [v]) }
-            if let v = query.targetID { conditions.append("target_id = ?"); _ = arguments.append(contentsOf: [v]) }
-            if let v = query.outcome { conditions.append("outcome = ?"); _ = arguments.append(contentsOf: [v]) }
-            if let v = query.from { conditions.append("at >= ?"); _ = arguments.append(contentsOf: [v]) }
-            if let v = query.to { conditions.append("at < ?"); _ = arguments.append(contentsOf: [v]) }
+            if let v = query.username {
+                conditions.append("username = ?")
+                _ = arguments.append(contentsOf: [v])
+            }
+            if let v = query.action {
+                conditions.append("action = ?")
+                _ = arguments.append(contentsOf: [v])
+            }
+            if let v = query.targetID {
+                conditions.append("target_id = ?")
+                _ = arguments.append(contentsOf: [v])
+            }
+            if let v = query.outcome {
+                conditions.append("outcome = ?")
+                _ = arguments.append(contentsOf: [v])
+            }
+            if let v = query.from {
+                conditions.append("at >= ?")
+                _ = arguments.append(contentsOf: [v])
+            }
+            if let v = query.to {
+                conditions.append("at < ?")
+                _ = arguments.append(contentsOf: [v])
+            }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log \(filter)", arguments: arguments) ?? 0
             var pageArguments = arguments
             _ = pageArguments.append(contentsOf: [query.pageSize, (query.page - 1) * query.pageSize])
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: pageArguments)
-            return Page(items: rows.map { row in
-                AuditEntry(
-                    id: row["id"], at: row["at"], userID: (row["user_id"] as String?).flatMap(UUID.init(uuidString:)), username: row["username"],
-                    action: row["action"], targetType: row["target_type"], targetID: row["target_id"], outcome: row["outcome"],
-                    status: row["status"], ip: row["ip"], detail: row["detail"]
-                )
-            }, total: total)
+            return Page(
+                items: rows.map { row in
+                    AuditEntry(
+                        id: row["id"], at: row["at"], userID: (row["user_id"] as String?).flatMap(UUID.init(uuidString:)), username: row["username"],
+                        action: row["action"], targetType: row["target_type"], targetID: row["target_id"], outcome: row["outcome"],
+                        status: row["status"], ip: row["ip"], detail: row["detail"]
+                    )
+                }, total: total)
         }
     }
 }

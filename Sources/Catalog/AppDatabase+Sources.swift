@@ -101,7 +101,8 @@ extension AppDatabase {
                 request = request.filter(sql: "name LIKE ? ESCAPE '\\'", arguments: ["%" + Self.escapeLike(q) + "%"])
             }
             let total = try request.fetchCount(db)
-            let items = try request
+            let items =
+                try request
                 .order(MediaSource.Columns.createdAt.desc, MediaSource.Columns.id)
                 .limit(query.pageSize, offset: (query.page - 1) * query.pageSize)
                 .fetchAll(db)
@@ -115,7 +116,9 @@ extension AppDatabase {
         return try await writer.read { db in
             let marks = paths.map { _ in "?" }.joined(separator: ",")
             var out: [String: UUID] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, path_name FROM media_sources WHERE path_name IN (\(marks))", arguments: StatementArguments(paths)) {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT id, path_name FROM media_sources WHERE path_name IN (\(marks))", arguments: StatementArguments(paths))
+            {
                 if let id = UUID(uuidString: row["id"]) { out[row["path_name"]] = id }
             }
             return out

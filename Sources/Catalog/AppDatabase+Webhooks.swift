@@ -8,50 +8,51 @@ extension AppDatabase {
     /// so the row is also the delivery log, and the worker's query is one indexed scan with no join.
     static func registerWebhookMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v7_webhooks") { db in
-            try db.execute(sql: """
-                CREATE TABLE webhook_subscriptions (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    url TEXT NOT NULL,
-                    events TEXT NOT NULL,
-                    source_ids TEXT,
-                    secret TEXT NOT NULL,
-                    previous_secret TEXT,
-                    previous_secret_expires_at INTEGER,
-                    enabled BOOLEAN NOT NULL,
-                    disabled_reason TEXT,
-                    failing_since INTEGER,
-                    created_at INTEGER NOT NULL,
-                    updated_at INTEGER NOT NULL
-                );
-                CREATE INDEX webhook_subscriptions_created ON webhook_subscriptions(created_at, id);
-                CREATE TABLE webhook_deliveries (
-                    id INTEGER PRIMARY KEY,
-                    subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
-                    event_id TEXT NOT NULL,
-                    event_type TEXT NOT NULL,
-                    order_key TEXT NOT NULL,
-                    payload TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    next_attempt_at INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    last_attempt_at INTEGER,
-                    last_status INTEGER,
-                    last_error TEXT,
-                    last_latency_ms REAL,
-                    delivered_at INTEGER
-                );
-                CREATE INDEX webhook_deliveries_log ON webhook_deliveries(subscription_id, id);
-                -- The worker's scan: the oldest pending delivery of each stream of a subscription, found by
-                -- jumping from stream to stream (covering: the scan reads no row).
-                CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(subscription_id, order_key, id, next_attempt_at, state) WHERE state = 'pending';
-                CREATE INDEX webhook_deliveries_done ON webhook_deliveries(created_at) WHERE state <> 'pending';
-                -- Recording sessions that started and have not been reported as ended.
-                CREATE TABLE webhook_open_sessions (
-                    path_name TEXT PRIMARY KEY NOT NULL,
-                    start INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_subscriptions (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        url TEXT NOT NULL,
+                        events TEXT NOT NULL,
+                        source_ids TEXT,
+                        secret TEXT NOT NULL,
+                        previous_secret TEXT,
+                        previous_secret_expires_at INTEGER,
+                        enabled BOOLEAN NOT NULL,
+                        disabled_reason TEXT,
+                        failing_since INTEGER,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX webhook_subscriptions_created ON webhook_subscriptions(created_at, id);
+                    CREATE TABLE webhook_deliveries (
+                        id INTEGER PRIMARY KEY,
+                        subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
+                        event_id TEXT NOT NULL,
+                        event_type TEXT NOT NULL,
+                        order_key TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        last_attempt_at INTEGER,
+                        last_status INTEGER,
+                        last_error TEXT,
+                        last_latency_ms REAL,
+                        delivered_at INTEGER
+                    );
+                    CREATE INDEX webhook_deliveries_log ON webhook_deliveries(subscription_id, id);
+                    -- The worker's scan: the oldest pending delivery of each stream of a subscription, found by
+                    -- jumping from stream to stream (covering: the scan reads no row).
+                    CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(subscription_id, order_key, id, next_attempt_at, state) WHERE state = 'pending';
+                    CREATE INDEX webhook_deliveries_done ON webhook_deliveries(created_at) WHERE state <> 'pending';
+                    -- Recording sessions that started and have not been reported as ended.
+                    CREATE TABLE webhook_open_sessions (
+                        path_name TEXT PRIMARY KEY NOT NULL,
+                        start INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
         }
     }
 
@@ -78,30 +79,53 @@ extension AppDatabase {
     static func webhookEvents(for e: IngestEvent, _ db: Database, sessionGap: Int64) throws -> [Outgoing] {
         switch e.type {
         case .available:
-            return [(e.eventID, "stream.online", e.occurredAt, ["mediamtx_source_type": .optional(e.sourceType), "mediamtx_source_id": .optional(e.sourceID)])]
+            return [
+                (
+                    e.eventID, "stream.online", e.occurredAt,
+                    ["mediamtx_source_type": .optional(e.sourceType), "mediamtx_source_id": .optional(e.sourceID)]
+                )
+            ]
         case .unavailable:
             var out: [Outgoing] = [(e.eventID, "stream.offline", e.occurredAt, [:])]
             // A recording ends with its stream.
             if let start = try openSession(e.path, db) {
                 try db.cachedStatement(sql: "DELETE FROM webhook_open_sessions WHERE path_name = ?").execute(arguments: [e.path])
-                out.append((e.eventID + ":session_ended", "recording.session_ended", e.occurredAt, ["start": .string(WebhookPayload.format(start)), "end": .string(WebhookPayload.format(e.occurredAt))]))
+                out.append(
+                    (
+                        e.eventID + ":session_ended", "recording.session_ended", e.occurredAt,
+                        ["start": .string(WebhookPayload.format(start)), "end": .string(WebhookPayload.format(e.occurredAt))]
+                    ))
             }
             return out
         case .read, .unread:
-            return [(e.eventID, e.type == .read ? "reader.joined" : "reader.left", e.occurredAt, ["reader_id": .optional(e.readerID), "reader_type": .optional(e.readerType)])]
+            return [
+                (
+                    e.eventID, e.type == .read ? "reader.joined" : "reader.left", e.occurredAt,
+                    ["reader_id": .optional(e.readerID), "reader_type": .optional(e.readerType)]
+                )
+            ]
         case .segmentComplete:
             guard let s = e.segment else { return [] }
-            return [(e.eventID, "recording.segment_completed", e.occurredAt, [
-                "segment_path": .string(s.filePath), "start": .string(WebhookPayload.format(s.start)),
-                "duration": s.duration.map(WebhookValue.number) ?? .null, "size": s.size.map(WebhookValue.integer) ?? .null,
-            ])]
+            return [
+                (
+                    e.eventID, "recording.segment_completed", e.occurredAt,
+                    [
+                        "segment_path": .string(s.filePath), "start": .string(WebhookPayload.format(s.start)),
+                        "duration": s.duration.map(WebhookValue.number) ?? .null, "size": s.size.map(WebhookValue.integer) ?? .null,
+                    ]
+                )
+            ]
         case .segmentCreate:
             guard let s = e.segment else { return [] }
             // A segment already indexed (reported again) starts nothing.
-            let known = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM segments WHERE path_name = ? AND start = ?)"), arguments: [e.path, s.start]) ?? false
+            let known =
+                try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM segments WHERE path_name = ? AND start = ?)"), arguments: [e.path, s.start])
+                ?? false
             guard !known else { return [] }
             let previousEnd = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT start, duration FROM segments WHERE path_name = ? AND start < ? AND state <> 'deleted' ORDER BY start DESC LIMIT 1"),
+                db.cachedStatement(
+                    sql: "SELECT start, duration FROM segments WHERE path_name = ? AND start < ? AND state <> 'deleted' ORDER BY start DESC LIMIT 1"),
                 arguments: [e.path, s.start]
             ).map { row -> Int64 in
                 let start: Int64 = row["start"]
@@ -114,10 +138,20 @@ extension AppDatabase {
                 guard afterGap else { return [] }
                 // Recording stopped and started again while the stream went on: the old session ended at its last segment's end.
                 let end = previousEnd ?? s.start
-                out.append((e.eventID + ":session_ended", "recording.session_ended", end, ["start": .string(WebhookPayload.format(open)), "end": .string(WebhookPayload.format(end))]))
+                out.append(
+                    (
+                        e.eventID + ":session_ended", "recording.session_ended", end,
+                        ["start": .string(WebhookPayload.format(open)), "end": .string(WebhookPayload.format(end))]
+                    ))
             }
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO webhook_open_sessions (path_name, start) VALUES (?, ?)").execute(arguments: [e.path, s.start])
-            out.append((e.eventID + ":session_started", "recording.session_started", s.start, ["start": .string(WebhookPayload.format(s.start)), "segment_path": .string(s.filePath)]))
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO webhook_open_sessions (path_name, start) VALUES (?, ?)").execute(arguments: [
+                e.path, s.start,
+            ])
+            out.append(
+                (
+                    e.eventID + ":session_started", "recording.session_started", s.start,
+                    ["start": .string(WebhookPayload.format(s.start)), "segment_path": .string(s.filePath)]
+                ))
             return out
         default:
             return []
@@ -140,17 +174,20 @@ extension AppDatabase {
         let payload = try WebhookPayload(
             id: id, type: type, occurredAt: at, source: .init(id: source?.id, name: source?.name, path_name: path), data: data
         ).json()
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, next_attempt_at, created_at)
-            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
-            """)
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
+                """)
         for s in matching { try insert.execute(arguments: [s.id, id, type, path, payload, now, now]) }
         return matching.count
     }
 
     /// The source that manages a path, for the payload's `source`.
     static func sourceOf(path: String, _ db: Database) throws -> (id: String, name: String)? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name FROM media_sources WHERE path_name = ?"), arguments: [path]).map { ($0["id"], $0["name"]) }
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name FROM media_sources WHERE path_name = ?"), arguments: [path]).map {
+            ($0["id"], $0["name"])
+        }
     }
 
     // MARK: - Service events
@@ -188,17 +225,19 @@ extension AppDatabase {
 
     static func arguments(_ s: WebhookSubscription) -> StatementArguments {
         [
-            s.id.uuidString.lowercased(), s.url, s.events.joined(separator: ","), s.sourceIDs.map { $0.map { $0.uuidString.lowercased() }.joined(separator: ",") },
+            s.id.uuidString.lowercased(), s.url, s.events.joined(separator: ","),
+            s.sourceIDs.map { $0.map { $0.uuidString.lowercased() }.joined(separator: ",") },
             s.secret, s.previousSecret, s.previousSecretExpiresAt, s.enabled, s.disabledReason, s.failingSince, s.createdAt, s.updatedAt,
         ]
     }
 
     public func insertSubscription(_ s: WebhookSubscription) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO webhook_subscriptions (id, url, events, source_ids, secret, previous_secret, previous_secret_expires_at,
-                    enabled, disabled_reason, failing_since, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: Self.arguments(s))
+            try db.execute(
+                sql: """
+                    INSERT INTO webhook_subscriptions (id, url, events, source_ids, secret, previous_secret, previous_secret_expires_at,
+                        enabled, disabled_reason, failing_since, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: Self.arguments(s))
         }
     }
 
@@ -207,18 +246,20 @@ extension AppDatabase {
         try await writer.write { db in
             var args = Self.arguments(s)
             args += [s.id.uuidString.lowercased()]
-            try db.execute(sql: """
-                UPDATE webhook_subscriptions SET id = ?, url = ?, events = ?, source_ids = ?, secret = ?, previous_secret = ?,
-                    previous_secret_expires_at = ?, enabled = ?, disabled_reason = ?, failing_since = ?, created_at = ?, updated_at = ?
-                WHERE id = ?
-                """, arguments: args)
+            try db.execute(
+                sql: """
+                    UPDATE webhook_subscriptions SET id = ?, url = ?, events = ?, source_ids = ?, secret = ?, previous_secret = ?,
+                        previous_secret_expires_at = ?, enabled = ?, disabled_reason = ?, failing_since = ?, created_at = ?, updated_at = ?
+                    WHERE id = ?
+                    """, arguments: args)
             if db.changesCount == 0 { throw CatalogError.notFound }
         }
     }
 
     public func subscription(id: UUID) async throws -> WebhookSubscription? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM webhook_subscriptions WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(Self.subscription)
+            try Row.fetchOne(db, sql: "SELECT * FROM webhook_subscriptions WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(
+                Self.subscription)
         }
     }
 
@@ -258,8 +299,12 @@ extension AppDatabase {
         try await writer.read { db in
             var filter = "subscription_id = ?"
             var arguments: [any DatabaseValueConvertible] = [subscriptionID.uuidString.lowercased()]
-            if let state { filter += " AND state = ?"; arguments.append(state.rawValue) }
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM webhook_deliveries WHERE \(filter)", arguments: StatementArguments(arguments)) ?? 0
+            if let state {
+                filter += " AND state = ?"
+                arguments.append(state.rawValue)
+            }
+            let total =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM webhook_deliveries WHERE \(filter)", arguments: StatementArguments(arguments)) ?? 0
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM webhook_deliveries WHERE \(filter) ORDER BY id DESC LIMIT ? OFFSET ?",
                 arguments: StatementArguments(arguments + [pageSize, (page - 1) * pageSize])
@@ -272,24 +317,29 @@ extension AppDatabase {
     /// for that stream); the old row stays in the log.
     public func redeliver(id: Int64, now: Int64 = Date().micros) async throws -> WebhookDelivery? {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, next_attempt_at, created_at)
-                SELECT subscription_id, event_id, event_type, order_key, payload, 'pending', ?, ? FROM webhook_deliveries WHERE id = ?
-                """, arguments: [now, now, id])
+            try db.execute(
+                sql: """
+                    INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, next_attempt_at, created_at)
+                    SELECT subscription_id, event_id, event_type, order_key, payload, 'pending', ?, ? FROM webhook_deliveries WHERE id = ?
+                    """, arguments: [now, now, id])
             guard db.changesCount > 0 else { return nil }
             return try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [db.lastInsertedRowID]).map(Self.delivery)
         }
     }
 
     /// Records a delivery made outside the outbox (a test ping), already attempted.
-    public func recordDelivery(subscriptionID: UUID, eventID: String, type: String, payload: String, attempt: WebhookAttempt) async throws -> WebhookDelivery {
+    public func recordDelivery(subscriptionID: UUID, eventID: String, type: String, payload: String, attempt: WebhookAttempt) async throws
+        -> WebhookDelivery
+    {
         try await writer.write { db in
             let delivered = attempt.outcome == .delivered
-            try db.execute(sql: """
-                INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, attempts, next_attempt_at,
-                    created_at, last_attempt_at, last_status, last_error, last_latency_ms, delivered_at)
-                VALUES (?, ?, ?, 'ping', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [
+            try db.execute(
+                sql: """
+                    INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, attempts, next_attempt_at,
+                        created_at, last_attempt_at, last_status, last_error, last_latency_ms, delivered_at)
+                    VALUES (?, ?, ?, 'ping', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
                     subscriptionID.uuidString.lowercased(), eventID, type, payload, delivered ? "delivered" : "failed", attempt.at, attempt.at,
                     attempt.at, attempt.status, attempt.error, attempt.latencyMs, delivered ? attempt.at : nil,
                 ])
@@ -333,21 +383,22 @@ extension AppDatabase {
             var due: [Candidate] = []
             var next: Int64?
             let subscriptions = try Row.fetchAll(db, sql: "SELECT * FROM webhook_subscriptions WHERE enabled").map(Self.subscription)
-            let heads = try db.cachedStatement(sql: """
-                WITH RECURSIVE streams(key) AS (
-                    SELECT (SELECT order_key FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key > ?2
-                            ORDER BY order_key LIMIT 1)
-                    UNION ALL
-                    SELECT (SELECT order_key FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key > streams.key
-                            ORDER BY order_key LIMIT 1)
-                    FROM streams WHERE streams.key IS NOT NULL
-                )
-                SELECT key,
-                    (SELECT id FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key = streams.key ORDER BY id LIMIT 1),
-                    (SELECT next_attempt_at FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key = streams.key
-                        ORDER BY id LIMIT 1)
-                FROM streams WHERE key IS NOT NULL
-                """)
+            let heads = try db.cachedStatement(
+                sql: """
+                    WITH RECURSIVE streams(key) AS (
+                        SELECT (SELECT order_key FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key > ?2
+                                ORDER BY order_key LIMIT 1)
+                        UNION ALL
+                        SELECT (SELECT order_key FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key > streams.key
+                                ORDER BY order_key LIMIT 1)
+                        FROM streams WHERE streams.key IS NOT NULL
+                    )
+                    SELECT key,
+                        (SELECT id FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key = streams.key ORDER BY id LIMIT 1),
+                        (SELECT next_attempt_at FROM webhook_deliveries WHERE subscription_id = ?1 AND state = 'pending' AND order_key = streams.key
+                            ORDER BY id LIMIT 1)
+                    FROM streams WHERE key IS NOT NULL
+                    """)
             for s in subscriptions {
                 let wanted = load.slots - load.inFlight[s.id, default: 0]
                 guard wanted > 0 else { continue }
@@ -397,11 +448,12 @@ extension AppDatabase {
     /// failing for longer than `disableAfter` (µs) turns the subscription off with `disabled_reason = failing`.
     public func recordAttempts(_ attempts: [(WebhookDelivery, WebhookAttempt)], disableAfter: Int64) async throws {
         try await writer.write { db in
-            let update = try db.cachedStatement(sql: """
-                UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?, last_status = ?,
-                    last_error = ?, last_latency_ms = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
-                WHERE id = ?
-                """)
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?, last_status = ?,
+                        last_error = ?, last_latency_ms = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
+                    WHERE id = ?
+                    """)
             for (delivery, attempt) in attempts {
                 let state: String, next: Int64
                 switch attempt.outcome {
@@ -409,7 +461,9 @@ extension AppDatabase {
                 case .retry(let at): (state, next) = ("pending", at)
                 case .failed: (state, next) = ("failed", attempt.at)
                 }
-                try update.execute(arguments: [state, next, attempt.at, attempt.status, attempt.error, attempt.latencyMs, state, attempt.at, delivery.id])
+                try update.execute(arguments: [
+                    state, next, attempt.at, attempt.status, attempt.error, attempt.latencyMs, state, attempt.at, delivery.id,
+                ])
                 let subscription = delivery.subscriptionID.uuidString.lowercased()
                 if attempt.outcome == .delivered {
                     try db.cachedStatement(sql: "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL")
@@ -417,10 +471,12 @@ extension AppDatabase {
                 } else {
                     try db.cachedStatement(sql: "UPDATE webhook_subscriptions SET failing_since = ? WHERE id = ? AND failing_since IS NULL")
                         .execute(arguments: [attempt.at, subscription])
-                    try db.cachedStatement(sql: """
-                        UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = ?, updated_at = ?
-                        WHERE id = ? AND enabled AND failing_since <= ?
-                        """).execute(arguments: [WebhookSubscription.disabledFailing, attempt.at, subscription, attempt.at - disableAfter])
+                    try db.cachedStatement(
+                        sql: """
+                            UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = ?, updated_at = ?
+                            WHERE id = ? AND enabled AND failing_since <= ?
+                            """
+                    ).execute(arguments: [WebhookSubscription.disabledFailing, attempt.at, subscription, attempt.at - disableAfter])
                 }
             }
         }

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The catalogue: one SQLite file (WAL, foreign keys on), migrated when opened.

@@ -98,7 +98,8 @@ public struct PathState: Sendable, Equatable {
     public var readers: [String: String]
 
     public static func idle(_ path: String) -> PathState {
-        PathState(pathName: path, available: false, availableSince: nil, online: false, onlineSince: nil, sourceType: nil, sourceID: nil, readers: [:])
+        PathState(
+            pathName: path, available: false, availableSince: nil, online: false, onlineSince: nil, sourceType: nil, sourceID: nil, readers: [:])
     }
 }
 

@@ -27,7 +27,10 @@ public struct RecordPathPattern: Sendable {
         ]
         while !rest.isEmpty {
             if let (text, token) = directives.first(where: { rest.hasPrefix($0.0) }) {
-                if !literal.isEmpty { tokens.append(.literal(literal)); literal = "" }
+                if !literal.isEmpty {
+                    tokens.append(.literal(literal))
+                    literal = ""
+                }
                 tokens.append(token)
                 rest = rest.dropFirst(text.count)
             } else {
@@ -50,7 +53,13 @@ public struct RecordPathPattern: Sendable {
         let file = Self.normalize(filePath)
         guard !file.split(separator: "/").contains(".."), root.isEmpty || file.hasPrefix(root + "/") else { throw .outsideRoot }
         let stem: Substring
-        if file.hasSuffix(".mp4") { stem = file.dropLast(4) } else if file.hasSuffix(".ts") { stem = file.dropLast(3) } else { throw .notASegmentName }
+        if file.hasSuffix(".mp4") {
+            stem = file.dropLast(4)
+        } else if file.hasSuffix(".ts") {
+            stem = file.dropLast(3)
+        } else {
+            throw .notASegmentName
+        }
         var fields = Fields()
         guard match(tokens[...], Array(stem.utf8)[...], &fields), let start = fields.start(in: timeZone) else { throw .notASegmentName }
         return (fields.path ?? "", start)
@@ -81,7 +90,8 @@ public struct RecordPathPattern: Sendable {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = zoneOffset.flatMap { TimeZone(secondsFromGMT: $0) } ?? zone
             guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61,
-                  let date = calendar.date(from: components) else { return nil }
+                let date = calendar.date(from: components)
+            else { return nil }
             return Int64(date.timeIntervalSince1970) * 1_000_000 + Int64(micro)
         }
     }

@@ -37,7 +37,10 @@ public enum Redaction {
         }
         var parts = id.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         if parts.count >= 4, !parts[3].isEmpty { parts[3] = mark }
-        if parts.count >= 5 { parts[4] = query(parts[4...].joined(separator: ":")); parts.removeSubrange(5...) }
+        if parts.count >= 5 {
+            parts[4] = query(parts[4...].joined(separator: ":"))
+            parts.removeSubrange(5...)
+        }
         return parts.joined(separator: ":")
     }
 

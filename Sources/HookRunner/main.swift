@@ -1,13 +1,14 @@
+import HookWire
+
 // mtx-hook: run by MediaMTX on stream events; reports each event to the companion over HTTP.
 // Small and fast on purpose: Glibc and the standard library only (no Foundation, no NIO), statically linked.
 // It never blocks MediaMTX for long: one overall deadline; when the companion can't take the event, it is
 // spooled to disk (temp file, fsync, rename) and delivered by the next run or by `mtx-hook flush`.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
-import HookWire
 
 // MARK: - Small helpers
 
@@ -59,7 +60,8 @@ func nowRFC3339() -> (text: String, nanos: Int) {
     var t = ts.tv_sec
     var tm = tm()
     gmtime_r(&t, &tm)
-    let text = "\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2))T"
+    let text =
+        "\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2))T"
         + "\(pad(Int(tm.tm_hour), 2)):\(pad(Int(tm.tm_min), 2)):\(pad(Int(tm.tm_sec), 2)).\(pad(Int(ts.tv_nsec) / 1000, 6))Z"
     return (text, Int(ts.tv_sec) * 1_000_000_000 + Int(ts.tv_nsec))
 }
@@ -136,7 +138,10 @@ func makeDirectories(_ path: String) {
     var current = ""
     for part in path.split(separator: "/", omittingEmptySubsequences: false) {
         current += (current.isEmpty && path.hasPrefix("/") ? "" : (current.isEmpty ? "" : "/")) + part
-        if current.isEmpty { current = "/" ; continue }
+        if current.isEmpty {
+            current = "/"
+            continue
+        }
         mkdir(current, 0o700)
     }
 }
@@ -232,7 +237,9 @@ func connectNumeric(_ target: Target, deadline: Int) -> Int32? {
     let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard s >= 0 else { return -1 }
     _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)
-    let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let r = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     if r == 0 || (errno == EINPROGRESS && wait(s, Int16(POLLOUT), deadline) && socketError(s) == 0) { return s }
     close(s)
     return -1
@@ -258,7 +265,9 @@ func post(_ body: String, to target: Target, token: String?, deadline: Int) -> O
         let s = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
         guard s >= 0 else { continue }
         _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)
-        if connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 || (errno == EINPROGRESS && wait(s, Int16(POLLOUT), deadline) && socketError(s) == 0) {
+        if connect(s, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0
+            || (errno == EINPROGRESS && wait(s, Int16(POLLOUT), deadline) && socketError(s) == 0)
+        {
             fd = s
         } else {
             close(s)

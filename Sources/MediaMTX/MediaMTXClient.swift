@@ -62,7 +62,8 @@ public struct MediaMTXClient: Sendable {
     }
 
     public func listPathConfigs(page: Int = 0, itemsPerPage: Int = 100) async throws -> ListPage<PathConf> {
-        try await get(api: "/v3/config/paths/list?page=\(page)&itemsPerPage=\(itemsPerPage)", as: ListPage<PathConf>.self, operation: "listPathConfigs")
+        try await get(
+            api: "/v3/config/paths/list?page=\(page)&itemsPerPage=\(itemsPerPage)", as: ListPage<PathConf>.self, operation: "listPathConfigs")
     }
 
     public func listAllPathConfigs() async throws -> [PathConf] {
@@ -141,7 +142,8 @@ public struct MediaMTXClient: Sendable {
         if let start { query += "&start=" + Self.encodeQuery(RFC3339.format(start)) }
         if let end { query += "&end=" + Self.encodeQuery(RFC3339.format(end)) }
         do {
-            return try await request(.GET, url: playbackAddress + "/list?" + query, body: nil, as: [PlaybackListEntry].self, operation: "playbackList")
+            return try await request(
+                .GET, url: playbackAddress + "/list?" + query, body: nil, as: [PlaybackListEntry].self, operation: "playbackList")
         } catch MediaMTXError.notFound {
             return []
         } catch MediaMTXError.rejected(_, let message) where message.contains("no such file or directory") {

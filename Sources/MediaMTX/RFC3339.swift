@@ -16,9 +16,9 @@ public enum RFC3339 {
             return v
         }
         guard s.count >= 20, let year = num(0, 4), s[4] == 45, let month = num(5, 2), s[7] == 45, let day = num(8, 2),
-              s[10] == 84 || s[10] == 116 || s[10] == 32, let hour = num(11, 2), s[13] == 58, let minute = num(14, 2), s[16] == 58,
-              let second = num(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            s[10] == 84 || s[10] == 116 || s[10] == 32, let hour = num(11, 2), s[13] == 58, let minute = num(14, 2), s[16] == 58,
+            let second = num(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var i = 19
         var fraction = 0.0

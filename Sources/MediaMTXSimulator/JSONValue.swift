@@ -146,16 +146,24 @@ public enum JSONValue: Sendable, Equatable {
             case UInt8(ascii: "{"): return try object()
             case UInt8(ascii: "["): return try array()
             case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
             default: return try number()
             }
         }
 
         mutating func literal(_ word: String) throws(GoJSONError) {
             for c in word.utf8 {
-                guard index < bytes.count, bytes[index] == c else { throw fail("in literal \(word) (expecting '\(String(decoding: [c], as: UTF8.self))')") }
+                guard index < bytes.count, bytes[index] == c else {
+                    throw fail("in literal \(word) (expecting '\(String(decoding: [c], as: UTF8.self))')")
+                }
                 index += 1
             }
         }
@@ -192,13 +200,22 @@ public enum JSONValue: Sendable, Equatable {
             index += 1
             var items: [JSONValue] = []
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
             while true {
                 items.append(try value())
                 skipSpace()
                 guard index < bytes.count else { throw fail("") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(items)
+                }
                 throw fail("after array element")
             }
         }
@@ -207,7 +224,10 @@ public enum JSONValue: Sendable, Equatable {
             index += 1
             var pairs: [(String, JSONValue)] = []
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(pairs) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(pairs)
+            }
             while true {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("looking for beginning of object key string") }
@@ -218,8 +238,14 @@ public enum JSONValue: Sendable, Equatable {
                 pairs.append((key, try value()))
                 skipSpace()
                 guard index < bytes.count else { throw fail("") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(pairs) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(pairs)
+                }
                 throw fail("after object key:value pair")
             }
         }

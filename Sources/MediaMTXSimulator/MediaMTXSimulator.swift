@@ -126,9 +126,23 @@ public actor MediaMTXSimulator {
 
     /// `/_sim/*`: test controls, never affected by the failure mode.
     static func addControls(to router: Router<BasicRequestContext>, state: SimulatorState) {
-        struct ModeBody: Decodable { var mode: String; var status: Int?; var delay_ms: Int? }
-        struct PathBody: Decodable { var path: String; var source_type: String?; var tracks: [String]?; var type: String?; var id: String? }
-        struct SegmentBody: Decodable { var path: String; var start: String; var duration: Double }
+        struct ModeBody: Decodable {
+            var mode: String
+            var status: Int?
+            var delay_ms: Int?
+        }
+        struct PathBody: Decodable {
+            var path: String
+            var source_type: String?
+            var tracks: [String]?
+            var type: String?
+            var id: String?
+        }
+        struct SegmentBody: Decodable {
+            var path: String
+            var start: String
+            var duration: Double
+        }
         let sim = router.group("_sim")
         sim.post("mode") { request, context in
             let b = try await request.decode(as: ModeBody.self, context: context)
@@ -166,7 +180,11 @@ public actor MediaMTXSimulator {
             await state.addSegment(path: b.path, start: start, duration: b.duration)
             return respond(.ok())
         }
-        struct RecordBody: Decodable { var path: String; var segments: Int?; var duration: Double? }
+        struct RecordBody: Decodable {
+            var path: String
+            var segments: Int?
+            var duration: Double?
+        }
         sim.post("record") { request, context in
             let b = try await request.decode(as: RecordBody.self, context: context)
             let files = try await state.record(path: b.path, count: b.segments ?? 1, duration: b.duration ?? 2)
@@ -214,14 +232,17 @@ public actor MediaMTXSimulator {
 struct SimModeMiddleware: RouterMiddleware {
     let state: SimulatorState
 
-    func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws
+        -> Response
+    {
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
-        await state.log(SimRequest(
-            method: request.method.rawValue,
-            path: request.uri.string,
-            body: body.readableBytes > 0 ? try? JSONValue.parse(Data(buffer: body)) : nil
-        ))
+        await state.log(
+            SimRequest(
+                method: request.method.rawValue,
+                path: request.uri.string,
+                body: body.readableBytes > 0 ? try? JSONValue.parse(Data(buffer: body)) : nil
+            ))
         switch await state.mode {
         case .normal:
             break

@@ -24,10 +24,21 @@ enum PathConfSchema {
             case (_, .null): return true
             case (.string, .string), (.bool, .bool), (.double, .number): return true
             case (.int, .number(let n)): return n == n.rounded()
-            case (.stringArray, .array(let items)): return items.allSatisfy { if case .string = $0 { return true }; return false }
+            case (.stringArray, .array(let items)):
+                return items.allSatisfy {
+                    if case .string = $0 { return true }
+                    return false
+                }
             case (.intArray, .array(let items)), (.doubleArray, .array(let items)):
-                return items.allSatisfy { if case .number = $0 { return true }; return false }
-            case (.objectArray, .array(let items)): return items.allSatisfy { if case .object = $0 { return true }; return false }
+                return items.allSatisfy {
+                    if case .number = $0 { return true }
+                    return false
+                }
+            case (.objectArray, .array(let items)):
+                return items.allSatisfy {
+                    if case .object = $0 { return true }
+                    return false
+                }
             default: return false
             }
         }
@@ -206,7 +217,9 @@ enum PathConfSchema {
             let number = rest.prefix { $0.isNumber || $0 == "." }
             guard !number.isEmpty, Double(number) != nil || number.allSatisfy(\.isNumber) else { return false }
             rest = rest.dropFirst(number.count)
-            guard let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].sorted(by: { $0.count > $1.count }).first(where: { rest.hasPrefix($0) }) else { return false }
+            guard let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].sorted(by: { $0.count > $1.count }).first(where: { rest.hasPrefix($0) }) else {
+                return false
+            }
             rest = rest.dropFirst(unit.count)
         }
         return true

@@ -49,7 +49,10 @@ enum HookCommand {
             } else {
                 name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
                 rest = rest.dropFirst(name.count)
-                if name.isEmpty { out += "$"; continue }
+                if name.isEmpty {
+                    out += "$"
+                    continue
+                }
             }
             out += env[String(name)] ?? ""
         }
@@ -124,8 +127,11 @@ extension SimulatorState {
     }
 
     func makeMedia(_ file: String, duration: Double, mpegts: Bool) async throws {
-        let arguments = ["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10",
-                         "-t", String(duration), "-c:v", "libx264", "-pix_fmt", "yuv420p"]
+        let arguments =
+            [
+                "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10",
+                "-t", String(duration), "-c:v", "libx264", "-pix_fmt", "yuv420p",
+            ]
             + (mpegts ? ["-f", "mpegts"] : ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4"]) + [file]
         let child = try ChildProcess.start(options.ffmpeg, arguments, environment: ChildProcess.currentEnvironment)
         let status = await Self.exit(of: child).status
@@ -135,7 +141,8 @@ extension SimulatorState {
     static func fileName(pattern: String, path: String, start: Date) -> String {
         let c = utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: start)
         let micros = Int((start.timeIntervalSince1970 * 1_000_000).rounded()) % 1_000_000
-        return pattern
+        return
+            pattern
             .replacingOccurrences(of: "%path", with: path)
             .replacingOccurrences(of: "%Y", with: String(format: "%04d", c.year!))
             .replacingOccurrences(of: "%m", with: String(format: "%02d", c.month!))

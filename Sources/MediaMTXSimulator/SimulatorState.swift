@@ -111,7 +111,8 @@ public actor SimulatorState {
 
     /// A publisher starts: runOnAvailable (runOnReady) and runOnOnline fire.
     public func publish(path: String, sourceType: String = "rtspSession", tracks: [String] = ["H264", "MPEG-4 Audio"]) {
-        let publisher = SimPublisher(sourceType: sourceType, sourceID: UUID().uuidString.lowercased(), tracks: tracks, since: Date(), inboundBytes: 204_876)
+        let publisher = SimPublisher(
+            sourceType: sourceType, sourceID: UUID().uuidString.lowercased(), tracks: tracks, since: Date(), inboundBytes: 204_876)
         publishers[path] = publisher
         let vars = ["MTX_QUERY": "", "MTX_SOURCE_TYPE": sourceType, "MTX_SOURCE_ID": publisher.sourceID]
         fireHook("runOnAvailable", path: path, vars)
@@ -427,9 +428,11 @@ public actor SimulatorState {
         }
         let pageCount = (items.count + perPage - 1) / perPage
         let slice = page * perPage < items.count ? Array(items[(page * perPage)..<min(items.count, (page + 1) * perPage)]) : []
-        return SimResponse(status: 200, body: .object([
-            ("itemCount", .number(Double(items.count))), ("pageCount", .number(Double(pageCount))), ("items", .array(slice)),
-        ]))
+        return SimResponse(
+            status: 200,
+            body: .object([
+                ("itemCount", .number(Double(items.count))), ("pageCount", .number(Double(pageCount))), ("items", .array(slice)),
+            ]))
     }
 
     /// Go's `time.Time` JSON form in UTC with microseconds, as MediaMTX writes segment starts.

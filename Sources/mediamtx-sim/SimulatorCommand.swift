@@ -19,4 +19,3 @@ struct SimulatorCommand: AsyncParsableCommand {
         while true { try await Task.sleep(for: .seconds(3600)) }
     }
 }
-

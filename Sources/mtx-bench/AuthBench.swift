@@ -70,7 +70,9 @@ struct AuthBench: AsyncParsableCommand {
         let baseline = try await paced(base + "/api/v1/nothing-here", bodies: mix.map(\.0), seconds: loadSeconds)
         let d = stats(decisions.latencies)
         let b = stats(baseline.latencies)
-        print("auth decisions at \(rate)/s for \(loadSeconds) s (\(decisions.latencies.count) calls, achieved \(Int(decisions.achieved))/s): median \(ms(d.median)) ms, p99 \(ms(d.p99)) ms")
+        print(
+            "auth decisions at \(rate)/s for \(loadSeconds) s (\(decisions.latencies.count) calls, achieved \(Int(decisions.achieved))/s): median \(ms(d.median)) ms, p99 \(ms(d.p99)) ms"
+        )
         print("baseline 404 at the same rate (\(baseline.latencies.count) calls): median \(ms(b.median)) ms, p99 \(ms(b.p99)) ms")
         print("ratio decision/baseline: median \(String(format: "%.2f", d.median / b.median))x, p99 \(String(format: "%.2f", d.p99 / b.p99))x")
     }

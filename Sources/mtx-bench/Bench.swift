@@ -7,7 +7,8 @@ import GRDB
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mtx-bench", abstract: "Print benchmark figures.", subcommands: [AssetTags.self, AuthBench.self, HooksBench.self, SegmentsBench.self, WebhooksBench.self]
+        commandName: "mtx-bench", abstract: "Print benchmark figures.",
+        subcommands: [AssetTags.self, AuthBench.self, HooksBench.self, SegmentsBench.self, WebhooksBench.self]
     )
 }
 
@@ -59,10 +60,11 @@ struct AssetTags: AsyncParsableCommand {
                 var tags = (0..<Int.random(in: 1...4, using: &generator)).map { _ in Self.vocabulary.randomElement(using: &generator)! }
                 if i % 1000 == 0 { tags.append("rare") }
                 let at = now.addingTimeInterval(Double(i) / 1000)
-                rows.append(MediaAsset(
-                    id: UUID(), name: "asset \(i)", type: MediaAsset.streamType, sourceType: .live, sourceID: source.id, path: source.pathName,
-                    tags: Array(Set(tags)), description: nil, createdAt: at, updatedAt: at
-                ))
+                rows.append(
+                    MediaAsset(
+                        id: UUID(), name: "asset \(i)", type: MediaAsset.streamType, sourceType: .live, sourceID: source.id, path: source.pathName,
+                        tags: Array(Set(tags)), description: nil, createdAt: at, updatedAt: at
+                    ))
             }
             try await db.insertAssets(rows)
         }

@@ -6,8 +6,9 @@ import Foundation
 import GRDB
 import HummingbirdBcrypt
 import NIOCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The real-time path end to end: `mtx-hook` processes against a running `mtx-companion serve` (release builds
@@ -48,10 +49,13 @@ struct HooksBench: AsyncParsableCommand {
         for _ in 0..<20 {
             let out = dir.appendingPathComponent("rss").path
             _ = try spawn("/usr/bin/time", ["-o", out, "-f", "%M", hook, "online"], env)
-            peakRSS = max(peakRSS, Int((try? String(contentsOfFile: out, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0)
+            peakRSS = max(
+                peakRSS, Int((try? String(contentsOfFile: out, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0)
         }
-        let curlBody = #"{"event_id":"$(cat /proc/sys/kernel/random/uuid)","type":"online","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)","path":"$MTX_PATH"}"#
-        let script = #"curl -s -o /dev/null -X POST -H "Authorization: Bearer $MTX_COMPANION_HOOK_TOKEN" -H 'Content-Type: application/json' -d "\#(curlBody)" "$MTX_COMPANION_URL/api/v1/hooks/events""#
+        let curlBody =
+            #"{"event_id":"$(cat /proc/sys/kernel/random/uuid)","type":"online","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)","path":"$MTX_PATH"}"#
+        let script =
+            #"curl -s -o /dev/null -X POST -H "Authorization: Bearer $MTX_COMPANION_HOOK_TOKEN" -H 'Content-Type: application/json' -d "\#(curlBody)" "$MTX_COMPANION_URL/api/v1/hooks/events""#
         var curlTimes: [Double] = []
         for _ in 0..<min(runs, 300) {
             let (seconds, _, status) = try spawn("/bin/sh", ["-c", script], env)
@@ -73,13 +77,21 @@ struct HooksBench: AsyncParsableCommand {
             // second. Shown once; the figures after it are of a catalogue in service.
             let cold = try ingestRate(wrk: wrk, base: base, token: token, dir: dir, prefix: "cold", connections: 16, batch: 1)
             print("ingest, one event per request, 16 connections, first \(ingestSeconds) s on a fresh database: \(Int(cold.events)) events/s")
-            for (label, connections, batch, warmUp) in [("one event per request, 1 connection", 1, 1, 0), ("one event per request, 16 connections", 16, 1, 15),
-                                                        ("batches of 100, 4 connections", 4, 100, 0)] {
+            for (label, connections, batch, warmUp) in [
+                ("one event per request, 1 connection", 1, 1, 0), ("one event per request, 16 connections", 16, 1, 15),
+                ("batches of 100, 4 connections", 4, 100, 0),
+            ] {
                 let prefix = "wrk\(connections)x\(batch)"
-                if warmUp > 0 { _ = try ingestRate(wrk: wrk, base: base, token: token, dir: dir, prefix: "warm-\(prefix)", connections: connections, batch: batch, seconds: warmUp) }
+                if warmUp > 0 {
+                    _ = try ingestRate(
+                        wrk: wrk, base: base, token: token, dir: dir, prefix: "warm-\(prefix)", connections: connections, batch: batch,
+                        seconds: warmUp)
+                }
                 let rate = try ingestRate(wrk: wrk, base: base, token: token, dir: dir, prefix: prefix, connections: connections, batch: batch)
                 let stored = try storedEvents(database, prefix: prefix)
-                print("ingest, \(label): \(Int(rate.events)) events/s (\(rate.errors) errors; \(stored) events stored for \(rate.requests * batch) acknowledged)")
+                print(
+                    "ingest, \(label): \(Int(rate.events)) events/s (\(rate.errors) errors; \(stored) events stored for \(rate.requests * batch) acknowledged)"
+                )
             }
         } else {
             print("ingest: skipped, wrk is not installed (scripts/install-deps.sh --bench)")
@@ -134,12 +146,13 @@ struct HooksBench: AsyncParsableCommand {
         """.write(to: script, atomically: true, encoding: .utf8)
         let threads = min(2, connections)
         let (termination, output) = try ChildProcess.run(
-            wrk, ["-t\(threads)", "-c\(connections)", "-d\(seconds ?? ingestSeconds)s", "-s", script.path, base], environment: ChildProcess.currentEnvironment
+            wrk, ["-t\(threads)", "-c\(connections)", "-d\(seconds ?? ingestSeconds)s", "-s", script.path, base],
+            environment: ChildProcess.currentEnvironment
         )
         guard termination == .exited(0), let rateLine = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
-              let rate = Double(rateLine.split(separator: " ").last ?? ""),
-              let countLine = output.split(separator: "\n").first(where: { $0.contains(" requests in ") }),
-              let requests = Int(countLine.split(separator: " ").first ?? "")
+            let rate = Double(rateLine.split(separator: " ").last ?? ""),
+            let countLine = output.split(separator: "\n").first(where: { $0.contains(" requests in ") }),
+            let requests = Int(countLine.split(separator: " ").first ?? "")
         else { throw ValidationError("wrk failed: \(output)") }
         func count(_ marker: String) -> Int {
             output.split(separator: "\n").filter { $0.contains(marker) }
@@ -150,7 +163,9 @@ struct HooksBench: AsyncParsableCommand {
     }
 
     func storedEvents(_ database: String, prefix: String) throws -> Int {
-        try DatabaseQueue(path: database).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM hook_events WHERE event_id LIKE ?", arguments: ["\(prefix)-%"]) ?? 0 }
+        try DatabaseQueue(path: database).read {
+            try Int.fetchOne($0, sql: "SELECT count(*) FROM hook_events WHERE event_id LIKE ?", arguments: ["\(prefix)-%"]) ?? 0
+        }
     }
 
     func which(_ program: String) -> String? {
@@ -165,14 +180,14 @@ struct HooksBench: AsyncParsableCommand {
         return (seconds(ContinuousClock.now - started), usage.ru_maxrss, termination.status)
     }
 
-
     func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
     }
 
     func dynamicLibraries(_ path: String) -> String {
         let text = (try? ChildProcess.run("/usr/bin/ldd", [path], environment: [:]).output) ?? ""
-        return text.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }.filter { !$0.contains("vdso") }.joined(separator: " ")
+        return text.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }.filter { !$0.contains("vdso") }.joined(
+            separator: " ")
     }
 }
 

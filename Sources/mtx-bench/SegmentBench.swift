@@ -21,9 +21,10 @@ struct SegmentsBench: AsyncParsableCommand {
 
         let seeding = ContinuousClock.now
         for p in 0..<paths {
-            try await db.insertSegments((0..<perPath).map { i in
-                (path: "live/cam-\(p)", start: t0 + Int64(i) * 2_000_000, duration: 2.0, size: Int64(500_000))
-            })
+            try await db.insertSegments(
+                (0..<perPath).map { i in
+                    (path: "live/cam-\(p)", start: t0 + Int64(i) * 2_000_000, duration: 2.0, size: Int64(500_000))
+                })
         }
         print("seeded \(segments) segments over \(paths) paths in \(ContinuousClock.now - seeding)")
 
@@ -69,7 +70,9 @@ struct SegmentsBench: AsyncParsableCommand {
             scanned.append(seconds(ContinuousClock.now - start))
         }
         let i = stats(indexed), s = stats(scanned)
-        print("range query (1 h of \(target), \(total) matches, page of 100 + total) at \(segments) segments: median \(ms(i.median)) ms, p99 \(ms(i.p99)) ms")
+        print(
+            "range query (1 h of \(target), \(total) matches, page of 100 + total) at \(segments) segments: median \(ms(i.median)) ms, p99 \(ms(i.p99)) ms"
+        )
         print("baseline: scan of \(perPath) files in its directory (\(scanTotal) matches): median \(ms(s.median)) ms, p99 \(ms(s.p99)) ms")
         print("ratio scan/index (median): \(String(format: "%.0f", s.median / i.median))x")
     }

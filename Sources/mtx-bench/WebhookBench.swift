@@ -51,12 +51,16 @@ struct WebhooksBench: AsyncParsableCommand {
         let loaded = try load(wrk, server.base, token, dir, prefix: "sub", seconds: ingestSeconds)
         let accepted = loaded.requests
         while receiver.count(prefix: "sub-") < accepted {
-            guard ContinuousClock.now - started < .seconds(ingestSeconds * 20) else { throw ValidationError("only \(receiver.count(prefix: "sub-")) of \(accepted) webhooks arrived") }
+            guard ContinuousClock.now - started < .seconds(ingestSeconds * 20) else {
+                throw ValidationError("only \(receiver.count(prefix: "sub-")) of \(accepted) webhooks arrived")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         let drained = seconds(receiver.lastArrival(prefix: "sub-")! - started)
         print("ingest with 1 subscription: \(Int(loaded.rate)) events/s, \(String(format: "%.2f", loaded.rate / baseline.rate))x the baseline")
-        print("webhooks delivered: \(accepted) in \(String(format: "%.1f", drained)) s from the start of the load = \(Int(Double(accepted) / drained)) events/s (duplicates: \(receiver.duplicates))")
+        print(
+            "webhooks delivered: \(accepted) in \(String(format: "%.1f", drained)) s from the start of the load = \(Int(Double(accepted) / drained)) events/s (duplicates: \(receiver.duplicates))"
+        )
 
         // 3. Added latency, one event at a time on an idle server: hook request sent → webhook received.
         var latencies: [Double] = []
@@ -68,7 +72,11 @@ struct WebhooksBench: AsyncParsableCommand {
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: #"{"event_id":"\#(id)","type":"\#(i % 2 == 0 ? "available" : "unavailable")","occurred_at":"2026-11-25T20:00:00Z","path":"live/latency"}"#))
+            request.body = .bytes(
+                ByteBuffer(
+                    string:
+                        #"{"event_id":"\#(id)","type":"\#(i % 2 == 0 ? "available" : "unavailable")","occurred_at":"2026-11-25T20:00:00Z","path":"live/latency"}"#
+                ))
             let t0 = ContinuousClock.now
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
             _ = try await response.body.collect(upTo: 1 << 16)
@@ -98,10 +106,10 @@ struct WebhooksBench: AsyncParsableCommand {
             wrk, ["-t2", "-c16", "-d\(seconds)s", "-s", script.path, base], environment: ChildProcess.currentEnvironment
         )
         guard termination == .exited(0), let rateLine = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
-              let rate = Double(rateLine.split(separator: " ").last ?? ""),
-              let countLine = output.split(separator: "\n").first(where: { $0.contains(" requests in ") }),
-              let requests = Int(countLine.split(separator: " ").first ?? ""),
-              !output.contains("Non-2xx")
+            let rate = Double(rateLine.split(separator: " ").last ?? ""),
+            let countLine = output.split(separator: "\n").first(where: { $0.contains(" requests in ") }),
+            let requests = Int(countLine.split(separator: " ").first ?? ""),
+            !output.contains("Non-2xx")
         else { throw ValidationError("wrk failed: \(output)") }
         return (rate, requests)
     }
@@ -126,7 +134,9 @@ final class BenchReceiver: Sendable {
             let at = ContinuousClock.now
             // The id is the payload's first field (keys are sorted: "data" comes before "id").
             let text = String(buffer: body)
-            guard let range = text.range(of: #""id":""#), let end = text[range.upperBound...].firstIndex(of: "\"") else { return Response(status: .badRequest) }
+            guard let range = text.range(of: #""id":""#), let end = text[range.upperBound...].firstIndex(of: "\"") else {
+                return Response(status: .badRequest)
+            }
             let id = String(text[range.upperBound..<end])
             let waiter = self.state.withLock { s -> CheckedContinuation<ContinuousClock.Instant, Never>? in
                 if s.arrivals[id] != nil {
@@ -152,7 +162,10 @@ final class BenchReceiver: Sendable {
         )
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let task = Task { try await group.run() }
-        state.withLock { $0.group = group; $0.task = task }
+        state.withLock {
+            $0.group = group
+            $0.task = task
+        }
         for await port in stream { return "http://127.0.0.1:\(port)/hook" }
         throw ValidationError("the receiver did not start")
     }
@@ -178,6 +191,8 @@ final class BenchReceiver: Sendable {
     }
 
     func count(prefix: String) -> Int { state.withLock { $0.arrivals.keys.filter { $0.hasPrefix(prefix) }.count } }
-    func lastArrival(prefix: String) -> ContinuousClock.Instant? { state.withLock { $0.arrivals.filter { $0.key.hasPrefix(prefix) }.map(\.value).max() } }
+    func lastArrival(prefix: String) -> ContinuousClock.Instant? {
+        state.withLock { $0.arrivals.filter { $0.key.hasPrefix(prefix) }.map(\.value).max() }
+    }
     var duplicates: Int { state.withLock { $0.duplicates } }
 }

@@ -145,7 +145,9 @@ struct Retention: AsyncParsableCommand {
         }
         try await services.httpClient.shutdown()
         for s in report.segments { print("\(dryRun ? "would delete" : "deleted")\t\(s.pathName)\t\(format(s.start))\t\(s.size)") }
-        print("\(report.segments.count) segment(s), \(report.bytes) bytes \(dryRun ? "would be reclaimed" : "reclaimed")\(report.failed > 0 ? "; \(report.failed) failed" : "")")
+        print(
+            "\(report.segments.count) segment(s), \(report.bytes) bytes \(dryRun ? "would be reclaimed" : "reclaimed")\(report.failed > 0 ? "; \(report.failed) failed" : "")"
+        )
         if report.failed > 0 { throw ExitCode(1) }
     }
 }
@@ -172,9 +174,10 @@ struct Segments: AsyncParsableCommand {
 
     func run() async throws {
         let database = try AppDatabase.open(path: try options.load().database.path)
-        let page = try await database.segments(SegmentQuery(
-            path: path, from: try from.map(parseTime)?.micros, to: try to.map(parseTime)?.micros, pageSize: limit
-        ))
+        let page = try await database.segments(
+            SegmentQuery(
+                path: path, from: try from.map(parseTime)?.micros, to: try to.map(parseTime)?.micros, pageSize: limit
+            ))
         for s in page.items {
             if json {
                 var fields = ["\"path_name\":\(quote(s.pathName))", "\"start\":\(quote(format(s.start)))", "\"state\":\(quote(s.state.rawValue))"]
@@ -184,7 +187,11 @@ struct Segments: AsyncParsableCommand {
                 if let file = s.filePath { fields.append("\"file_path\":\(quote(file))") }
                 print("{" + fields.joined(separator: ",") + "}")
             } else {
-                print([format(s.start), format(s.end), s.duration.map { String($0) } ?? "-", s.size.map(String.init) ?? "-", s.state.rawValue, s.filePath ?? "-"]
+                print(
+                    [
+                        format(s.start), format(s.end), s.duration.map { String($0) } ?? "-", s.size.map(String.init) ?? "-", s.state.rawValue,
+                        s.filePath ?? "-",
+                    ]
                     .joined(separator: "\t"))
             }
         }

@@ -33,10 +33,11 @@ struct Users: AsyncParsableCommand {
             } catch CatalogError.nameTaken {
                 throw ValidationError("a user named \(name) already exists")
             }
-            try await database.appendAudit(AuditEntry(
-                userID: nil, username: "cli", action: "user.add", targetType: "user", targetID: name, outcome: "ok", status: nil, ip: nil,
-                detail: "role=\(role.rawValue)"
-            ))
+            try await database.appendAudit(
+                AuditEntry(
+                    userID: nil, username: "cli", action: "user.add", targetType: "user", targetID: name, outcome: "ok", status: nil, ip: nil,
+                    detail: "role=\(role.rawValue)"
+                ))
             print("added \(name) (\(role.rawValue))")
         }
     }
@@ -69,9 +70,11 @@ struct Users: AsyncParsableCommand {
             } catch CatalogError.notFound {
                 throw ValidationError("no user named \(name)")
             }
-            try await database.appendAudit(AuditEntry(
-                userID: nil, username: "cli", action: "user.update", targetType: "user", targetID: name, outcome: "ok", status: nil, ip: nil, detail: "password"
-            ))
+            try await database.appendAudit(
+                AuditEntry(
+                    userID: nil, username: "cli", action: "user.update", targetType: "user", targetID: name, outcome: "ok", status: nil, ip: nil,
+                    detail: "password"
+                ))
             print("password of \(name) changed")
         }
     }
@@ -88,9 +91,11 @@ struct Users: AsyncParsableCommand {
             } catch CatalogError.notFound {
                 throw ValidationError("no user named \(name)")
             }
-            try await database.appendAudit(AuditEntry(
-                userID: nil, username: "cli", action: "user.remove", targetType: "user", targetID: name, outcome: "ok", status: nil, ip: nil, detail: nil
-            ))
+            try await database.appendAudit(
+                AuditEntry(
+                    userID: nil, username: "cli", action: "user.remove", targetType: "user", targetID: name, outcome: "ok", status: nil, ip: nil,
+                    detail: nil
+                ))
             print("removed \(name)")
         }
     }

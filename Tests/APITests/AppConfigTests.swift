@@ -7,31 +7,32 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 @Suite("configs/config.<env>.yaml", .timeLimit(.minutes(3)))
 struct AppConfigTests {
     static let valid = """
-    server:
-      host: 127.0.0.1
-      port: 8080
-    database:
-      path: data/x.sqlite
-    mediamtx:
-      api_address: http://127.0.0.1:9997/
-      rtsp_address: rtsp://127.0.0.1:8554
-      rtmp_address: rtmp://127.0.0.1:1935
-      hls_address: http://127.0.0.1:8888
-      webrtc_address: http://127.0.0.1:8889
-      srt_address: srt://127.0.0.1:8890
-      playback_address: http://127.0.0.1:9996
-      record_path: ./recordings/%path/%Y-%m-%d_%H-%M-%S-%f
-      record_format: fmp4
-      segment_duration: 1h
-      request_timeout: 750ms
-    auth:
-      jwt_secret: test-jwt-secret-0123456789abcdef0123456789
-    """
+        server:
+          host: 127.0.0.1
+          port: 8080
+        database:
+          path: data/x.sqlite
+        mediamtx:
+          api_address: http://127.0.0.1:9997/
+          rtsp_address: rtsp://127.0.0.1:8554
+          rtmp_address: rtmp://127.0.0.1:1935
+          hls_address: http://127.0.0.1:8888
+          webrtc_address: http://127.0.0.1:8889
+          srt_address: srt://127.0.0.1:8890
+          playback_address: http://127.0.0.1:9996
+          record_path: ./recordings/%path/%Y-%m-%d_%H-%M-%S-%f
+          record_format: fmp4
+          segment_duration: 1h
+          request_timeout: 750ms
+        auth:
+          jwt_secret: test-jwt-secret-0123456789abcdef0123456789
+        """
 
     @Test(arguments: ["development", "test", "production"])
     func shippedConfigsLoad(env: String) throws {
         let secret = ["MTX_COMPANION_JWT_SECRET": String(repeating: "k", count: 40)]
-        let config = try AppConfig.load(environment: env, directory: repositoryRoot.appendingPathComponent("configs").path, variables: env == "production" ? secret : [:])
+        let config = try AppConfig.load(
+            environment: env, directory: repositoryRoot.appendingPathComponent("configs").path, variables: env == "production" ? secret : [:])
         #expect(config.mediamtx.apiAddress == "http://127.0.0.1:9997")
         #expect(config.mediamtx.connectTimeout == .seconds(2))
         #expect(config.mediamtx.requestTimeout == .seconds(5))
@@ -40,11 +41,17 @@ struct AppConfigTests {
 
     @Test func productionRefusesToStartWithoutAJWTKeyAndDevelopmentMakesOne() throws {
         let directory = repositoryRoot.appendingPathComponent("configs").path
-        #expect(throws: ConfigError(file: "\(directory)/config.production.yaml", key: "auth.jwt_secret",
-                                    reason: "missing: set MTX_COMPANION_JWT_SECRET to a random string of at least 32 characters")) {
+        #expect(
+            throws: ConfigError(
+                file: "\(directory)/config.production.yaml", key: "auth.jwt_secret",
+                reason: "missing: set MTX_COMPANION_JWT_SECRET to a random string of at least 32 characters")
+        ) {
             try AppConfig.load(environment: "production", directory: directory, variables: [:])
         }
-        #expect(throws: ConfigError(file: "MTX_COMPANION_JWT_SECRET", key: "", reason: "auth.jwt_secret: must be at least 32 characters (it signs every token)")) {
+        #expect(
+            throws: ConfigError(
+                file: "MTX_COMPANION_JWT_SECRET", key: "", reason: "auth.jwt_secret: must be at least 32 characters (it signs every token)")
+        ) {
             try AppConfig.load(environment: "production", directory: directory, variables: ["MTX_COMPANION_JWT_SECRET": "short"])
         }
         let one = try AppConfig.load(environment: "development", directory: directory, variables: [:])
@@ -53,15 +60,16 @@ struct AppConfigTests {
     }
 
     @Test func anExternalIssuerIsConfiguredAsANestedMapping() throws {
-        let yaml = Self.valid + """
+        let yaml =
+            Self.valid + """
 
-          external:
-            issuer: https://sso.example/realms/mtx
-            audience: mtx-companion
-            jwks_url: https://sso.example/realms/mtx/protocol/openid-connect/certs
-            role_claim: realm_access.roles
-            roles: mtx-admins=admin, mtx-operators=operator
-        """
+                  external:
+                    issuer: https://sso.example/realms/mtx
+                    audience: mtx-companion
+                    jwks_url: https://sso.example/realms/mtx/protocol/openid-connect/certs
+                    role_claim: realm_access.roles
+                    roles: mtx-admins=admin, mtx-operators=operator
+                """
         let config = try AppConfig.parse(yaml: yaml, file: "c.yaml")
         let external = try #require(config.auth.external)
         #expect(external.issuer == "https://sso.example/realms/mtx")
@@ -75,7 +83,9 @@ struct AppConfigTests {
             ("    bogus: 1\n", "auth.external.bogus"),
             ("", "auth.external.key"),
         ] {
-            let broken = yaml.replacingOccurrences(of: "    role_claim", with: extra + (key == "auth.external.key" ? "    key: abcdefghijklmnopqrstuvwxyz0123456789\n" : "") + "    role_claim")
+            let broken = yaml.replacingOccurrences(
+                of: "    role_claim",
+                with: extra + (key == "auth.external.key" ? "    key: abcdefghijklmnopqrstuvwxyz0123456789\n" : "") + "    role_claim")
             #expect(throws: ConfigError.self) { try AppConfig.parse(yaml: broken, file: "c.yaml") }
             do {
                 _ = try AppConfig.parse(yaml: broken, file: "c.yaml")
@@ -84,13 +94,18 @@ struct AppConfigTests {
             }
         }
         let noRoles = yaml.replacingOccurrences(of: "    roles: mtx-admins=admin, mtx-operators=operator", with: "")
-        #expect(throws: ConfigError(file: "c.yaml", key: "auth.external.roles", reason: "missing: map at least one claim value to a role, e.g. mtx-admins=admin")) {
+        #expect(
+            throws: ConfigError(
+                file: "c.yaml", key: "auth.external.roles", reason: "missing: map at least one claim value to a role, e.g. mtx-admins=admin")
+        ) {
             try AppConfig.parse(yaml: noRoles, file: "c.yaml")
         }
         let badRole = try? AppConfig.parse(yaml: yaml, file: "c.yaml", variables: ["MTX_COMPANION_AUTH_EXTERNAL_ROLES": "staff=root"])
         #expect(badRole == nil)
         let noAudience = yaml.replacingOccurrences(of: "    audience: mtx-companion\n", with: "")
-        #expect(throws: ConfigError(file: "c.yaml", key: "auth.external.audience", reason: "missing")) { try AppConfig.parse(yaml: noAudience, file: "c.yaml") }
+        #expect(throws: ConfigError(file: "c.yaml", key: "auth.external.audience", reason: "missing")) {
+            try AppConfig.parse(yaml: noAudience, file: "c.yaml")
+        }
     }
 
     @Test func valuesAreReadAndTrailingSlashesDropped() throws {
@@ -103,11 +118,13 @@ struct AppConfigTests {
     }
 
     @Test func environmentOverridesAddresses() throws {
-        let config = try AppConfig.parse(yaml: Self.valid, file: "c.yaml", variables: [
-            "MTX_COMPANION_MEDIAMTX_API_ADDRESS": "http://10.1.2.3:9997",
-            "MTX_COMPANION_SERVER_PORT": "9090",
-            "MTX_COMPANION_DATABASE_PATH": "/tmp/other.sqlite",
-        ])
+        let config = try AppConfig.parse(
+            yaml: Self.valid, file: "c.yaml",
+            variables: [
+                "MTX_COMPANION_MEDIAMTX_API_ADDRESS": "http://10.1.2.3:9997",
+                "MTX_COMPANION_SERVER_PORT": "9090",
+                "MTX_COMPANION_DATABASE_PATH": "/tmp/other.sqlite",
+            ])
         #expect(config.mediamtx.apiAddress == "http://10.1.2.3:9997")
         #expect(config.server.port == 9090)
         #expect(config.database.path == "/tmp/other.sqlite")
@@ -118,10 +135,19 @@ struct AppConfigTests {
         ("server:", "extra: 1\nserver:", "c.yaml: extra: unknown key"),
         ("  rtsp_address: rtsp://127.0.0.1:8554\n", "", "c.yaml: mediamtx.rtsp_address: missing"),
         ("port: 8080", "port: eighty", "c.yaml: server.port: not a port number (\"eighty\")"),
-        ("segment_duration: 1h", "segment_duration: forever", "c.yaml: mediamtx.segment_duration: not a duration such as 1h, 60s or 1m30s (\"forever\")"),
+        (
+            "segment_duration: 1h", "segment_duration: forever",
+            "c.yaml: mediamtx.segment_duration: not a duration such as 1h, 60s or 1m30s (\"forever\")"
+        ),
         ("record_format: fmp4", "record_format: mp4", "c.yaml: mediamtx.record_format: must be fmp4 or mpegts (\"mp4\")"),
-        ("api_address: http://127.0.0.1:9997/", "api_address: 127.0.0.1:9997", "c.yaml: mediamtx.api_address: expected a http/https address such as http://127.0.0.1:port, got \"127.0.0.1:9997\""),
-        ("%path/", "", "c.yaml: mediamtx.record_path: must contain %path and either %s or all of %Y %m %d %H %M %S (\"./recordings/%Y-%m-%d_%H-%M-%S-%f\")"),
+        (
+            "api_address: http://127.0.0.1:9997/", "api_address: 127.0.0.1:9997",
+            "c.yaml: mediamtx.api_address: expected a http/https address such as http://127.0.0.1:port, got \"127.0.0.1:9997\""
+        ),
+        (
+            "%path/", "",
+            "c.yaml: mediamtx.record_path: must contain %path and either %s or all of %Y %m %d %H %M %S (\"./recordings/%Y-%m-%d_%H-%M-%S-%f\")"
+        ),
         ("request_timeout: 750ms", "request_timeout: soon", "c.yaml: mediamtx.request_timeout: not a duration such as 500ms, 2s or 1m (\"soon\")"),
         ("  path: data/x.sqlite", "  path: [a, b]", "c.yaml: database.path: expected a single value"),
     ])

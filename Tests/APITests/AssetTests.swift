@@ -16,7 +16,8 @@ struct AssetCreationTests {
     @Test func newStreamCreatesPathSourceAndAssetInOneCall() async throws {
         try await withStack { stack in
             let asset = try await stack.client.createAsset([
-                "type": "stream", "source_type": "live", "name": "Loading bay", "stream_url": "rtsp://10.0.0.9/live", "tags": ["dock", "north", "dock"],
+                "type": "stream", "source_type": "live", "name": "Loading bay", "stream_url": "rtsp://10.0.0.9/live",
+                "tags": ["dock", "north", "dock"],
             ])
             #expect(asset["type"]?.stringValue == "stream")
             #expect(asset["source_type"]?.stringValue == "live")
@@ -45,7 +46,8 @@ struct AssetCreationTests {
             #expect(asset["tags"]?.arrayValue == [])
             #expect(await stack.state.configuredPathNames().count == 1)
 
-            let missing = try await stack.client.call(.post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "x", "source_id": UUID().uuidString])
+            let missing = try await stack.client.call(
+                .post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "x", "source_id": UUID().uuidString])
             #expect(missing.status == .notFound)
             #expect(missing.errorField == "source_id")
         }
@@ -102,9 +104,11 @@ struct AssetCreationTests {
     func failureAfterAddPathLeavesNothing(trigger: String) async throws {
         try await withStack { stack in
             try await stack.database().write { try $0.execute(sql: trigger) }
-            let reply = try await stack.client.call(.post, "/api/v1/assets", json: [
-                "type": "stream", "source_type": "live", "name": "cam", "stream_url": "rtsp://cam/s", "tags": ["a"],
-            ])
+            let reply = try await stack.client.call(
+                .post, "/api/v1/assets",
+                json: [
+                    "type": "stream", "source_type": "live", "name": "cam", "stream_url": "rtsp://cam/s", "tags": ["a"],
+                ])
             #expect(reply.status == .internalServerError)
             #expect(await stack.state.configuredPathNames().isEmpty)
             let calls = await stack.state.requests.map(\.method)
@@ -116,7 +120,8 @@ struct AssetCreationTests {
     @Test func mediamtxDownOrConflictLeavesNothing() async throws {
         try await withStack { stack in
             await stack.state.setMode(.failing(status: 503))
-            let down = try await stack.client.call(.post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "cam", "stream_url": "rtsp://cam/s"])
+            let down = try await stack.client.call(
+                .post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "cam", "stream_url": "rtsp://cam/s"])
             #expect(down.status == .serviceUnavailable)
             await stack.state.setMode(.normal)
             try await expectEmptyCatalogue(stack)
@@ -124,7 +129,8 @@ struct AssetCreationTests {
         let fixed = UUID(uuidString: "0BADC0DE-0000-4000-8000-000000000000")!
         try await withStack(makeSourceID: { fixed }) { stack in
             _ = await stack.state.addPath("live/cam-0badc0de", body: Data(#"{"source":"publisher"}"#.utf8))
-            let conflict = try await stack.client.call(.post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "cam", "stream_url": "rtsp://cam/s"])
+            let conflict = try await stack.client.call(
+                .post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "cam", "stream_url": "rtsp://cam/s"])
             #expect(conflict.status == .conflict)
             try await expectEmptyCatalogue(stack)
             #expect(await stack.state.configuredPathNames() == ["live/cam-0badc0de"])
@@ -172,7 +178,9 @@ struct AssetCatalogueTests {
             let sourceID = try #require(source["id"]?.stringValue)
             let tagSets: [[String]] = [["a", "b"], ["a"], ["b", "c"], ["a", "b", "c"], []]
             for (i, tags) in tagSets.enumerated() {
-                _ = try await stack.client.createAsset(["type": "stream", "source_type": "live", "name": "asset \(i)", "source_id": sourceID, "tags": tags])
+                _ = try await stack.client.createAsset([
+                    "type": "stream", "source_type": "live", "name": "asset \(i)", "source_id": sourceID, "tags": tags,
+                ])
             }
             func names(_ query: String) async throws -> [String] {
                 try await stack.client.call(.get, "/api/v1/assets?\(query)")["items"]!.arrayValue.compactMap { $0["name"]?.stringValue }.sorted()
@@ -194,10 +202,13 @@ struct AssetCatalogueTests {
         try await withStack { stack in
             let a = try await stack.client.createSource(["name": "A", "type": "push"])
             let b = try await stack.client.createSource(["name": "B", "type": "pull", "url": "rtsp://b/s"])
-            let asset = try await stack.client.createAsset(["type": "stream", "source_type": "live", "name": "show", "source_id": a["id"]!.stringValue!, "tags": ["x"]])
+            let asset = try await stack.client.createAsset([
+                "type": "stream", "source_type": "live", "name": "show", "source_id": a["id"]!.stringValue!, "tags": ["x"],
+            ])
             let id = try #require(asset["id"]?.stringValue)
 
-            let relinked = try await stack.client.call(.put, "/api/v1/assets/\(id)", json: ["source_id": b["id"]!.stringValue!, "tags": ["y", "z"], "name": "show 2"])
+            let relinked = try await stack.client.call(
+                .put, "/api/v1/assets/\(id)", json: ["source_id": b["id"]!.stringValue!, "tags": ["y", "z"], "name": "show 2"])
             #expect(relinked.status == .ok)
             #expect(relinked["source_id"] == b["id"])
             #expect(relinked["path"] == b["path_name"])
@@ -287,11 +298,14 @@ struct AssetStreamTests {
             let id = try #require(asset["id"]?.stringValue)
             let path = try #require(asset["path"]?.stringValue)
             let t0 = Date(timeIntervalSince1970: 1_795_000_000)
-            try await stack.client.postEvents((0..<5).flatMap { segmentEvents(path: path, start: t0.addingTimeInterval(Double($0) * 2), duration: 2) })
+            try await stack.client.postEvents(
+                (0..<5).flatMap { segmentEvents(path: path, start: t0.addingTimeInterval(Double($0) * 2), duration: 2) })
 
-            let clip = try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: [
-                "name": "Goal", "start": "2026-11-18T11:06:42Z", "duration": 5, "tags": ["highlight"],
-            ])
+            let clip = try await stack.client.call(
+                .post, "/api/v1/assets/\(id)/clips",
+                json: [
+                    "name": "Goal", "start": "2026-11-18T11:06:42Z", "duration": 5, "tags": ["highlight"],
+                ])
             #expect(clip.status == .created)
             #expect(clip["source_type"]?.stringValue == "vod")
             #expect(clip["type"]?.stringValue == "stream")
@@ -300,16 +314,19 @@ struct AssetStreamTests {
             #expect(clip["start"]?.stringValue == "2026-11-18T11:06:42.000000Z")
             #expect(clip["duration"]?.doubleValue == 5)
             let base = await stack.sim.playbackURL
-            #expect(splitToken(clip["playback_url"]?.stringValue).url ==
-                "\(base)/get?path=\(path.replacingOccurrences(of: "/", with: "%2F"))&start=2026-11-18T11%3A06%3A42Z&duration=5&format=mp4")
+            #expect(
+                splitToken(clip["playback_url"]?.stringValue).url
+                    == "\(base)/get?path=\(path.replacingOccurrences(of: "/", with: "%2F"))&start=2026-11-18T11%3A06%3A42Z&duration=5&format=mp4")
             #expect(try await stack.client.call(.get, "/api/v1/assets?source_type=vod&tag=highlight")["total"]?.intValue == 1)
 
-            let outside = try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": "2026-11-18T12:00:00Z", "duration": 5])
+            let outside = try await stack.client.call(
+                .post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": "2026-11-18T12:00:00Z", "duration": 5])
             #expect(outside.status == .notFound)
             #expect(outside.errorCode == "no_recording")
             for (body, field) in [
                 (["name": "x", "duration": 5] as [String: any Sendable], "start"), (["name": "x", "start": "soon", "duration": 5], "start"),
-                (["name": "x", "start": "2026-11-18T11:06:42Z"], "duration"), (["name": "x", "start": "2026-11-18T11:06:42Z", "duration": -1], "duration"),
+                (["name": "x", "start": "2026-11-18T11:06:42Z"], "duration"),
+                (["name": "x", "start": "2026-11-18T11:06:42Z", "duration": -1], "duration"),
                 (["start": "2026-11-18T11:06:42Z", "duration": 1], "name"),
             ] {
                 let reply = try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: body)
@@ -333,14 +350,17 @@ struct AssetStreamTests {
             let id = UUID().uuidString.lowercased()
             try await stack.database().write { db in
                 try db.execute(
-                    sql: "INSERT INTO media_assets (id, name, type, source_type, created_at, updated_at) VALUES (?, 'Manual', 'document', 'live', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')",
+                    sql:
+                        "INSERT INTO media_assets (id, name, type, source_type, created_at, updated_at) VALUES (?, 'Manual', 'document', 'live', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')",
                     arguments: [id]
                 )
             }
             let reply = try await stack.client.call(.get, "/api/v1/assets/\(id)/preview")
             #expect(reply.status == .badRequest)
             #expect(reply.errorCode == "not_a_stream_asset")
-            #expect(try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": "2026-01-01T00:00:00Z", "duration": 1]).errorCode == "not_a_stream_asset")
+            #expect(
+                try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": "2026-01-01T00:00:00Z", "duration": 1])
+                    .errorCode == "not_a_stream_asset")
         }
     }
 }

@@ -8,7 +8,8 @@ import Testing
 /// A signal to the server in the middle of a burst of hook events: `kill -9` loses no acknowledged event; SIGTERM
 /// also lets the requests in flight finish, refuses the rest with an error (so `mtx-hook` spools them), and closes
 /// the database cleanly.
-@Suite("Crash safety and graceful shutdown", .timeLimit(.minutes(3)), 
+@Suite(
+    "Crash safety and graceful shutdown", .timeLimit(.minutes(3)),
     .available(CommandLineTests.built, "the mtx-companion binary next to the tests (swift build builds it)"),
     .requires(CommandLineTests.built, "the mtx-companion binary next to the tests (swift build builds it)"))
 struct CrashTests {
@@ -34,17 +35,25 @@ struct CrashTests {
             .replacingOccurrences(of: "  request_timeout: 750ms", with: "  request_timeout: 750ms\n  reconcile_interval: 0")
             .write(to: dir.appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
         let server = try ChildProcess.start(
-            CommandLineTests.binary.path, ["serve", "--config", dir.appendingPathComponent("c.yaml").path, "--log-level", "warning", "--shutdown-timeout", "3"],
+            CommandLineTests.binary.path,
+            ["serve", "--config", dir.appendingPathComponent("c.yaml").path, "--log-level", "warning", "--shutdown-timeout", "3"],
             environment: ChildProcess.currentEnvironment
         )
         var ended = false
-        defer { if !ended { server.signal(SIGKILL); server.wait() } }
+        defer {
+            if !ended {
+                server.signal(SIGKILL)
+                server.wait()
+            }
+        }
 
         let url = "http://127.0.0.1:\(port)/api/v1/hooks/events"
         var up = false
         for _ in 0..<100 where !up {
             try await Task.sleep(for: .milliseconds(100))
-            up = (try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/sources"), timeout: .seconds(1)))?.status == .unauthorized
+            up =
+                (try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/sources"), timeout: .seconds(1)))?
+                .status == .unauthorized
         }
         try #require(up, "server did not start")
 
@@ -64,14 +73,22 @@ struct CrashTests {
                         var request = HTTPClientRequest(url: url)
                         request.method = .POST
                         request.headers.add(name: "Authorization", value: "Bearer \(hookToken)")
-                        request.body = .bytes(ByteBuffer(string: #"{"event_id":"\#(id)","type":"online","occurred_at":"2026-11-25T20:00:00Z","path":"live/crash-\#(worker)"}"#))
-                        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok else { return (ids, 1) }
+                        request.body = .bytes(
+                            ByteBuffer(
+                                string: #"{"event_id":"\#(id)","type":"online","occurred_at":"2026-11-25T20:00:00Z","path":"live/crash-\#(worker)"}"#)
+                        )
+                        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok else {
+                            return (ids, 1)
+                        }
                         ids.append(id)
                     }
                     return (ids, 0)
                 }
             }
-            return try await group.reduce(into: ([String](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+            return try await group.reduce(into: ([String](), 0)) {
+                $0.0 += $1.0
+                $0.1 += $1.1
+            }
         }
         let (termination, stopping) = try await exit.value
         ended = true

@@ -10,7 +10,8 @@ struct CreateSourceTests {
 
     @Test func pullSourceAddsAPathThatPullsTheURL() async throws {
         try await withStack { stack in
-            let reply = try await stack.client.call(.post, "/api/v1/sources", json: ["name": "Front Door", "type": "pull", "url": "rtsp://10.0.0.5:554/stream1"])
+            let reply = try await stack.client.call(
+                .post, "/api/v1/sources", json: ["name": "Front Door", "type": "pull", "url": "rtsp://10.0.0.5:554/stream1"])
             #expect(reply.status == .created)
             let path = try #require(reply["path_name"]?.stringValue)
             #expect(Self.isPathName(path))
@@ -56,7 +57,9 @@ struct CreateSourceTests {
 
     @Test func recordingSourceGetsTheConfiguredRecordSettings() async throws {
         try await withStack { stack in
-            let source = try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtmp://encoder/live/key", "record_enabled": true])
+            let source = try await stack.client.createSource([
+                "name": "cam", "type": "pull", "url": "rtmp://encoder/live/key", "record_enabled": true,
+            ])
             let path = try #require(source["path_name"]?.stringValue)
             let conf = try #require(await stack.state.pathConfig(path))
             #expect(conf["record"]?.boolValue == true)
@@ -207,13 +210,15 @@ struct CreateSourceValidationTests {
 
     @Test func messagesFollowAcceptLanguage() async throws {
         try await withStack { stack in
-            let zh = try await stack.client.call(.post, "/api/v1/sources", json: ["type": "push"], headers: [.acceptLanguage: "zh-CN,zh;q=0.9,en;q=0.8"])
+            let zh = try await stack.client.call(
+                .post, "/api/v1/sources", json: ["type": "push"], headers: [.acceptLanguage: "zh-CN,zh;q=0.9,en;q=0.8"])
             #expect(zh.errorMessage == "缺少必填字段 name。")
             #expect(zh.errorCode == "invalid_argument")
             #expect(zh.headers[.contentLanguage] == "zh")
             let en = try await stack.client.call(.post, "/api/v1/sources", json: ["type": "push"])
             #expect(en.errorMessage == "The field name is required.")
-            let preferEnglish = try await stack.client.call(.post, "/api/v1/sources", json: ["type": "push"], headers: [.acceptLanguage: "zh;q=0.5, en"])
+            let preferEnglish = try await stack.client.call(
+                .post, "/api/v1/sources", json: ["type": "push"], headers: [.acceptLanguage: "zh;q=0.5, en"])
             #expect(preferEnglish.errorMessage == "The field name is required.")
         }
     }

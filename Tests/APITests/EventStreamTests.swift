@@ -13,7 +13,8 @@ struct EventStreamTests {
             let port = try #require(stack.client.port)
             // Browsers' EventSource cannot send headers: the access token goes in the query.
             let token = try await TestUser.viewer.token
-            let refused = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/events/stream"), timeout: .seconds(10))
+            let refused = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/events/stream"), timeout: .seconds(10))
             #expect(refused.status == .unauthorized)
             let response = try await HTTPClient.shared.execute(
                 HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/events/stream?access_token=\(token)"), timeout: .seconds(10)

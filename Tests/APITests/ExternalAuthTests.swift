@@ -51,11 +51,14 @@ final class TestIssuer: Sendable {
         let signer = JWTKeyCollection()
         await signer.add(ecdsa: key, kid: JWKIdentifier(string: kid))
         let (x, y) = try #require(key.publicKey.parameters)
-        return Key(kid: kid, signer: signer, jwk: ["kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "x": x, "y": y], publicPEM: key.publicKey.pemRepresentation)
+        return Key(
+            kid: kid, signer: signer, jwk: ["kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "x": x, "y": y],
+            publicPEM: key.publicKey.pemRepresentation)
     }
 
     static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+            of: "=", with: "")
     }
 
     struct Claims: JWTPayload {
@@ -72,11 +75,13 @@ final class TestIssuer: Sendable {
 
     /// A Keycloak-style access token: roles in `realm_access.roles`.
     static func claims(
-        roles: [String], sub: String = "5b0c7a5e-6d3b-4c1e-9a57-0a9f2f1c0b11", issuer: String = TestIssuer.issuer, audience: String = TestIssuer.audience,
+        roles: [String], sub: String = "5b0c7a5e-6d3b-4c1e-9a57-0a9f2f1c0b11", issuer: String = TestIssuer.issuer,
+        audience: String = TestIssuer.audience,
         expires: Date = Date().addingTimeInterval(300), notBefore: Date? = nil, name: String = "olga"
     ) -> Claims {
         Claims(
-            iss: issuer, sub: sub, aud: [audience, "account"], exp: Int(expires.timeIntervalSince1970), nbf: notBefore.map { Int($0.timeIntervalSince1970) },
+            iss: issuer, sub: sub, aud: [audience, "account"], exp: Int(expires.timeIntervalSince1970),
+            nbf: notBefore.map { Int($0.timeIntervalSince1970) },
             preferred_username: name, realm_access: ["roles": roles]
         )
     }
@@ -162,8 +167,10 @@ struct ExternalAuthTests {
             #expect(try await status(TestIssuer.token(k1, TestIssuer.claims(roles: roles))) == .ok)
             #expect(try await status(TestIssuer.token(k1, TestIssuer.claims(roles: roles, issuer: "https://evil.example"))) == .unauthorized)
             #expect(try await status(TestIssuer.token(k1, TestIssuer.claims(roles: roles, audience: "another-app"))) == .unauthorized)
-            #expect(try await status(TestIssuer.token(k1, TestIssuer.claims(roles: roles, expires: Date().addingTimeInterval(-120)))) == .unauthorized)
-            #expect(try await status(TestIssuer.token(k1, TestIssuer.claims(roles: roles, notBefore: Date().addingTimeInterval(600)))) == .unauthorized)
+            #expect(
+                try await status(TestIssuer.token(k1, TestIssuer.claims(roles: roles, expires: Date().addingTimeInterval(-120)))) == .unauthorized)
+            #expect(
+                try await status(TestIssuer.token(k1, TestIssuer.claims(roles: roles, notBefore: Date().addingTimeInterval(600)))) == .unauthorized)
             // Another key claiming to be k1.
             #expect(try await status(TestIssuer.token(other, TestIssuer.claims(roles: roles))) == .unauthorized)
             // alg confusion: HS256 "signed" with the issuer's public key as the shared secret.
@@ -186,7 +193,10 @@ struct ExternalAuthTests {
     @Test func rotatedKeysAreFetchedOnAnUnknownKidAndDroppedKeysStopWorking() async throws {
         let k1 = try await TestIssuer.rsaKey("k1")
         let k2 = try await TestIssuer.ecKey("k2")
-        try await Self.withIssuer({ $0.jwksMinRefresh = .zero; $0.jwksRefresh = .milliseconds(300) }) { stack, issuer in
+        try await Self.withIssuer({
+            $0.jwksMinRefresh = .zero
+            $0.jwksRefresh = .milliseconds(300)
+        }) { stack, issuer in
             func status(_ key: TestIssuer.Key) async throws -> HTTPResponse.Status {
                 let token = try await TestIssuer.token(key, TestIssuer.claims(roles: ["mtx-viewers"]))
                 return try await stack.raw.call(.get, "/api/v1/sources", headers: [.authorization: "Bearer \(token)"]).status
@@ -216,7 +226,11 @@ struct ExternalAuthTests {
         // An hour between fetches (the default is 10 s): however slow the machine, the run stays inside it.
         try await Self.withIssuer({ $0.jwksMinRefresh = .seconds(3600) }) { stack, issuer in
             issuer.serve([k1])
-            #expect(try await stack.raw.call(.get, "/api/v1/sources", headers: [.authorization: "Bearer \(try await TestIssuer.token(k1, TestIssuer.claims(roles: ["mtx-viewers"])))"]).status == .ok)
+            #expect(
+                try await stack.raw.call(
+                    .get, "/api/v1/sources",
+                    headers: [.authorization: "Bearer \(try await TestIssuer.token(k1, TestIssuer.claims(roles: ["mtx-viewers"])))"]
+                ).status == .ok)
             for i in 0..<20 {
                 let stranger = strangers[i % 2]
                 let token = try await TestIssuer.token(stranger, TestIssuer.claims(roles: ["mtx-viewers"]))
@@ -229,7 +243,10 @@ struct ExternalAuthTests {
 
     @Test func aConfiguredKeyInsteadOfAJWKS() async throws {
         let secret = "an-hs256-shared-secret-of-the-idp-0123456789"
-        try await Self.withIssuer({ $0.jwksURL = nil; $0.key = secret }) { stack, issuer in
+        try await Self.withIssuer({
+            $0.jwksURL = nil
+            $0.key = secret
+        }) { stack, issuer in
             let hs = JWTKeyCollection()
             await hs.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
             let good = try await hs.sign(TestIssuer.claims(roles: ["mtx-admins"]))
@@ -240,7 +257,10 @@ struct ExternalAuthTests {
             #expect(issuer.fetches == 0)
         }
         let ec = ES256PrivateKey()
-        try await Self.withIssuer({ $0.jwksURL = nil; $0.key = ec.publicKey.pemRepresentation }) { stack, _ in
+        try await Self.withIssuer({
+            $0.jwksURL = nil
+            $0.key = ec.publicKey.pemRepresentation
+        }) { stack, _ in
             let signer = JWTKeyCollection()
             await signer.add(ecdsa: ec)
             let good = try await signer.sign(TestIssuer.claims(roles: ["mtx-viewers"]))

@@ -17,7 +17,8 @@ struct FuzzFindingsTests {
         try await withStack { stack in
             let source = try await stack.client.createSource(["name": "cam", "type": "push"])
             let sourceID = try #require(source["id"]?.stringValue)
-            let asset = try await stack.client.call(.post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "a", "source_id": sourceID])
+            let asset = try await stack.client.call(
+                .post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "a", "source_id": sourceID])
             let assetID = try #require(asset["id"]?.stringValue)
             let requests = await stack.state.requests.count
             for name in ["\u{0}cam", "ca\u{0}m", accented] {
@@ -96,7 +97,9 @@ struct FuzzFindingsTests {
                 }
             }
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(sourceID)/playback?start=1795000001&duration=86400").status == .ok)
-            #expect(try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": "1795000001", "duration": 5]).status == .created)
+            #expect(
+                try await stack.client.call(.post, "/api/v1/assets/\(id)/clips", json: ["name": "x", "start": "1795000001", "duration": 5]).status
+                    == .created)
         }
     }
 
@@ -109,14 +112,19 @@ struct FuzzFindingsTests {
             let path = try #require(source["path_name"]?.stringValue)
             let file = segmentFile(path, Date(timeIntervalSince1970: 1_795_000_000))
             for duration in [1e300, 31_622_401] {
-                let reply = try await stack.client.postEvents([hookEvent("segment-complete", path: path, extra: ["segment_path": file, "segment_duration": duration])])
+                let reply = try await stack.client.postEvents([
+                    hookEvent("segment-complete", path: path, extra: ["segment_path": file, "segment_duration": duration])
+                ])
                 #expect(reply.status == .badRequest, "segment_duration \(duration): \(reply.status)")
                 #expect(reply.errorField == "events[0].segment_duration")
                 let files = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")
                 #expect(files.status == .ok)
                 #expect(files["total"]?.intValue == 0)
             }
-            #expect(try await stack.client.postEvents([hookEvent("segment-complete", path: path, extra: ["segment_path": file, "segment_duration": 31_622_400])]).status == .ok)
+            #expect(
+                try await stack.client.postEvents([
+                    hookEvent("segment-complete", path: path, extra: ["segment_path": file, "segment_duration": 31_622_400])
+                ]).status == .ok)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HummingbirdTesting
 import MediaMTXSimulator
 import Testing
@@ -136,17 +137,18 @@ struct HookIngestTests {
         }
     }
 
-    @Test(arguments: [
-        (["segment_path": "/srv/mediamtx/recordings/live/a/../../../etc/2026-11-18_11-06-40-000000.mp4"], "events[1].segment_path"),
-        (["segment_path": "/tmp/live/a/2026-11-18_11-06-40-000000.mp4"], "events[1].segment_path"),
-        (["segment_path": "/srv/mediamtx/recordings/live/a/holiday.mp4"], "events[1].segment_path"),
-        (["segment_path": "/srv/mediamtx/recordings/live/a/2026-11-18_11-06-40-000000.mkv"], "events[1].segment_path"),
-        (["type": "teleport"], "events[1].type"),
-        (["occurred_at": "yesterday"], "events[1].occurred_at"),
-        (["event_id": ""], "events[1].event_id"),
-        (["path": ""], "events[1].path"),
-        (["segment_duration": "2"], "events[1].segment_duration"),
-    ] as [([String: String], String)])
+    @Test(
+        arguments: [
+            (["segment_path": "/srv/mediamtx/recordings/live/a/../../../etc/2026-11-18_11-06-40-000000.mp4"], "events[1].segment_path"),
+            (["segment_path": "/tmp/live/a/2026-11-18_11-06-40-000000.mp4"], "events[1].segment_path"),
+            (["segment_path": "/srv/mediamtx/recordings/live/a/holiday.mp4"], "events[1].segment_path"),
+            (["segment_path": "/srv/mediamtx/recordings/live/a/2026-11-18_11-06-40-000000.mkv"], "events[1].segment_path"),
+            (["type": "teleport"], "events[1].type"),
+            (["occurred_at": "yesterday"], "events[1].occurred_at"),
+            (["event_id": ""], "events[1].event_id"),
+            (["path": ""], "events[1].path"),
+            (["segment_duration": "2"], "events[1].segment_duration"),
+        ] as [([String: String], String)])
     func aBadEventRefusesTheWholeBatch(change: [String: String], field: String) async throws {
         try await withStack { stack in
             let events = segmentEvents(path: "live/a", start: Date(timeIntervalSince1970: 1_795_000_000), duration: 2)
@@ -170,5 +172,3 @@ struct HookIngestTests {
         }
     }
 }
-
-import GRDB

@@ -156,7 +156,9 @@ struct HookProcessTests {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let spool = dir.appendingPathComponent("spool").path
-        let down = ["MTX_COMPANION_URL": "http://127.0.0.1:1", "MTX_COMPANION_HOOK_TOKEN": hookToken, "MTX_COMPANION_SPOOL_DIR": spool, "MTX_PATH": "live/a"]
+        let down = [
+            "MTX_COMPANION_URL": "http://127.0.0.1:1", "MTX_COMPANION_HOOK_TOKEN": hookToken, "MTX_COMPANION_SPOOL_DIR": spool, "MTX_PATH": "live/a",
+        ]
         #expect(try await Hook.run(["online"], down).status == 0)
         try await withStack { stack in
             var env = down
@@ -170,7 +172,13 @@ struct HookProcessTests {
 
     @Test(arguments: [
         (["available"], [:] as [String: String], "MTX_PATH is not set"),
-        (["segment-complete"], ["MTX_PATH": "live/a", "MTX_SEGMENT_PATH": "/srv/mediamtx/recordings/live/a/2026-11-25_20-02-47-294696.mp4", "MTX_SEGMENT_DURATION": "two seconds"], "MTX_SEGMENT_DURATION"),
+        (
+            ["segment-complete"],
+            [
+                "MTX_PATH": "live/a", "MTX_SEGMENT_PATH": "/srv/mediamtx/recordings/live/a/2026-11-25_20-02-47-294696.mp4",
+                "MTX_SEGMENT_DURATION": "two seconds",
+            ], "MTX_SEGMENT_DURATION"
+        ),
         (["teleport"], ["MTX_PATH": "live/a"], "unknown event"),
         (["read"], ["MTX_PATH": "live/a"], "MTX_READER_ID"),
         ([], ["MTX_PATH": "live/a"], "usage"),

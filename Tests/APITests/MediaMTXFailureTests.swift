@@ -6,7 +6,8 @@ import Testing
 struct MediaMTXFailureTests {
     @Test func mediamtxDownIs503AndNothingIsStored() async throws {
         try await withStack(apiAddress: "http://127.0.0.1:1") { stack in
-            let reply = try await stack.client.call(.post, "/api/v1/sources", json: ["name": "cam", "type": "push"], headers: [.acceptLanguage: "zh"])
+            let reply = try await stack.client.call(
+                .post, "/api/v1/sources", json: ["name": "cam", "type": "push"], headers: [.acceptLanguage: "zh"])
             #expect(reply.status == .serviceUnavailable)
             #expect(reply.errorCode == "mediamtx_unavailable")
             #expect(reply.errorMessage?.hasPrefix("流媒体服务暂不可用") == true)

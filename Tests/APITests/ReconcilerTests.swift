@@ -1,8 +1,8 @@
-import HookWire
 import API
 import Catalog
 import Foundation
 import GRDB
+import HookWire
 import HummingbirdTesting
 import Logging
 import MediaMTXSimulator
@@ -59,7 +59,8 @@ struct ReconcilerTests {
             let path = try #require(source["path_name"]?.stringValue)
             let t0 = Date(timeIntervalSince1970: 1_795_000_000.25)
             // Hooks reported segments 0 and 1; MediaMTX has 1 and 2 (0 was deleted by recordDeleteAfter, 2 was missed).
-            try await stack.client.postEvents(segmentEvents(path: path, start: t0, duration: 2) + segmentEvents(path: path, start: t0.addingTimeInterval(2), duration: 2))
+            try await stack.client.postEvents(
+                segmentEvents(path: path, start: t0, duration: 2) + segmentEvents(path: path, start: t0.addingTimeInterval(2), duration: 2))
             await stack.state.addSegment(path: path, start: t0.addingTimeInterval(2), duration: 2)
             await stack.state.addSegment(path: path, start: t0.addingTimeInterval(4), duration: 2)
 
@@ -67,12 +68,15 @@ struct ReconcilerTests {
             #expect(report.segmentsAdded == 1)
             #expect(report.segmentsDeleted == 1)
             let files = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/files")
-            #expect(files["items"]?.arrayValue.compactMap { $0["start"]?.stringValue } == ["2026-11-18T11:06:42.250000Z", "2026-11-18T11:06:44.250000Z"])
+            #expect(
+                files["items"]?.arrayValue.compactMap { $0["start"]?.stringValue } == ["2026-11-18T11:06:42.250000Z", "2026-11-18T11:06:44.250000Z"])
             let again = try await once(stack)
             #expect(again.segmentsAdded == 0 && again.segmentsDeleted == 0)
             // A hook report of the segment the reconciler added is the same segment.
             try await stack.client.postEvents(segmentEvents(path: path, start: t0.addingTimeInterval(4), duration: 2, size: 777))
-            let segments = try stack.database().read { try Row.fetchAll($0, sql: "SELECT start, size, state FROM segments WHERE state <> 'deleted' ORDER BY start") }
+            let segments = try stack.database().read {
+                try Row.fetchAll($0, sql: "SELECT start, size, state FROM segments WHERE state <> 'deleted' ORDER BY start")
+            }
             #expect(segments.count == 2)
             #expect(segments.last?["size"] == 777)
         }
@@ -134,14 +138,18 @@ struct ReconcilerTests {
             var config = await testConfig(sim: sim, databasePath: dir.appendingPathComponent("c.sqlite").path)
             config.mediamtx.reconcileInterval = .seconds(3600)
             let services = try AppServices(config, logger: quietLogger)
-            let source = try await services.sources.create(.init(name: "cam", kind: .push, url: nil, protocol: "rtmp", enabled: true, recordEnabled: false))
+            let source = try await services.sources.create(
+                .init(name: "cam", kind: .push, url: nil, protocol: "rtmp", enabled: true, recordEnabled: false))
             let reconciler = Reconciler(sources: services.sources, settings: config.mediamtx, logger: quietLogger, restartCheck: .milliseconds(100))
             let task = Task { try await reconciler.run() }
             // Restart only once the reconciler knows MediaMTX's start time: its first pass is done and it asked
             // /v3/info again. A restart before that would be healed by that first full pass, detected or not.
             let deadline = ContinuousClock.now + .seconds(20)
             while await sim.state.requests.filter({ $0.method == "GET" && $0.path == "/v3/info" }).count < 2 {
-                guard ContinuousClock.now < deadline else { Issue.record("the reconciler never asked /v3/info twice"); break }
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("the reconciler never asked /v3/info twice")
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(await sim.state.requests.contains { $0.path.hasPrefix("/v3/config/paths/list") })

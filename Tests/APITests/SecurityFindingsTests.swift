@@ -50,7 +50,8 @@ struct SecurityFindingsTests {
             let payload = String(decoding: try JSONSerialization.data(withJSONObject: old), as: UTF8.self)
             try await stack.database().write { db in
                 try db.execute(
-                    sql: "INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES (?, 'online', ?, ?, ?, NULL, ?)",
+                    sql:
+                        "INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES (?, 'online', ?, ?, ?, NULL, ?)",
                     arguments: ["old-1", path, Date().addingTimeInterval(-60).micros, Date().micros, payload]
                 )
             }
@@ -64,7 +65,9 @@ struct SecurityFindingsTests {
                 #expect(Set(queries ?? []) == ["key=REDACTED&bitrate=4000", "token=REDACTED", "pass=REDACTED"])
             }
             // Stored redacted, not only shown so.
-            let stored = try await stack.database().read { db in try String.fetchAll(db, sql: "SELECT payload FROM hook_events WHERE event_id <> 'old-1'") }
+            let stored = try await stack.database().read { db in
+                try String.fetchAll(db, sql: "SELECT payload FROM hook_events WHERE event_id <> 'old-1'")
+            }
             #expect(stored.count == 2)
             #expect(stored.allSatisfy { !$0.contains(key) && !$0.contains("abc.def.ghi") })
         }
@@ -94,13 +97,15 @@ struct SecurityFindingsTests {
                 let login = try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": name, "password": testPassword])
                 #expect(login.status == .badRequest, "\(name.debugDescription): \(login.status)")
                 #expect(login.errorField == "username")
-                let add = try await stack.client.call(.post, "/api/v1/users", json: ["username": name, "password": "long enough pw", "role": "viewer"])
+                let add = try await stack.client.call(
+                    .post, "/api/v1/users", json: ["username": name, "password": "long enough pw", "role": "viewer"])
                 #expect(add.status == .badRequest, "\(name.debugDescription): \(add.status)")
                 #expect(add.errorField == "username")
             }
             // Surrounding white space is not part of a name.
             #expect(try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "  viewer\n", "password": testPassword]).status == .ok)
-            let bob = try await stack.client.call(.post, "/api/v1/users", json: ["username": " bob ", "password": "long enough pw", "role": "viewer"])
+            let bob = try await stack.client.call(
+                .post, "/api/v1/users", json: ["username": " bob ", "password": "long enough pw", "role": "viewer"])
             #expect(bob["username"]?.stringValue == "bob")
         }
     }
@@ -114,7 +119,9 @@ struct SecurityFindingsTests {
                 let login = try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": name, "password": testPassword])
                 #expect(login.status == .tooManyRequests, "\(name.debugDescription): \(login.status)")
             }
-            #expect(try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer\u{0}", "password": testPassword]).status == .badRequest)
+            #expect(
+                try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer\u{0}", "password": testPassword]).status
+                    == .badRequest)
         }
     }
 
@@ -133,7 +140,10 @@ struct SecurityFindingsTests {
                 (.notFound, try await stack.client.call(.get, "/api/v1/sources/6f1c1f4e-0000-4000-8000-000000000000")),
                 (.contentTooLarge, try await stack.client.call(.post, "/api/v1/sources", raw: big)),
                 (.unauthorized, try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer", "password": "wrong password"])),
-                (.tooManyRequests, try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer", "password": "wrong password"])),
+                (
+                    .tooManyRequests,
+                    try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer", "password": "wrong password"])
+                ),
             ]
             for (status, reply) in answers {
                 #expect(reply.status == status)
@@ -171,12 +181,14 @@ struct SecurityFindingsTests {
         let allowed = ["8.8.8.8", "1.1.1.1", "[2606:4700:4700::1111]", "[64:ff9b::808:808]", "[2002:808:808::1]", "[::ffff:8.8.4.4]"]
         try await withStack(webhooks: testWebhookSettings { $0.allowPrivateTargets = false }) { stack in
             for host in refused {
-                let reply = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": "http://\(host):9/hook", "events": ["stream.online"]])
+                let reply = try await stack.client.call(
+                    .post, "/api/v1/webhooks", json: ["url": "http://\(host):9/hook", "events": ["stream.online"]])
                 #expect(reply.status == .badRequest, "\(host): \(reply.status)")
                 #expect(reply.errorField == "url", "\(host)")
             }
             for host in allowed {
-                let reply = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": "http://\(host):9/hook", "events": ["stream.online"]])
+                let reply = try await stack.client.call(
+                    .post, "/api/v1/webhooks", json: ["url": "http://\(host):9/hook", "events": ["stream.online"]])
                 #expect(reply.status == .created, "\(host): \(reply.status) \(reply.json.serialized())")
             }
         }
@@ -240,7 +252,10 @@ struct SecurityFindingsTests {
             "rtsp://[::]/x", "rtsp://[::ffff:127.0.0.1]/x", "rtsp://[fe80::1%25eth0]/x", "rtmp://user:pw@127.0.0.1/live", "srt://127.0.0.1:8890",
             "whep://[::1]:8889/x/whep", "unix+mpegts:///tmp/socket.sock", "rtsp://%31%32%37.0.0.1/x",
         ]
-        let fine = ["rtsp://192.168.1.20/x", "rtsp://10.0.0.5/x", "rtsp://172.16.3.4/x", "rtsp://cam.example/x", "udp+mpegts://0.0.0.0:1234", "rtsp://[fd00::5]/x"]
+        let fine = [
+            "rtsp://192.168.1.20/x", "rtsp://10.0.0.5/x", "rtsp://172.16.3.4/x", "rtsp://cam.example/x", "udp+mpegts://0.0.0.0:1234",
+            "rtsp://[fd00::5]/x",
+        ]
         try await withStack { stack in
             for url in local {
                 let reply = try await stack.client.call(.post, "/api/v1/sources", json: ["name": "cam", "type": "pull", "url": url])
@@ -250,9 +265,11 @@ struct SecurityFindingsTests {
             }
             #expect(await stack.state.configuredPathNames().isEmpty)
             for url in fine { _ = try await stack.client.createSource(["name": "cam", "type": "pull", "url": url]) }
-            let asset = try await stack.client.call(.post, "/api/v1/assets", json: ["name": "a", "type": "stream", "source_type": "live", "stream_url": "rtsp://127.0.0.1/x"])
+            let asset = try await stack.client.call(
+                .post, "/api/v1/assets", json: ["name": "a", "type": "stream", "source_type": "live", "stream_url": "rtsp://127.0.0.1/x"])
             #expect(asset.errorField == "stream_url")
-            let id = try #require(try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://10.0.0.9/x"])["id"]?.stringValue)
+            let id = try #require(
+                try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://10.0.0.9/x"])["id"]?.stringValue)
             #expect(try await stack.client.call(.put, "/api/v1/sources/\(id)", json: ["url": "rtsp://127.0.0.1/x"]).errorField == "url")
         }
         try await withStack(configure: { $0.sources.allowLocalURLs = true }) { stack in
@@ -320,14 +337,16 @@ struct RouteFormTests {
                     let body: String? = rule.method == .get ? nil : "{}"
                     let anonymous = try await stack.raw.call(rule.method, uri, raw: body)
                     // Refused as non-canonical, refused for want of a token, or no route: never a handler's answer.
-                    let refusedEarly = (anonymous.status == .notFound && anonymous.errorMessage?.contains("not canonical") == true)
+                    let refusedEarly =
+                        (anonymous.status == .notFound && anonymous.errorMessage?.contains("not canonical") == true)
                         || (anonymous.status == .unauthorized && anonymous.errorCode == "unauthorized")
                         || (anonymous.status == .notFound && anonymous.errorMessage == unmatched.errorMessage)
                     #expect(refusedEarly, "anonymous \(rule.method) \(uri): \(anonymous.status) \(anonymous.json.serialized())")
                     checked += 1
                     guard needed > .viewer else { continue }
                     let viewer = try await stack.raw.call(rule.method, uri, raw: body, headers: try await TestUser.viewer.bearer)
-                    let stopped = (viewer.status == .notFound && viewer.errorMessage?.contains("not canonical") == true)
+                    let stopped =
+                        (viewer.status == .notFound && viewer.errorMessage?.contains("not canonical") == true)
                         || (viewer.status == .forbidden && viewer.errorCode == "forbidden")
                         || (viewer.status == .notFound && viewer.errorMessage == unmatched.errorMessage)
                     #expect(stopped, "viewer \(rule.method) \(uri): \(viewer.status) \(viewer.json.serialized())")
@@ -377,9 +396,12 @@ struct ViewerSecretsTests {
             let pushPath = try #require(push["path_name"]?.stringValue)
             let key = try #require(push["push_url"]?.stringValue?.components(separatedBy: "?key=").last)
             keys.append(key)
-            let asset = try await stack.client.call(.post, "/api/v1/assets", json: ["name": "door", "source_id": try #require(pull["id"]?.stringValue), "type": "stream", "source_type": "live"])
+            let asset = try await stack.client.call(
+                .post, "/api/v1/assets",
+                json: ["name": "door", "source_id": try #require(pull["id"]?.stringValue), "type": "stream", "source_type": "live"])
             // MediaMTX asks before the publish, then its hooks report it with the query the encoder used.
-            let allowed = try await stack.raw.call(.post, "/api/v1/mediamtx/auth", raw: MediaMTXAuthTests.body("publish", path: pushPath, query: "key=\(key)"))
+            let allowed = try await stack.raw.call(
+                .post, "/api/v1/mediamtx/auth", raw: MediaMTXAuthTests.body("publish", path: pushPath, query: "key=\(key)"))
             #expect(allowed.status == .ok)
             try await stack.client.postEvents([
                 hookEvent("available", path: pushPath, extra: ["query": "key=\(key)", "source_type": "rtmpConn"]),

@@ -34,7 +34,9 @@ struct RoleMatrixTests {
     static func documentedRoutes() throws -> [DocumentedRoute] {
         let doc = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/security.md"), encoding: .utf8)
         return doc.split(separator: "\n").compactMap { line in
-            guard let m = line.wholeMatch(of: /\| (GET|POST|PUT|DELETE) \| `([^`]+)` \| (open|viewer|operator|admin) \| *([a-z_.]*) *\|/) else { return nil }
+            guard let m = line.wholeMatch(of: /\| (GET|POST|PUT|DELETE) \| `([^`]+)` \| (open|viewer|operator|admin) \| *([a-z_.]*) *\|/) else {
+                return nil
+            }
             return DocumentedRoute(method: String(m.1), path: String(m.2), role: String(m.3), action: m.4.isEmpty ? nil : String(m.4))
         }
     }
@@ -116,7 +118,9 @@ struct RoleMatrixTests {
                     #expect(reply.status == .forbidden, "\(caller.name) on \(route): \(reply.status)", sourceLocation: sourceLocation)
                     #expect(reply.errorCode == "forbidden", sourceLocation: sourceLocation)
                 } else {
-                    #expect(reply.status != .forbidden && reply.status != .unauthorized, "\(caller.name) on \(route): \(reply.status)", sourceLocation: sourceLocation)
+                    #expect(
+                        reply.status != .forbidden && reply.status != .unauthorized, "\(caller.name) on \(route): \(reply.status)",
+                        sourceLocation: sourceLocation)
                 }
             }
         }
@@ -125,7 +129,8 @@ struct RoleMatrixTests {
     @Test func openRoutesCheckTheirOwnSecret() async throws {
         try await withStack { stack in
             // Hook ingest: the hook token, not an access token.
-            let hook = try await stack.raw.call(.post, "/api/v1/hooks/events", json: hookEvent("online", path: "live/x"), headers: try await TestUser.admin.bearer)
+            let hook = try await stack.raw.call(
+                .post, "/api/v1/hooks/events", json: hookEvent("online", path: "live/x"), headers: try await TestUser.admin.bearer)
             #expect(hook.status == .unauthorized)
             #expect(hook.errorCode == "unauthorized")
             // MediaMTX's auth call and login need no token.
@@ -148,9 +153,12 @@ struct TokenTests {
             let unknownUser = try await signAccessToken(sub: UUID().uuidString.lowercased(), name: "ghost")
             // alg none: the same claims, no signature.
             func base64url(_ s: String) -> String {
-                Data(s.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+                Data(s.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                    .replacingOccurrences(of: "=", with: "")
             }
-            let none = base64url(#"{"alg":"none","typ":"JWT"}"#) + "." + base64url(#"{"sub":"\#(id)","name":"admin","typ":"access","exp":4102444800,"iat":1}"#) + "."
+            let none =
+                base64url(#"{"alg":"none","typ":"JWT"}"#) + "."
+                + base64url(#"{"sub":"\#(id)","name":"admin","typ":"access","exp":4102444800,"iat":1}"#) + "."
             let good = try await admin.token
             let parts = good.split(separator: ".")
             let tampered = parts[0] + "." + base64url(#"{"sub":"\#(id)","name":"admin","typ":"access","exp":4102444800,"iat":1}"#) + "." + parts[2]
@@ -183,7 +191,8 @@ struct TokenTests {
 
             // Demoted: the role of the stored user counts, not the token's age.
             #expect(try await stack.client.call(.put, "/api/v1/users/operator", json: ["role": "viewer"]).status == .ok)
-            let create = try await stack.raw.call(.post, "/api/v1/sources", json: ["name": "x", "type": "push"], headers: [.authorization: "Bearer \(token)"])
+            let create = try await stack.raw.call(
+                .post, "/api/v1/sources", json: ["name": "x", "type": "push"], headers: [.authorization: "Bearer \(token)"])
             #expect(create.status == .forbidden)
             // Removed: the token stops working.
             #expect(try await stack.client.call(.delete, "/api/v1/users/operator").status == .noContent)
@@ -202,7 +211,8 @@ struct TokenTests {
             #expect(wrong.errorCode == "invalid_credentials")
             let bad = try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "admin"])
             #expect(bad.status == .badRequest && bad.errorField == "password")
-            let zh = try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "admin", "password": "nope"], headers: [.acceptLanguage: "zh-CN"])
+            let zh = try await stack.raw.call(
+                .post, "/api/v1/auth/login", json: ["username": "admin", "password": "nope"], headers: [.acceptLanguage: "zh-CN"])
             #expect(zh.errorMessage == "用户名或密码错误。")
         }
     }
@@ -210,7 +220,9 @@ struct TokenTests {
     @Test func repeatedFailuresLockTheNameAndTheAddress() async throws {
         try await withStack { stack in
             for _ in 0..<10 {
-                #expect(try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer", "password": "guess guess"]).status == .unauthorized)
+                #expect(
+                    try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer", "password": "guess guess"]).status
+                        == .unauthorized)
             }
             // Locked: even the right password is refused now, with a Retry-After.
             let locked = try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer", "password": testPassword])
@@ -230,15 +242,19 @@ struct TokenTests {
 
     @Test func usersAreManagedByAdmins() async throws {
         try await withStack { stack in
-            let added = try await stack.client.call(.post, "/api/v1/users", json: ["username": "ops@site", "password": "long enough pw", "role": "operator"])
+            let added = try await stack.client.call(
+                .post, "/api/v1/users", json: ["username": "ops@site", "password": "long enough pw", "role": "operator"])
             #expect(added.status == .created)
             #expect(added["role"]?.stringValue == "operator")
-            #expect(try await stack.client.call(.post, "/api/v1/users", json: ["username": "OPS@site", "password": "long enough pw", "role": "viewer"]).status == .conflict)
+            #expect(
+                try await stack.client.call(.post, "/api/v1/users", json: ["username": "OPS@site", "password": "long enough pw", "role": "viewer"])
+                    .status == .conflict)
             let short = try await stack.client.call(.post, "/api/v1/users", json: ["username": "x", "password": "short", "role": "viewer"])
             #expect(short.status == .badRequest && short.errorField == "password")
             let badRole = try await stack.client.call(.post, "/api/v1/users", json: ["username": "x", "password": "long enough pw", "role": "root"])
             #expect(badRole.status == .badRequest && badRole.errorField == "role")
-            let badName = try await stack.client.call(.post, "/api/v1/users", json: ["username": "a b", "password": "long enough pw", "role": "viewer"])
+            let badName = try await stack.client.call(
+                .post, "/api/v1/users", json: ["username": "a b", "password": "long enough pw", "role": "viewer"])
             #expect(badName.status == .badRequest && badName.errorField == "username")
             let names = try await stack.client.call(.get, "/api/v1/users")["items"]?.arrayValue.compactMap { $0["username"]?.stringValue }
             #expect(names == ["admin", "operator", "ops@site", "viewer"])
@@ -254,10 +270,13 @@ struct TokenTests {
 @Suite("MediaMTX asks us: publish, read, playback, api (authMethod: http)", .timeLimit(.minutes(3)))
 struct MediaMTXAuthTests {
     /// A body as MediaMTX posts it (reference/mediamtx transcript.json).
-    static func body(_ action: String, path: String, user: String = "", password: String = "", token: String = "", query: String = "",
-                     ip: String = "127.0.0.1", protocol proto: String = "rtsp") -> String {
+    static func body(
+        _ action: String, path: String, user: String = "", password: String = "", token: String = "", query: String = "",
+        ip: String = "127.0.0.1", protocol proto: String = "rtsp"
+    ) -> String {
         let id = action == "playback" ? "null" : "\"\(UUID().uuidString.lowercased())\""
-        return #"{"ip":"\#(ip)","user":"\#(user)","password":"\#(password)","token":"\#(token)","action":"\#(action)","path":"\#(path)","protocol":"\#(proto)","id":\#(id),"query":"\#(query)","userAgent":"Lavf59.27.100"}"#
+        return
+            #"{"ip":"\#(ip)","user":"\#(user)","password":"\#(password)","token":"\#(token)","action":"\#(action)","path":"\#(path)","protocol":"\#(proto)","id":\#(id),"query":"\#(query)","userAgent":"Lavf59.27.100"}"#
     }
 
     func ask(_ stack: TestStack, _ body: String) async throws -> Int {
@@ -274,7 +293,10 @@ struct MediaMTXAuthTests {
             // RTSP's first try carries nothing: 401 so that the client sends credentials.
             #expect(try await ask(stack, Self.body("publish", path: path)) == 401)
             // RTMP ?user=u&pass=KEY arrives as password (and token); OBS's push_url as ?key=KEY in the query.
-            #expect(try await ask(stack, Self.body("publish", path: path, user: "u", password: key, token: key, query: "user=u&pass=\(key)", protocol: "rtmp")) == 200)
+            #expect(
+                try await ask(
+                    stack, Self.body("publish", path: path, user: "u", password: key, token: key, query: "user=u&pass=\(key)", protocol: "rtmp"))
+                    == 200)
             #expect(try await ask(stack, Self.body("publish", path: path, query: "key=\(key)", protocol: "rtmp")) == 200)
             #expect(try await ask(stack, Self.body("publish", path: path, user: "u", password: "wrong")) == 403)
 
@@ -387,28 +409,37 @@ struct AuditTests {
             #expect(try await stack.client.call(.post, "/api/v1/sources/\(id)/record/start").status == .ok)
             #expect(try await stack.client.call(.post, "/api/v1/sources/\(id)/record/stop").status == .ok)
             #expect(try await stack.client.call(.post, "/api/v1/sources/\(id)/publish-key/rotate").status == .ok)
-            let asset = try await stack.client.call(.post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "a", "source_id": id])
+            let asset = try await stack.client.call(
+                .post, "/api/v1/assets", json: ["type": "stream", "source_type": "live", "name": "a", "source_id": id])
             let assetID = try #require(asset["id"]?.stringValue)
             #expect(try await stack.client.call(.delete, "/api/v1/assets/\(assetID)").status == .noContent)
             // Refused and failed calls are recorded too.
             #expect(try await stack.raw.call(.delete, "/api/v1/sources/\(id)", headers: try await TestUser.viewer.bearer).status == .forbidden)
             #expect(try await stack.client.call(.put, "/api/v1/sources/\(id)", json: ["name": ""]).status == .badRequest)
             #expect(try await stack.client.call(.delete, "/api/v1/sources/\(id)").status == .noContent)
-            #expect(try await stack.client.call(.post, "/api/v1/users", json: ["username": "eve", "password": "long enough pw", "role": "viewer"]).status == .created)
-            #expect(try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "eve", "password": "wrong password"]).status == .unauthorized)
+            #expect(
+                try await stack.client.call(.post, "/api/v1/users", json: ["username": "eve", "password": "long enough pw", "role": "viewer"]).status
+                    == .created)
+            #expect(
+                try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "eve", "password": "wrong password"]).status == .unauthorized
+            )
 
             let log = try await stack.client.call(.get, "/api/v1/audit?page_size=100")
             let entries = (log["items"]?.arrayValue ?? []).reversed().map { e in
-                [e["username"]?.stringValue ?? "-", e["action"]?.stringValue ?? "", e["target_id"]?.stringValue ?? "", e["outcome"]?.stringValue ?? "",
-                 String(e["status"]?.intValue ?? 0)].joined(separator: " ")
+                [
+                    e["username"]?.stringValue ?? "-", e["action"]?.stringValue ?? "", e["target_id"]?.stringValue ?? "",
+                    e["outcome"]?.stringValue ?? "",
+                    String(e["status"]?.intValue ?? 0),
+                ].joined(separator: " ")
             }
-            #expect(entries == [
-                "admin source.create \(id) ok 201", "admin source.update \(id) ok 200", "admin source.disable \(id) ok 200",
-                "admin source.enable \(id) ok 200", "admin recording.start \(id) ok 200", "admin recording.stop \(id) ok 200",
-                "admin publish_key.rotate \(id) ok 200", "admin asset.create \(assetID) ok 201", "admin asset.delete \(assetID) ok 204",
-                "viewer source.delete \(id) denied 403", "admin source.update \(id) failed 400", "admin source.delete \(id) ok 204",
-                "admin user.add eve ok 201", "- auth.login eve denied 401",
-            ])
+            #expect(
+                entries == [
+                    "admin source.create \(id) ok 201", "admin source.update \(id) ok 200", "admin source.disable \(id) ok 200",
+                    "admin source.enable \(id) ok 200", "admin recording.start \(id) ok 200", "admin recording.stop \(id) ok 200",
+                    "admin publish_key.rotate \(id) ok 200", "admin asset.create \(assetID) ok 201", "admin asset.delete \(assetID) ok 204",
+                    "viewer source.delete \(id) denied 403", "admin source.update \(id) failed 400", "admin source.delete \(id) ok 204",
+                    "admin user.add eve ok 201", "- auth.login eve denied 401",
+                ])
             let first = try #require(log["items"]?.arrayValue.last)
             #expect(first["ip"]?.stringValue == "127.0.0.1")
             #expect(first["target_type"]?.stringValue == "source")
@@ -436,7 +467,8 @@ struct AuditCoverageTests {
                 let uri = RoleMatrixTests.uri(rule)
                 let reply: Reply
                 switch rule.path {
-                case "/api/v1/auth/login": reply = try await stack.raw.call(rule.method, uri, json: ["username": "nobody", "password": "not a password"])
+                case "/api/v1/auth/login":
+                    reply = try await stack.raw.call(rule.method, uri, json: ["username": "nobody", "password": "not a password"])
                 // Logging out cannot fail for a signed-in caller: without a token it is refused, and recorded.
                 case "/api/v1/auth/logout": reply = try await stack.raw.call(rule.method, uri)
                 default: reply = try await stack.client.call(rule.method, uri, raw: "{}")

@@ -26,17 +26,21 @@ func sameJSON(_ a: JSONValue, _ b: JSONValue) -> Bool {
     }
 }
 
-@Suite("The simulator answers like the real MediaMTX", .timeLimit(.minutes(3)), 
+@Suite(
+    "The simulator answers like the real MediaMTX", .timeLimit(.minutes(3)),
     .available(haveReference, "needs ../shared/reference/mediamtx"), .requires(haveReference, "../shared/reference/mediamtx"))
 struct SimulatorConformanceTests {
     /// Replays `transcript.json` (exchanges recorded from a real MediaMTX) in order.
     @Test func replaysTheRecordedTranscript() async throws {
         let transcript = try JSONValue.parse(Data(contentsOf: referenceDirectory.appendingPathComponent("transcript.json"))).arrayValue
-        let options = SimulatorState.Options(recordPath: "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f", recordSegmentDuration: "2s", recordDeleteAfter: "")
+        let options = SimulatorState.Options(
+            recordPath: "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f", recordSegmentDuration: "2s", recordDeleteAfter: "")
         try await MediaMTXSimulator.with(options: options) { sim in
             let base = await sim.apiURL
             for step in transcript {
-                guard let method = step["method"]?.stringValue, let path = step["path"]?.stringValue, let note = step["note"]?.stringValue else { continue }
+                guard let method = step["method"]?.stringValue, let path = step["path"]?.stringValue, let note = step["note"]?.stringValue else {
+                    continue
+                }
                 var request = HTTPClientRequest(url: base + path)
                 request.method = .init(rawValue: method)
                 switch step["request_body"] {
@@ -71,7 +75,8 @@ struct SimulatorConformanceTests {
     @Test func passesTheConformanceScript() async throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mediamtx-sim")
         let api = Int.random(in: 20_000...40_000), playback = api + 1
-        let sim = try ChildProcess.start(binary.path, ["--api-port", "\(api)", "--playback-port", "\(playback)"], environment: ChildProcess.currentEnvironment)
+        let sim = try ChildProcess.start(
+            binary.path, ["--api-port", "\(api)", "--playback-port", "\(playback)"], environment: ChildProcess.currentEnvironment)
         defer {
             sim.signal(SIGKILL)
             sim.wait()
@@ -79,21 +84,22 @@ struct SimulatorConformanceTests {
         var up = false
         for _ in 0..<100 where !up {
             try await Task.sleep(for: .milliseconds(100))
-            up = (try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(api)/v3/info"), timeout: .seconds(1)))?.status == .ok
+            up =
+                (try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(api)/v3/info"), timeout: .seconds(1)))?.status == .ok
         }
         try #require(up, "mediamtx-sim did not start")
         let arguments = [conformanceScript.path, "http://127.0.0.1:\(api)", "http://127.0.0.1:\(playback)"]
         // Spawn and wait on a GCD thread, not on one of Swift concurrency's few threads.
         let (status, text) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
             DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let (termination, output) = try ChildProcess.run("python3", arguments, environment: ChildProcess.currentEnvironment)
-                    return (termination.status, output)
-                })
+                continuation.resume(
+                    with: Result {
+                        let (termination, output) = try ChildProcess.run("python3", arguments, environment: ChildProcess.currentEnvironment)
+                        return (termination.status, output)
+                    })
             }
         }
         #expect(status == 0, "\(text)")
         #expect(text.contains(" 0 failed"), "\(text)")
     }
 }
-

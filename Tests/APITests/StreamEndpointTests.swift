@@ -47,16 +47,18 @@ struct StreamEndpointTests {
             // Every URL carries the same read token for this path (MediaMTX checks it with us).
             let split = splitToken(preview["hls_url"]?.stringValue)
             let token = try #require(split.token)
-            #expect(preview.json == .object([
-                ("hls_player_url", .string("https://media.example:8888/\(p)/?token=\(token)")),
-                ("hls_url", .string("https://media.example:8888/\(p)/index.m3u8?token=\(token)")),
-                ("path_name", .string(p)),
-                ("rtmp_url", .string("rtmp://media.example:1935/\(p)?token=\(token)")),
-                ("rtsp_url", .string("rtsp://media.example:8554/\(p)?token=\(token)")),
-                ("srt_url", .string("srt://media.example:8890?streamid=read:\(p):token:\(token)")),
-                ("webrtc_player_url", .string("https://media.example:8889/\(p)/?token=\(token)")),
-                ("webrtc_url", .string("https://media.example:8889/\(p)/whep?token=\(token)")),
-            ]))
+            #expect(
+                preview.json
+                    == .object([
+                        ("hls_player_url", .string("https://media.example:8888/\(p)/?token=\(token)")),
+                        ("hls_url", .string("https://media.example:8888/\(p)/index.m3u8?token=\(token)")),
+                        ("path_name", .string(p)),
+                        ("rtmp_url", .string("rtmp://media.example:1935/\(p)?token=\(token)")),
+                        ("rtsp_url", .string("rtsp://media.example:8554/\(p)?token=\(token)")),
+                        ("srt_url", .string("srt://media.example:8890?streamid=read:\(p):token:\(token)")),
+                        ("webrtc_player_url", .string("https://media.example:8889/\(p)/?token=\(token)")),
+                        ("webrtc_url", .string("https://media.example:8889/\(p)/whep?token=\(token)")),
+                    ]))
         }
     }
 
@@ -75,11 +77,13 @@ struct StreamEndpointTests {
             #expect(conf["recordSegmentDuration"]?.stringValue == "2s")
 
             var status = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/status")
-            #expect(status.json == .object([
-                ("record_enabled", .bool(true)), ("record_format", .string("fmp4")),
-                ("record_path", .string("/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f")),
-                ("recording", .bool(false)), ("segment_duration", .string("2s")),
-            ]))
+            #expect(
+                status.json
+                    == .object([
+                        ("record_enabled", .bool(true)), ("record_format", .string("fmp4")),
+                        ("record_path", .string("/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f")),
+                        ("recording", .bool(false)), ("segment_duration", .string("2s")),
+                    ]))
             let file = segmentFile(path, Date())
             try await stack.client.postEvents([hookEvent("segment-create", path: path, extra: ["segment_path": file])])
             status = try await stack.client.call(.get, "/api/v1/sources/\(id)/record/status")
@@ -134,12 +138,15 @@ struct StreamEndpointTests {
             let segments = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback/segments?format=mp4")
             let playbackBase = await stack.sim.playbackURL
             let encodedPath = path.replacingOccurrences(of: "/", with: "%2F")
-            #expect(splitToken(segments["items"]?.arrayValue.first?["url"]?.stringValue).url ==
-                "\(playbackBase)/get?path=\(encodedPath)&start=2026-11-18T11%3A06%3A40.294696Z&duration=6&format=mp4")
+            #expect(
+                splitToken(segments["items"]?.arrayValue.first?["url"]?.stringValue).url
+                    == "\(playbackBase)/get?path=\(encodedPath)&start=2026-11-18T11%3A06%3A40.294696Z&duration=6&format=mp4")
 
             let playback = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=2026-11-18T11:06:41Z&duration=30.5&format=mp4")
             #expect(playback.status == .ok)
-            #expect(splitToken(playback["url"]?.stringValue).url == "\(playbackBase)/get?path=\(encodedPath)&start=2026-11-18T11%3A06%3A41Z&duration=30.5&format=mp4")
+            #expect(
+                splitToken(playback["url"]?.stringValue).url
+                    == "\(playbackBase)/get?path=\(encodedPath)&start=2026-11-18T11%3A06%3A41Z&duration=30.5&format=mp4")
             // Without a duration: the rest of the session.
             let rest = try await stack.client.call(.get, "/api/v1/sources/\(id)/playback?start=1795000001.294696")
             #expect(rest["start"]?.stringValue == "2026-11-18T11:06:41.294696Z")

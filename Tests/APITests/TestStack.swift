@@ -70,7 +70,8 @@ struct TestAccessClaims: JWTPayload {
 }
 
 func signAccessToken(
-    sub: String, name: String, secret: String = testJWTSecret, expires: Date = Date().addingTimeInterval(600), typ: String = "access", version: Int = 0
+    sub: String, name: String, secret: String = testJWTSecret, expires: Date = Date().addingTimeInterval(600), typ: String = "access",
+    version: Int = 0
 ) async throws -> String {
     let keys = JWTKeyCollection()
     await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
@@ -234,7 +235,9 @@ struct Reply: Sendable {
 extension TestClientProtocol {
     /// Sends a request with an optional JSON body (a dictionary literal or raw text) and parses the JSON answer.
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ uri: String, json: [String: any Sendable]? = nil, raw: String? = nil, headers: HTTPFields = [:]) async throws -> Reply {
+    func call(_ method: HTTPRequest.Method, _ uri: String, json: [String: any Sendable]? = nil, raw: String? = nil, headers: HTTPFields = [:])
+        async throws -> Reply
+    {
         var body: ByteBuffer?
         var headers = headers
         if let json {
@@ -277,7 +280,6 @@ extension JSONValue {
     var isNull: Bool { self == .null }
 }
 
-
 // MARK: - Hook events
 
 /// The file MediaMTX would write for a segment of `path` starting at `start` (test config's record_path, UTC).
@@ -286,10 +288,14 @@ func segmentFile(_ path: String, _ start: Date) -> String {
     calendar.timeZone = TimeZone(identifier: "UTC")!
     let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: start)
     let micros = Int((start.timeIntervalSince1970 * 1_000_000).rounded()) % 1_000_000
-    return String(format: "/srv/mediamtx/recordings/%@/%04d-%02d-%02d_%02d-%02d-%02d-%06d.mp4", path, c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, micros)
+    return String(
+        format: "/srv/mediamtx/recordings/%@/%04d-%02d-%02d_%02d-%02d-%02d-%06d.mp4", path, c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
+        micros)
 }
 
-func hookEvent(_ type: String, path: String, at: Date = Date(), id: String = UUID().uuidString, extra: [String: any Sendable] = [:]) -> [String: any Sendable] {
+func hookEvent(_ type: String, path: String, at: Date = Date(), id: String = UUID().uuidString, extra: [String: any Sendable] = [:]) -> [String:
+    any Sendable]
+{
     var event: [String: any Sendable] = [
         "event_id": id, "type": type, "path": path,
         "occurred_at": ISO8601DateFormatter.micro.string(from: at),
@@ -303,7 +309,9 @@ func segmentEvents(path: String, start: Date, duration: Double, size: Int = 1000
     let file = segmentFile(path, start)
     return [
         hookEvent("segment-create", path: path, at: start.addingTimeInterval(1), extra: ["segment_path": file, "segment_size": 10]),
-        hookEvent("segment-complete", path: path, at: start.addingTimeInterval(duration), extra: ["segment_path": file, "segment_duration": duration, "segment_size": size]),
+        hookEvent(
+            "segment-complete", path: path, at: start.addingTimeInterval(duration),
+            extra: ["segment_path": file, "segment_duration": duration, "segment_size": size]),
     ]
 }
 

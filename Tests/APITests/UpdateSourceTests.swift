@@ -9,7 +9,8 @@ struct UpdateSourceTests {
             let source = try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://old/s"])
             let id = try #require(source["id"]?.stringValue)
             let path = try #require(source["path_name"]?.stringValue)
-            let reply = try await stack.client.call(.put, "/api/v1/sources/\(id)", json: ["url": "http://cdn.example/cam/index.m3u8", "name": "Renamed"])
+            let reply = try await stack.client.call(
+                .put, "/api/v1/sources/\(id)", json: ["url": "http://cdn.example/cam/index.m3u8", "name": "Renamed"])
             #expect(reply.status == .ok)
             #expect(reply["url"]?.stringValue == "http://cdn.example/cam/index.m3u8")
             #expect(reply["protocol"]?.stringValue == "hls")

@@ -70,13 +70,19 @@ final class WebhookReceiver: Sendable {
             return Response(status: status, headers: self.location.map { [.location: $0] } ?? [:])
         }
         let server = try await LoopbackServer(router, port: wanted ?? port)
-        state.withLock { $0.group = server.group; $0.task = server.task; $0.port = server.port }
+        state.withLock {
+            $0.group = server.group
+            $0.task = server.task
+            $0.port = server.port
+        }
     }
-
 
     func stop() async {
         let (group, task) = state.withLock { s in
-            defer { s.group = nil; s.task = nil }
+            defer {
+                s.group = nil
+                s.task = nil
+            }
             return (s.group, s.task)
         }
         await group?.triggerGracefulShutdown()
@@ -125,7 +131,12 @@ final class PortReservation: Sendable {
 
     /// Frees the port (for the receiver about to listen on it).
     func release() {
-        if let fd = fd.withLock({ fd in defer { fd = nil }; return fd }) { close(fd) }
+        if let fd = fd.withLock({ fd in
+            defer { fd = nil }
+            return fd
+        }) {
+            close(fd)
+        }
     }
 
     deinit { release() }

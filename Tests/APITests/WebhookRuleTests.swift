@@ -112,9 +112,11 @@ extension WebhookTests {
 struct CORSAndLockoutTests {
     @Test func onlyConfiguredOriginsGetCORSHeaders() async throws {
         try await withStack(configure: { $0.auth.corsOrigins = ["https://ops.example"] }) { stack in
-            let preflight = try await stack.raw.call(.options, "/api/v1/sources", headers: [
-                .origin: "https://ops.example", .accessControlRequestMethod: "POST",
-            ])
+            let preflight = try await stack.raw.call(
+                .options, "/api/v1/sources",
+                headers: [
+                    .origin: "https://ops.example", .accessControlRequestMethod: "POST",
+                ])
             #expect(preflight.status == .noContent)
             #expect(preflight.headers[.accessControlAllowOrigin] == "https://ops.example")
             #expect(preflight.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
@@ -125,9 +127,11 @@ struct CORSAndLockoutTests {
             // Another origin: no CORS headers (the browser refuses the answer to its page), preflight included.
             let other = try await stack.client.call(.get, "/api/v1/sources", headers: [.origin: "https://evil.example"])
             #expect(other.headers[.accessControlAllowOrigin] == nil)
-            let otherPreflight = try await stack.raw.call(.options, "/api/v1/sources", headers: [
-                .origin: "https://evil.example", .accessControlRequestMethod: "POST",
-            ])
+            let otherPreflight = try await stack.raw.call(
+                .options, "/api/v1/sources",
+                headers: [
+                    .origin: "https://evil.example", .accessControlRequestMethod: "POST",
+                ])
             #expect(otherPreflight.headers[.accessControlAllowOrigin] == nil)
         }
         // Off when no origin is configured.
@@ -139,7 +143,10 @@ struct CORSAndLockoutTests {
 
     @Test func aLockedNameIsFreeAgainOnceItsFailuresLeaveTheWindow() async throws {
         // A window long enough for the failures and the locked attempt to fall in it on a loaded machine.
-        try await withStack(configure: { $0.auth.loginMaxFailures = 2; $0.auth.loginWindow = .seconds(8) }) { stack in
+        try await withStack(configure: {
+            $0.auth.loginMaxFailures = 2
+            $0.auth.loginWindow = .seconds(8)
+        }) { stack in
             for _ in 0..<2 {
                 _ = try await stack.raw.call(.post, "/api/v1/auth/login", json: ["username": "viewer", "password": "wrong password"])
             }

@@ -48,7 +48,9 @@ func waitForDeliveries(_ stack: TestStack, timeout: Duration = .seconds(15), unt
 @Suite("Outbound webhooks", .timeLimit(.minutes(3)))
 struct WebhookTests {
     /// Creates a subscription; returns its id and secret.
-    func subscribe(_ stack: TestStack, _ url: String, events: [String], extra: [String: any Sendable] = [:]) async throws -> (id: String, secret: String) {
+    func subscribe(_ stack: TestStack, _ url: String, events: [String], extra: [String: any Sendable] = [:]) async throws -> (
+        id: String, secret: String
+    ) {
         var body: [String: any Sendable] = ["url": url, "events": events]
         for (k, v) in extra { body[k] = v }
         let reply = try await stack.client.call(.post, "/api/v1/webhooks", json: body)
@@ -64,7 +66,6 @@ struct WebhookTests {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(t).\(hit.body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
         return parts.contains("v1=" + mac.map { String(format: "%02x", $0) }.joined())
     }
-
 
     @Test func deliveriesAreSignedAndCarryTheIndexedEvent() async throws {
         let receiver = WebhookReceiver()
@@ -121,14 +122,21 @@ struct WebhookTests {
 
     @Test func serverErrorsAndTimeoutsAreRetriedWithGrowingDelays() async throws {
         // 500, 503, 429, then 200.
-        let failing = WebhookReceiver { _, n in ([HTTPResponse.Status.internalServerError, .serviceUnavailable, .tooManyRequests][safe: n - 1] ?? .ok, .zero) }
+        let failing = WebhookReceiver { _, n in
+            ([HTTPResponse.Status.internalServerError, .serviceUnavailable, .tooManyRequests][safe: n - 1] ?? .ok, .zero)
+        }
         // Answers after the client's deadline twice, then at once.
         let slow = WebhookReceiver { _, n in (.ok, n <= 2 ? .seconds(3) : .zero) }
         let gone = WebhookReceiver { _, _ in (.gone, .zero) }
         for r in [failing, slow, gone] { try await r.start() }
         defer { Task { for r in [failing, slow, gone] { await r.stop() } } }
         // Retries after 300, 600, 1200 ms ±20%: the third wait is at least 960 ms, the first at most 360 ms.
-        try await withStack(webhooks: testWebhookSettings { $0.requestTimeout = .seconds(1); $0.retryBase = .milliseconds(300) }) { stack in
+        try await withStack(
+            webhooks: testWebhookSettings {
+                $0.requestTimeout = .seconds(1)
+                $0.retryBase = .milliseconds(300)
+            }
+        ) { stack in
             let a = try await subscribe(stack, failing.url, events: ["stream.online"])
             let b = try await subscribe(stack, slow.url, events: ["stream.online"])
             let c = try await subscribe(stack, gone.url, events: ["stream.online"])
@@ -138,8 +146,9 @@ struct WebhookTests {
             let gaps = zip(failing.hits.dropFirst(), failing.hits).map { $0.at - $1.at }
             // A loaded machine can only lengthen a wait, so each is at least its backoff's lower bound; those
             // bounds (240, 480, 960 ms) alone show the delays grow, whatever else runs at the same time.
-            #expect(gaps.count == 3 && gaps[0] >= .milliseconds(240) && gaps[1] >= .milliseconds(480) && gaps[2] >= .milliseconds(960),
-                    "delays did not grow: \(gaps)")
+            #expect(
+                gaps.count == 3 && gaps[0] >= .milliseconds(240) && gaps[1] >= .milliseconds(480) && gaps[2] >= .milliseconds(960),
+                "delays did not grow: \(gaps)")
             #expect(Set(failing.hits.map(\.id)).count == 1)
             try await waitForDeliveries(stack) { $0.pending == 0 }
             let logA = try await stack.client.call(.get, "/api/v1/webhooks/\(a.id)/deliveries")["items"]?.arrayValue.first
@@ -171,7 +180,12 @@ struct WebhookTests {
         let fast = WebhookReceiver()
         try await slow.start()
         try await fast.start()
-        defer { Task { await slow.stop(); await fast.stop() } }
+        defer {
+            Task {
+                await slow.stop()
+                await fast.stop()
+            }
+        }
         try await withStack(webhooks: testWebhookSettings { $0.requestTimeout = .seconds(10) }) { stack in
             _ = try await subscribe(stack, slow.url, events: ["stream.online"])
             _ = try await subscribe(stack, fast.url, events: ["stream.online"])
@@ -196,9 +210,10 @@ struct WebhookTests {
             _ = try await subscribe(stack, receiver.url, events: ["reader.joined"])
             // In the past: events more than hooks.max_clock_skew ahead are refused.
             let t0 = Date().addingTimeInterval(-1000)
-            try await stack.client.postEvents((0..<400).map {
-                hookEvent("read", path: "live/stuck", at: t0.addingTimeInterval(Double($0)), extra: ["reader_id": "r\($0)"])
-            })
+            try await stack.client.postEvents(
+                (0..<400).map {
+                    hookEvent("read", path: "live/stuck", at: t0.addingTimeInterval(Double($0)), extra: ["reader_id": "r\($0)"])
+                })
             try await stack.client.postEvents([hookEvent("read", path: "live/free", at: t0, extra: ["reader_id": "f"])])
             try await receiver.wait { hits in hits.contains { $0.path == "live/free" } }
             // The stuck stream's first delivery is retried, and none after it is sent before it.
@@ -244,12 +259,16 @@ struct WebhookTests {
                 #expect(reply.status == .badRequest, "\(url) answered \(reply.status)")
                 #expect(reply.errorField == "url", "\(url)")
             }
-            for url in ["ftp://example.com/hook", "file:///etc/passwd", "gopher://example.com/", "http://user:pass@example.com/", "http:///nohost", "not a url"] {
+            for url in [
+                "ftp://example.com/hook", "file:///etc/passwd", "gopher://example.com/", "http://user:pass@example.com/", "http:///nohost",
+                "not a url",
+            ] {
                 let reply = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": url, "events": ["stream.online"]])
                 #expect(reply.status == .badRequest, "\(url) answered \(reply.status)")
                 #expect(reply.errorField == "url", "\(url)")
             }
-            let zh = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": "http://127.0.0.1/", "events": ["stream.online"]], headers: [.acceptLanguage: "zh"])
+            let zh = try await stack.client.call(
+                .post, "/api/v1/webhooks", json: ["url": "http://127.0.0.1/", "events": ["stream.online"]], headers: [.acceptLanguage: "zh"])
             #expect(zh.errorMessage?.contains("回环") == true)
             // A public address is accepted; changing it to a blocked one is refused, and nothing changes.
             let ok = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": "http://93.184.215.14/hook", "events": ["stream.online"]])
@@ -298,7 +317,8 @@ struct WebhookTests {
             let viewer = try await TestUser.viewer.bearer
             #expect(try await stack.client.call(.get, "/api/v1/webhooks", headers: viewer).status == .forbidden)
             let op = try await TestUser.operator.bearer
-            let created = try await stack.client.call(.post, "/api/v1/webhooks", json: ["url": "http://127.0.0.1:9/h", "events": ["stream.online", "stream.online"]], headers: op)
+            let created = try await stack.client.call(
+                .post, "/api/v1/webhooks", json: ["url": "http://127.0.0.1:9/h", "events": ["stream.online", "stream.online"]], headers: op)
             #expect(created.status == .created)
             #expect(created["secret"]?.stringValue?.hasPrefix("whsec_") == true)
             #expect(created["events"]?.arrayValue.count == 1)
@@ -349,24 +369,28 @@ struct WebhookTests {
             let source = try await stack.client.createSource(["name": "Yard", "type": "push"])
             let sourceID = try #require(source["id"]?.stringValue)
             let path = try #require(source["path_name"]?.stringValue)
-            _ = try await subscribe(stack, receiver.url.replacingOccurrences(of: "/hook", with: "/hook?only=yard"), events: ["stream.online"], extra: ["source_ids": [sourceID]])
+            _ = try await subscribe(
+                stack, receiver.url.replacingOccurrences(of: "/hook", with: "/hook?only=yard"), events: ["stream.online"],
+                extra: ["source_ids": [sourceID]])
             let t0 = Date()
             let first = segmentEvents(path: path, start: t0.addingTimeInterval(1), duration: 2)
             let second = segmentEvents(path: path, start: t0.addingTimeInterval(3), duration: 2)
-            try await stack.client.postEvents([
-                hookEvent("available", path: path, at: t0),
-                hookEvent("read", path: path, at: t0.addingTimeInterval(0.5), extra: ["reader_id": "r1", "reader_type": "hlsMuxer"]),
-                hookEvent("unread", path: path, at: t0.addingTimeInterval(0.6), extra: ["reader_id": "r1"]),
-            ] + first + second + [hookEvent("unavailable", path: path, at: t0.addingTimeInterval(6))])
+            try await stack.client.postEvents(
+                [
+                    hookEvent("available", path: path, at: t0),
+                    hookEvent("read", path: path, at: t0.addingTimeInterval(0.5), extra: ["reader_id": "r1", "reader_type": "hlsMuxer"]),
+                    hookEvent("unread", path: path, at: t0.addingTimeInterval(0.6), extra: ["reader_id": "r1"]),
+                ] + first + second + [hookEvent("unavailable", path: path, at: t0.addingTimeInterval(6))])
             try await stack.client.postEvents([hookEvent("available", path: "other/cam", at: t0)])
             #expect(try await stack.client.call(.delete, "/api/v1/sources/\(sourceID)").status == .noContent)
             try await waitForDeliveries(stack) { $0.pending == 0 && $0.failed == 0 && $0.delivered > 0 }
             let hits = receiver.hits.filter { $0.query == nil }
             #expect(hits.allSatisfy { signed($0, with: all.secret) })
-            #expect(hits.filter { $0.path == path }.map(\.type) == [
-                "source.created", "stream.online", "reader.joined", "reader.left", "recording.session_started",
-                "recording.segment_completed", "recording.segment_completed", "stream.offline", "recording.session_ended", "source.deleted",
-            ])
+            #expect(
+                hits.filter { $0.path == path }.map(\.type) == [
+                    "source.created", "stream.online", "reader.joined", "reader.left", "recording.session_started",
+                    "recording.segment_completed", "recording.segment_completed", "stream.offline", "recording.session_ended", "source.deleted",
+                ])
             // The source-filtered subscription got its source's stream.online only.
             #expect(receiver.hits.filter { $0.query != nil }.map(\.type) == ["stream.online"])
             let other = try JSONValue.parse(Data(try #require(hits.first { $0.path == "other/cam" }).body.utf8))
@@ -403,9 +427,11 @@ struct WebhookTests {
             let path = try #require(asset["path"]?.stringValue)
             let t0 = Date(timeIntervalSince1970: 1_795_000_000)
             try await stack.client.postEvents(segmentEvents(path: path, start: t0, duration: 4))
-            let clip = try await stack.client.call(.post, "/api/v1/assets/\(try #require(asset["id"]?.stringValue))/clips", json: [
-                "name": "Entry", "start": "2026-11-18T11:06:41Z", "duration": 2,
-            ])
+            let clip = try await stack.client.call(
+                .post, "/api/v1/assets/\(try #require(asset["id"]?.stringValue))/clips",
+                json: [
+                    "name": "Entry", "start": "2026-11-18T11:06:41Z", "duration": 2,
+                ])
             #expect(clip.status == .created)
             #expect(try await stack.client.call(.delete, "/api/v1/sources/\(keptID)").status == .noContent)
             try await waitForDeliveries(stack) { $0.pending == 0 && $0.delivered == 4 }
@@ -423,7 +449,12 @@ struct WebhookTests {
         let failing = WebhookReceiver { _, _ in (.internalServerError, .zero) }
         try await receiver.start()
         try await failing.start()
-        defer { Task { await receiver.stop(); await failing.stop() } }
+        defer {
+            Task {
+                await receiver.stop()
+                await failing.stop()
+            }
+        }
         try await withStack(webhooks: testWebhookSettings { $0.disableAfter = .milliseconds(300) }) { stack in
             let (id, secret) = try await subscribe(stack, receiver.url, events: ["stream.online"])
             let ping = try await stack.client.call(.post, "/api/v1/webhooks/\(id)/test")

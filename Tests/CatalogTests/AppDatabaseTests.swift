@@ -1,8 +1,9 @@
-@testable import Catalog
-import HookWire
 import Foundation
 import GRDB
+import HookWire
 import Testing
+
+@testable import Catalog
 
 @Suite("SQLite catalogue", .timeLimit(.minutes(3)))
 struct AppDatabaseTests {
@@ -23,7 +24,11 @@ struct AppDatabaseTests {
 
     @Test func schemaIsMigratedWithWALAndForeignKeys() async throws {
         try await withDatabase { db, path in
-            #expect(try db.appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries"])
+            #expect(
+                try db.appliedMigrations() == [
+                    "v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention",
+                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries",
+                ])
             try await db.writer.read { conn in
                 #expect(try String.fetchOne(conn, sql: "PRAGMA journal_mode") == "wal")
                 #expect(try Bool.fetchOne(conn, sql: "PRAGMA foreign_keys") == true)
@@ -33,7 +38,11 @@ struct AppDatabaseTests {
                 #expect(unique.contains(["path_name"]))
             }
             // Opening again does not re-run migrations.
-            #expect(try AppDatabase.open(path: path).appliedMigrations() == ["v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention", "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries"])
+            #expect(
+                try AppDatabase.open(path: path).appliedMigrations() == [
+                    "v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention",
+                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries",
+                ])
         }
     }
 
@@ -46,10 +55,11 @@ struct AppDatabaseTests {
         let old = try DatabaseQueue(path: path)
         try AppDatabase.migrator.migrate(old, upTo: "v4_users_keys_audit")
         try await old.write { db in
-            try db.execute(sql: """
-                INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload)
-                VALUES ('e1', 'online', 'cam', 1, 10, 'n1', '{"type":"online"}'), ('e2', 'offline', 'cam', 2, 11, NULL, '{"type":"offline"}')
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload)
+                    VALUES ('e1', 'online', 'cam', 1, 10, 'n1', '{"type":"online"}'), ('e2', 'offline', 'cam', 2, 11, NULL, '{"type":"offline"}')
+                    """)
         }
         try old.close()
 
@@ -77,12 +87,13 @@ struct AppDatabaseTests {
         let old = try DatabaseQueue(path: path)
         try AppDatabase.migrator.migrate(old, upTo: "v8_user_token_version")
         try await old.write { db in
-            try db.execute(sql: """
-                INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES
-                ('e1', 'available', 'cam', 1, 10, NULL, '{"type":"available","query":"key=0123abcd&br=1"}'),
-                ('e2', 'read', 'cam', 2, 11, NULL, '{"type":"read","query":"token=a.b.c"}'),
-                ('e3', 'online', 'cam', 3, 12, NULL, '{"type":"online","query":"br=1"}')
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload) VALUES
+                    ('e1', 'available', 'cam', 1, 10, NULL, '{"type":"available","query":"key=0123abcd&br=1"}'),
+                    ('e2', 'read', 'cam', 2, 11, NULL, '{"type":"read","query":"token=a.b.c"}'),
+                    ('e3', 'online', 'cam', 3, 12, NULL, '{"type":"online","query":"br=1"}')
+                    """)
         }
         try old.close()
 
@@ -126,7 +137,12 @@ struct AppDatabaseTests {
     @Test func storedValuesAreChecked() async throws {
         try await withDatabase { db, _ in
             await #expect(throws: (any Error).self) {
-                try await db.writer.write { try $0.execute(sql: "INSERT INTO media_sources (id, name, path_name, type, enabled, record_enabled, created_at, updated_at) VALUES ('x', 'n', 'p', 'relay', 1, 0, 0, 0)") }
+                try await db.writer.write {
+                    try $0.execute(
+                        sql:
+                            "INSERT INTO media_sources (id, name, path_name, type, enabled, record_enabled, created_at, updated_at) VALUES ('x', 'n', 'p', 'relay', 1, 0, 0, 0)"
+                    )
+                }
             }
         }
     }
@@ -135,7 +151,8 @@ struct AppDatabaseTests {
         try await withDatabase { db, _ in
             let base = Date(timeIntervalSince1970: 1_795_000_000)
             for i in 0..<7 {
-                try await db.insertSource(source("cam \(i)", kind: i % 2 == 0 ? .pull : .push, enabled: i != 3, at: base.addingTimeInterval(Double(i))))
+                try await db.insertSource(
+                    source("cam \(i)", kind: i % 2 == 0 ? .pull : .push, enabled: i != 3, at: base.addingTimeInterval(Double(i))))
             }
             let all = try await db.sources(SourceQuery(pageSize: 3))
             #expect(all.total == 7)
@@ -157,10 +174,11 @@ struct AppDatabaseTests {
             for i in 0..<10 {
                 let tags = ["all"] + (i % 2 == 0 ? ["even"] : ["odd"]) + (i % 3 == 0 ? ["three"] : [])
                 let at = base.addingTimeInterval(Double(i))
-                assets.append(MediaAsset(
-                    id: UUID(), name: "a\(i)", type: MediaAsset.streamType, sourceType: i == 9 ? .vod : .live, sourceID: cam.id,
-                    path: cam.pathName, tags: tags, description: nil, createdAt: at, updatedAt: at
-                ))
+                assets.append(
+                    MediaAsset(
+                        id: UUID(), name: "a\(i)", type: MediaAsset.streamType, sourceType: i == 9 ? .vod : .live, sourceID: cam.id,
+                        path: cam.pathName, tags: tags, description: nil, createdAt: at, updatedAt: at
+                    ))
             }
             try await db.insertAssets(assets)
             let even = try await db.assets(AssetQuery(tags: ["even"], pageSize: 2))

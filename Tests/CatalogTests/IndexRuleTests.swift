@@ -54,9 +54,10 @@ struct SessionMergeTests {
 
     @Test func touchingAndOverlappingSegmentsMergeGapsSplit() {
         // Wall-clock names and media durations need not add up (observed: 2.046 s segment, next named 0.4 ms later).
-        let sessions = mergeSessions([
-            segment(0, 2.046), segment(0.0004, 2.006), segment(1.989, 1.997), segment(4.5, 2), segment(10, 2), segment(12.2, nil, .recording),
-        ], gap: 1_000_000)
+        let sessions = mergeSessions(
+            [
+                segment(0, 2.046), segment(0.0004, 2.006), segment(1.989, 1.997), segment(4.5, 2), segment(10, 2), segment(12.2, nil, .recording),
+            ], gap: 1_000_000)
         #expect(sessions.count == 2)
         #expect(sessions[0].start == 0)
         #expect(sessions[0].end == 6_500_000)

@@ -7,7 +7,9 @@ import NIOCore
 import Testing
 
 /// The client against the simulator, over loopback HTTP.
-func withClient(timeout: TimeAmount = .seconds(5), apiAddress: String? = nil, _ body: (MediaMTXClient, MediaMTXSimulator) async throws -> Void) async throws {
+func withClient(timeout: TimeAmount = .seconds(5), apiAddress: String? = nil, _ body: (MediaMTXClient, MediaMTXSimulator) async throws -> Void)
+    async throws
+{
     try await MediaMTXSimulator.with { sim in
         let http = MediaMTXClient.makeHTTPClient(connectTimeout: .seconds(1))
         let simAPI = await sim.apiURL
@@ -29,7 +31,9 @@ func withClient(timeout: TimeAmount = .seconds(5), apiAddress: String? = nil, _ 
 struct MediaMTXClientTests {
     @Test func configPathLifecycleWithSlashInTheName() async throws {
         try await withClient { client, sim in
-            try await client.addPath("live/cam-1a2b3c4d", PathConf(source: "rtsp://cam/s", record: true, recordPath: "/rec/%path/%s", recordFormat: "mpegts", recordSegmentDuration: "10s"))
+            try await client.addPath(
+                "live/cam-1a2b3c4d",
+                PathConf(source: "rtsp://cam/s", record: true, recordPath: "/rec/%path/%s", recordFormat: "mpegts", recordSegmentDuration: "10s"))
             var conf = try await client.getPathConfig("live/cam-1a2b3c4d")
             #expect(conf.name == "live/cam-1a2b3c4d")
             #expect(conf.source == "rtsp://cam/s")
@@ -47,7 +51,8 @@ struct MediaMTXClientTests {
             #expect(conf.record == false)
             #expect(conf.recordFormat == "fmp4")
 
-            try await client.enableRecording("live/cam-1a2b3c4d", recordPath: "/rec/%path/%Y-%m-%d_%H-%M-%S-%f", recordFormat: "fmp4", segmentDuration: "2s")
+            try await client.enableRecording(
+                "live/cam-1a2b3c4d", recordPath: "/rec/%path/%Y-%m-%d_%H-%M-%S-%f", recordFormat: "fmp4", segmentDuration: "2s")
             #expect(try await client.getPathConfig("live/cam-1a2b3c4d").record == true)
             try await client.disableRecording("live/cam-1a2b3c4d")
             #expect(try await client.getPathConfig("live/cam-1a2b3c4d").record == false)
@@ -112,7 +117,9 @@ struct MediaMTXClientTests {
 
             try await client.deleteRecordingSegment(path: "live/test", start: "2026-11-25T20:02:51.294696Z")
             #expect(try await client.getRecordings("live/test").segments.count == 2)
-            await #expect(throws: MediaMTXError.self) { try await client.deleteRecordingSegment(path: "live/test", start: "2026-11-25T20:02:51.294696Z") }
+            await #expect(throws: MediaMTXError.self) {
+                try await client.deleteRecordingSegment(path: "live/test", start: "2026-11-25T20:02:51.294696Z")
+            }
         }
     }
 
@@ -137,8 +144,9 @@ struct MediaMTXClientTests {
 
     @Test func playbackURLMatchesMediaMTXsOwnForm() throws {
         let start = try #require(RFC3339.parse("2026-11-25T20:02:47.294696Z"))
-        #expect(MediaMTXClient.playbackURL(base: "http://127.0.0.1:9996/", path: "live/test", start: start, duration: 15.016069, format: "mp4")
-            == "http://127.0.0.1:9996/get?path=live%2Ftest&start=2026-11-25T20%3A02%3A47.294696Z&duration=15.016069&format=mp4")
+        #expect(
+            MediaMTXClient.playbackURL(base: "http://127.0.0.1:9996/", path: "live/test", start: start, duration: 15.016069, format: "mp4")
+                == "http://127.0.0.1:9996/get?path=live%2Ftest&start=2026-11-25T20%3A02%3A47.294696Z&duration=15.016069&format=mp4")
     }
 
     @Test func refusedConnectionIsUnavailable() async throws {

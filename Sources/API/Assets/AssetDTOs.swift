@@ -93,7 +93,8 @@ struct AssetResponse: ResponseEncodable {
         duration = a.clipDuration
         format = a.clipFormat
         if let path = a.path, let clipStart = a.clipStart, let clipDuration = a.clipDuration {
-            let url = MediaMTXClient.playbackURL(base: playbackAddress, path: path, start: clipStart, duration: clipDuration, format: a.clipFormat ?? "mp4")
+            let url = MediaMTXClient.playbackURL(
+                base: playbackAddress, path: path, start: clipStart, duration: clipDuration, format: a.clipFormat ?? "mp4")
             playbackURL = playbackToken.map { StreamURLs.adding("token", $0, to: url) } ?? url
         }
         createdAt = Timestamp.format(a.createdAt)

@@ -30,7 +30,9 @@ public struct AssetsService: Sendable {
             )
         }
         let source = try await sources.create(
-            .init(name: details.name, kind: .pull, url: streamURL, protocol: StreamProtocol.derive(fromURL: streamURL), enabled: true, recordEnabled: false)
+            .init(
+                name: details.name, kind: .pull, url: streamURL, protocol: StreamProtocol.derive(fromURL: streamURL), enabled: true,
+                recordEnabled: false)
         ) { source, created in
             try await database.insertAsset(asset(source), withNewSource: source, announcing: [created])
         }
@@ -70,10 +72,16 @@ public struct AssetsService: Sendable {
             tags: details.tags, description: details.description, clipStart: start, clipDuration: duration, clipFormat: format,
             createdAt: now, updatedAt: now
         )
-        try await database.insertAsset(clip, announcing: [ServiceEvent(type: "clip.created", source: source, data: [
-            "asset_id": .string(clip.id.uuidString.lowercased()), "name": .string(clip.name), "start": .string(Timestamp.format(start)),
-            "duration": .number(duration), "format": .string(format),
-        ])])
+        try await database.insertAsset(
+            clip,
+            announcing: [
+                ServiceEvent(
+                    type: "clip.created", source: source,
+                    data: [
+                        "asset_id": .string(clip.id.uuidString.lowercased()), "name": .string(clip.name), "start": .string(Timestamp.format(start)),
+                        "duration": .number(duration), "format": .string(format),
+                    ])
+            ])
         return clip
     }
 

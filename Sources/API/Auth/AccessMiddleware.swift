@@ -41,7 +41,8 @@ struct AccessMiddleware: RouterMiddleware {
     func authenticate(_ request: Request, endpoint: String) async throws -> Identity {
         // Browsers' EventSource cannot send headers: the live event stream also takes `?access_token=`.
         if request.headers[.authorization] == nil, endpoint == "/api/v1/events/stream",
-           let token = request.uri.queryParameters["access_token"].map(String.init), !token.isEmpty {
+            let token = request.uri.queryParameters["access_token"].map(String.init), !token.isEmpty
+        {
             return try await authenticator.identity(bearer: token)
         }
         guard let header = request.headers[.authorization] else { throw APIError.loginRequired }

@@ -1,8 +1,8 @@
 import Catalog
 import Foundation
 import Hummingbird
-import Synchronization
 import Logging
+import Synchronization
 
 /// The role × route matrix (docs/security.md is the same table in prose): which role each route needs, and the
 /// audit action of each call that changes something. A route missing here is refused to everyone but admins.

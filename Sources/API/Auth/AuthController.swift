@@ -134,7 +134,9 @@ struct AuthController {
         let role = try Self.role(body.role)
         try Self.checkPassword(body.password)
         context.audit.record("user.add", target: "user", id: body.username, detail: "role=\(role.rawValue)")
-        let user = User(username: body.username, role: role, passwordHash: await Authenticator.hashPassword(body.password, cost: authenticator.settings.bcryptCost))
+        let user = User(
+            username: body.username, role: role,
+            passwordHash: await Authenticator.hashPassword(body.password, cost: authenticator.settings.bcryptCost))
         do {
             try await database.addUser(user)
         } catch CatalogError.nameTaken(let name) {
@@ -216,7 +218,9 @@ struct AuthController {
         query.action = q.string("action")
         query.targetID = q.string("target_id")
         if let outcome = q.string("outcome") {
-            guard ["ok", "denied", "failed"].contains(outcome) else { throw APIError.invalidField("outcome", .notOneOf("outcome", ["ok", "denied", "failed"])) }
+            guard ["ok", "denied", "failed"].contains(outcome) else {
+                throw APIError.invalidField("outcome", .notOneOf("outcome", ["ok", "denied", "failed"]))
+            }
             query.outcome = outcome
         }
         query.from = try SourceValidation.time(q, "from")

@@ -130,7 +130,7 @@ public struct Authenticator: Sendable {
             }
         }
         guard let claims = try? await keys.verify(token, as: AccessClaims.self), let id = UUID(uuidString: claims.sub.value),
-              let user = try await database.user(id: id), user.tokenVersion == claims.ver
+            let user = try await database.user(id: id), user.tokenVersion == claims.ver
         else { throw APIError.tokenInvalid }
         return Identity(id: user.id, username: user.username, role: user.role)
     }
@@ -139,7 +139,8 @@ public struct Authenticator: Sendable {
 
     /// A token for `action` (`read` or `playback`) on `path`, valid for `media_token_ttl`.
     func mediaToken(path: String, action: String) async throws -> String {
-        try await keys.sign(MediaClaims(path: path, act: action, exp: .init(value: Date().addingTimeInterval(seconds(settings.mediaTokenTTL))), typ: "media"))
+        try await keys.sign(
+            MediaClaims(path: path, act: action, exp: .init(value: Date().addingTimeInterval(seconds(settings.mediaTokenTTL))), typ: "media"))
     }
 
     func mediaTokenAllows(_ token: String, path: String, action: String) async -> Bool {

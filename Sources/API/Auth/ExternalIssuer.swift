@@ -123,16 +123,16 @@ actor ExternalIssuer {
             guard response.status == .ok else { throw Refusal.invalid("JWKS answered \(response.status.code)") }
             let body = try await response.body.collect(upTo: 1 << 20)
             guard let document = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                  let list = document["keys"] as? [[String: Any]]
+                let list = document["keys"] as? [[String: Any]]
             else { throw Refusal.invalid("JWKS is not a key set") }
             let fresh = JWTKeyCollection()
             var fetchedKids: Set<String> = []
             for entry in list {
                 // RSA and EC signing keys with a kid; others (encryption keys, symmetric ones) are passed over.
                 guard let kid = entry["kid"] as? String, ["RSA", "EC"].contains(entry["kty"] as? String ?? ""),
-                      (entry["use"] as? String ?? "sig") == "sig", (entry["alg"] as? String).map(Self.asymmetric.contains) ?? true,
-                      let jwk = try? JSONDecoder().decode(JWK.self, from: JSONSerialization.data(withJSONObject: entry)),
-                      (try? await fresh.add(jwk: jwk)) != nil
+                    (entry["use"] as? String ?? "sig") == "sig", (entry["alg"] as? String).map(Self.asymmetric.contains) ?? true,
+                    let jwk = try? JSONDecoder().decode(JWK.self, from: JSONSerialization.data(withJSONObject: entry)),
+                    (try? await fresh.add(jwk: jwk)) != nil
                 else { continue }
                 fetchedKids.insert(kid)
             }
@@ -156,7 +156,8 @@ actor ExternalIssuer {
     static func peek(_ token: String) -> (header: TokenHeader, issuer: String?)? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = base64URL(parts[0]),
-              let header = try? JSONDecoder().decode(TokenHeader.self, from: headerData) else { return nil }
+            let header = try? JSONDecoder().decode(TokenHeader.self, from: headerData)
+        else { return nil }
         let issuer = base64URL(parts[1]).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["iss"] as? String
         return (header, issuer)
     }
@@ -188,6 +189,10 @@ actor ExternalIssuer {
         var bytes = Array(SHA256.hash(data: Data("\(issuer)\u{0}\(subject)".utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0f) | 0x50
         bytes[8] = (bytes[8] & 0x3f) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10], bytes[11], bytes[12],
+                bytes[13], bytes[14], bytes[15]
+            ))
     }
 }

@@ -45,7 +45,9 @@ struct MediaMTXAuthController {
         var request = request
         let data = Data(buffer: try await request.collectBody(upTo: 64 * 1024))
         try JSONLimits.check(data)
-        guard let body = try? JSONDecoder().decode(AuthRequest.self, from: data) else { throw APIError.invalidJSON("expected MediaMTX's auth request") }
+        guard let body = try? JSONDecoder().decode(AuthRequest.self, from: data) else {
+            throw APIError.invalidJSON("expected MediaMTX's auth request")
+        }
         let action = body.action ?? ""
         let path = body.path ?? ""
         let decision = try await decide(body, action: action, path: path)
@@ -57,14 +59,18 @@ struct MediaMTXAuthController {
         case .challenge(let reason):
             stats.count(action, "challenged")
             metrics.authDecision(action: action, outcome: "challenged")
-            logger.debug("mediamtx auth: credentials requested", metadata: ["action": "\(action)", "path": "\(path)", "ip": "\(body.ip ?? "")", "reason": "\(reason)"])
+            logger.debug(
+                "mediamtx auth: credentials requested",
+                metadata: ["action": "\(action)", "path": "\(path)", "ip": "\(body.ip ?? "")", "reason": "\(reason)"])
             return Response(status: .unauthorized)
         case .deny(let reason):
             stats.count(action, "refused")
             metrics.authDecision(action: action, outcome: "refused")
-            logger.notice("mediamtx auth refused", metadata: [
-                "action": "\(action)", "path": "\(path)", "ip": "\(body.ip ?? "")", "protocol": "\(body.protocol ?? "")", "reason": "\(reason)",
-            ])
+            logger.notice(
+                "mediamtx auth refused",
+                metadata: [
+                    "action": "\(action)", "path": "\(path)", "ip": "\(body.ip ?? "")", "protocol": "\(body.protocol ?? "")", "reason": "\(reason)",
+                ])
             return Response(status: .forbidden)
         }
     }

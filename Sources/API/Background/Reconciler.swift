@@ -96,7 +96,8 @@ public struct Reconciler: Service {
         }
         let catchAll = configured.contains("all_others") || configured.contains { $0.hasPrefix("~") }
         let grace = listedAt - 30_000_000
-        for path in Set(listed.keys).union(try await database.pathsWithSegments()) where listed[path] != nil || catchAll || configured.contains(path) {
+        for path in Set(listed.keys).union(try await database.pathsWithSegments()) where listed[path] != nil || catchAll || configured.contains(path)
+        {
             let (added, deleted) = try await database.reconcileSegments(path: path, starts: listed[path] ?? [], olderThan: grace, now: listedAt)
             if added + deleted > 0 {
                 logger.notice("segments reconciled", metadata: ["path": "\(path)", "added": "\(added)", "deleted": "\(deleted)"])

@@ -281,7 +281,9 @@ extension AppConfig {
     }
 
     /// Loads `configs/config.<env>.yaml` and applies environment overrides.
-    public static func load(environment env: String, directory: String = "configs", variables: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+    public static func load(environment env: String, directory: String = "configs", variables: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> AppConfig
+    {
         guard env.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !env.isEmpty else {
             throw ConfigError(file: "--env", key: "", reason: "not an environment name: \"\(env)\"")
         }
@@ -303,7 +305,9 @@ extension AppConfig {
         } catch {
             throw ConfigError(file: file, key: "", reason: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
-        guard let mapping = root?.mapping else { throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx, hooks, auth, webhooks") }
+        guard let mapping = root?.mapping else {
+            throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx, hooks, auth, webhooks")
+        }
 
         var values: [String: (text: String, origin: String)] = [:]
         let sections = Set(keys.map(\.section))
@@ -375,7 +379,9 @@ private struct Reader {
 
     func retentionDays() throws -> Int {
         guard let text = optional("hooks.event_retention_days") else { return 30 }
-        guard let days = Int(text), days >= 0 else { throw error("hooks.event_retention_days", "must be a whole number of days, 0 to keep all (\"\(text)\")") }
+        guard let days = Int(text), days >= 0 else {
+            throw error("hooks.event_retention_days", "must be a whole number of days, 0 to keep all (\"\(text)\")")
+        }
         return days
     }
 
@@ -403,7 +409,9 @@ private struct Reader {
         case let other?: throw error("mediamtx.manage_hooks", "must be true or false (\"\(other)\")")
         }
         let timezone = optional("hooks.record_timezone") ?? "UTC"
-        guard TimeZone(identifier: timezone) != nil else { throw error("hooks.record_timezone", "not a time zone such as UTC or Asia/Shanghai (\"\(timezone)\")") }
+        guard TimeZone(identifier: timezone) != nil else {
+            throw error("hooks.record_timezone", "not a time zone such as UTC or Asia/Shanghai (\"\(timezone)\")")
+        }
 
         var config = AppConfig(
             server: .init(host: host, port: port),
@@ -459,7 +467,9 @@ private struct Reader {
 
     func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let text = optional(key) else { return fallback }
-        guard let value = Int(text), range.contains(value) else { throw error(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound) (\"\(text)\")") }
+        guard let value = Int(text), range.contains(value) else {
+            throw error(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound) (\"\(text)\")")
+        }
         return value
     }
 
@@ -522,7 +532,9 @@ private struct Reader {
                 throw error("auth.external.jwks_url", "expected an http(s) URL, got \"\(url)\"")
             }
         case (nil, let key?):
-            if !key.hasPrefix("-----BEGIN"), key.utf8.count < 32 { throw error("auth.external.key", "an HS256 secret must be at least 32 characters") }
+            if !key.hasPrefix("-----BEGIN"), key.utf8.count < 32 {
+                throw error("auth.external.key", "an HS256 secret must be at least 32 characters")
+            }
         }
         external.roleClaim = optional("auth.external.role_claim").flatMap { $0.isEmpty ? nil : $0 } ?? external.roleClaim
         external.usernameClaim = optional("auth.external.username_claim").flatMap { $0.isEmpty ? nil : $0 } ?? external.usernameClaim
@@ -533,7 +545,9 @@ private struct Reader {
             }
             external.roles[parts[0]] = role
         }
-        guard !external.roles.isEmpty else { throw error("auth.external.roles", "missing: map at least one claim value to a role, e.g. mtx-admins=admin") }
+        guard !external.roles.isEmpty else {
+            throw error("auth.external.roles", "missing: map at least one claim value to a role, e.g. mtx-admins=admin")
+        }
         external.jwksRefresh = try duration("auth.external.jwks_refresh", default: external.jwksRefresh)
         return external
     }

@@ -103,7 +103,9 @@ public enum Message: Sendable, Equatable {
         case .tooLong(let f, let max): return "\(f) is longer than \(max) characters."
         case .mustNotBeEmpty(let f): return "\(f) must not be empty."
         case .containsNUL(let f): return "\(f) must not contain a NUL character."
-        case .unsupportedURL(let url): return "MediaMTX cannot pull from \"\(url)\": use an rtsp, rtsps, rtmp, rtmps, http(s) (HLS), srt, whep/wheps, udp+mpegts, udp+rtp or moqt URL."
+        case .unsupportedURL(let url):
+            return
+                "MediaMTX cannot pull from \"\(url)\": use an rtsp, rtsps, rtmp, rtmps, http(s) (HLS), srt, whep/wheps, udp+mpegts, udp+rtp or moqt URL."
         case .pushTakesNoURL: return "A push source takes no url: encoders publish to its push_url."
         case .typeIsFixed: return "The type of a source cannot be changed; create a new source instead."
         case .notAnInteger(let f, let min, let max): return "\(f) must be a whole number from \(min) to \(max)."
@@ -120,7 +122,8 @@ public enum Message: Sendable, Equatable {
         case .pathConflict(let path): return "The path \(path) already exists in MediaMTX. Please retry."
         case .sourceHasAssets(let count, let names):
             let list = names.joined(separator: ", ") + (count > names.count ? ", …" : "")
-            return "\(count) stream asset(s) use this media source (\(list)). Delete them, or relink them to another source with PUT /api/v1/assets/{id} and a new source_id, then delete the source."
+            return
+                "\(count) stream asset(s) use this media source (\(list)). Delete them, or relink them to another source with PUT /api/v1/assets/{id} and a new source_id, then delete the source."
         case .streamURLOrSourceID: return "Give exactly one of stream_url (a new stream) or source_id (an existing media source)."
         case .notAStreamAsset(let type): return "This asset is of type \(type), not a stream asset: it has no stream."
         case .notALiveStream: return "This asset is a recorded clip (vod), not a live stream: use its playback_url."
@@ -139,17 +142,20 @@ public enum Message: Sendable, Equatable {
         case .tooShort(let f, let min): return "\(f) must be at least \(min) characters."
         case .notAUserName(let f): return "\(f) must be 1 to 64 letters, digits, '.', '_', '-' or '@'."
         case .notAWebhookURL(let f): return "\(f) must be an http:// or https:// URL with a host, without user name or password."
-        case .blockedAddress(let f, let address): return "\(f) points at \(address), a loopback, private, link-local, unspecified or multicast address; webhooks may not go there."
+        case .blockedAddress(let f, let address):
+            return "\(f) points at \(address), a loopback, private, link-local, unspecified or multicast address; webhooks may not go there."
         case .hostNotFound(let f, let host): return "The host \(host) in \(f) could not be resolved."
         case .unknownSource(let f): return "\(f) names a media source that does not exist."
         case .tooMany(let f, let max): return "At most \(max) \(f) per request."
-        case .localURL(let f, let reason): return "\(f) points at \(reason), which MediaMTX would reach on its own host; set sources.allow_local_urls to allow it."
+        case .localURL(let f, let reason):
+            return "\(f) points at \(reason), which MediaMTX would reach on its own host; set sources.allow_local_urls to allow it."
         case .inTheFuture(let f, let skew): return "\(f) is more than \(skew) s in the future: check the clock of MediaMTX's host."
         case .segmentOfAnotherPath(let path): return "The segment file lies in the recordings of another path, not of \(path)."
         case .controlCharacters(let f): return "\(f) must not contain control characters."
         case .mustNotBeNull(let f): return "\(f) must not be null: leave it out to keep it as it is."
         case .methodNotAllowed(let methods): return "This endpoint does not take this method; it takes \(methods.joined(separator: ", "))."
-        case .noMappedRole(let claim): return "The token is valid, but none of the values of its \(claim) claim is mapped to a role (auth.external.roles)."
+        case .noMappedRole(let claim):
+            return "The token is valid, but none of the values of its \(claim) claim is mapped to a role (auth.external.roles)."
         case .externalLogout: return "Tokens of the external identity provider end there: log out at the provider."
         case .pathIsNotTheSources(let expected): return "path must be the source's path_name (\(expected)), or be left out."
         case .pathWithStreamURL: return "path cannot be given with stream_url: the new source's path_name is made by the server."
@@ -171,7 +177,8 @@ public enum Message: Sendable, Equatable {
         case .tooLong(let f, let max): return "\(f) 超过 \(max) 个字符。"
         case .mustNotBeEmpty(let f): return "\(f) 不能为空。"
         case .containsNUL(let f): return "\(f) 不能包含 NUL 字符。"
-        case .unsupportedURL(let url): return "MediaMTX 无法从“\(url)”拉流：请使用 rtsp、rtsps、rtmp、rtmps、http(s)（HLS）、srt、whep/wheps、udp+mpegts、udp+rtp 或 moqt 地址。"
+        case .unsupportedURL(let url):
+            return "MediaMTX 无法从“\(url)”拉流：请使用 rtsp、rtsps、rtmp、rtmps、http(s)（HLS）、srt、whep/wheps、udp+mpegts、udp+rtp 或 moqt 地址。"
         case .pushTakesNoURL: return "推流类型的媒体源不需要 url：编码器向其 push_url 推流。"
         case .typeIsFixed: return "媒体源的类型不能修改，请新建媒体源。"
         case .notAnInteger(let f, let min, let max): return "\(f) 必须是 \(min) 到 \(max) 之间的整数。"

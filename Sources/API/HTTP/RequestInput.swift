@@ -51,10 +51,12 @@ extension Request {
         case .keyNotFound(let key, let ctx):
             return .missingField(name(ctx.codingPath + [key]))
         case .typeMismatch(let type, let ctx), .valueNotFound(let type, let ctx):
-            let expected = type == Bool.self ? "true or false" : (type == String.self ? "a string" : (type == [String].self ? "a list of strings" : "a number"))
+            let expected =
+                type == Bool.self ? "true or false" : (type == String.self ? "a string" : (type == [String].self ? "a list of strings" : "a number"))
             return .invalidField(name(ctx.codingPath), .wrongType(name(ctx.codingPath), expected: expected))
         case .dataCorrupted(let ctx):
-            return ctx.codingPath.isEmpty ? .invalidJSON("malformed JSON") : .invalidField(name(ctx.codingPath), .wrongType(name(ctx.codingPath), expected: "valid"))
+            return ctx.codingPath.isEmpty
+                ? .invalidJSON("malformed JSON") : .invalidField(name(ctx.codingPath), .wrongType(name(ctx.codingPath), expected: "valid"))
         @unknown default:
             return .invalidJSON("\(error)")
         }

@@ -16,7 +16,8 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.frameOptions] = "DENY"
         response.headers[.referrerPolicy] = "no-referrer"
-        response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; media-src 'self' blob: *; connect-src 'self' *; frame-ancestors 'none'"
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'self'; img-src 'self' data:; media-src 'self' blob: *; connect-src 'self' *; frame-ancestors 'none'"
         let uiFile = context.endpointPath == nil && response.status.code < 400
         if !uiFile, response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         return response

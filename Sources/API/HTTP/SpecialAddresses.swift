@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// IANA's special-purpose address ranges (IPv4 and IPv6 registries), multicast and reserved space: one table for

@@ -50,7 +50,8 @@ struct HooksController {
 
         func response(from request: Request, context: some RequestContext) -> Response {
             let body = #"{"accepted":\#(accepted),"duplicates":\#(duplicates)}"#
-            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
     }
 
@@ -72,7 +73,8 @@ struct HooksController {
                 wire = batch.events
                 prefix = HookJSON.events
             } else if data.range(of: Data("\"\(HookJSON.events)\"".utf8)) != nil,
-                      (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?[HookJSON.events] != nil {
+                (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?[HookJSON.events] != nil
+            {
                 // A malformed batch: decode again to name the bad field.
                 wire = try decoder.decode(Batch.self, from: data).events
                 prefix = HookJSON.events
@@ -119,10 +121,13 @@ struct HooksController {
                 occurredAt: Timestamp.format(Date(micros: event.occurredAt)),
                 sourceID: owners[event.path]?.uuidString.lowercased(),
                 status: LiveStatusResponse(states[event.path] ?? .idle(event.path)),
-                segment: event.segment.map { SegmentResponse(Segment(
-                    id: 0, pathName: event.path, filePath: $0.filePath, start: $0.start, duration: $0.duration, size: $0.size,
-                    state: event.type == .segmentComplete ? .complete : .recording
-                )) }
+                segment: event.segment.map {
+                    SegmentResponse(
+                        Segment(
+                            id: 0, pathName: event.path, filePath: $0.filePath, start: $0.start, duration: $0.duration, size: $0.size,
+                            state: event.type == .segmentComplete ? .complete : .recording
+                        ))
+                }
             )
             bus.publish(event: event.type.rawValue, data: String(decoding: try encoder.encode(message), as: UTF8.self))
         }
@@ -179,10 +184,16 @@ struct HooksController {
         guard let path = e.path, !path.isEmpty, path.count <= 255 else { throw APIError.missingField(field("path")) }
         if type.isReader, e.reader_id?.isEmpty ?? true { throw APIError.missingField(field("reader_id")) }
         // Checked whatever the type (a stored payload keeps them): what the document allows, nothing more.
-        if let d = e.segment_duration, !(d.isFinite && d >= 0) { throw APIError.invalidField(field("segment_duration"), .notPositiveSeconds(field("segment_duration"))) }
+        if let d = e.segment_duration, !(d.isFinite && d >= 0) {
+            throw APIError.invalidField(field("segment_duration"), .notPositiveSeconds(field("segment_duration")))
+        }
         // A year: longer ones are no recording, and their end would overflow the index's microseconds.
-        if let d = e.segment_duration, d > 31_622_400 { throw APIError.invalidField(field("segment_duration"), .tooManySeconds(field("segment_duration"), max: 31_622_400)) }
-        if let size = e.segment_size, size < 0 { throw APIError.invalidField(field("segment_size"), .wrongType(field("segment_size"), expected: "a byte count")) }
+        if let d = e.segment_duration, d > 31_622_400 {
+            throw APIError.invalidField(field("segment_duration"), .tooManySeconds(field("segment_duration"), max: 31_622_400))
+        }
+        if let size = e.segment_size, size < 0 {
+            throw APIError.invalidField(field("segment_size"), .wrongType(field("segment_size"), expected: "a byte count"))
+        }
         var segment: IngestEvent.SegmentInfo?
         if type.isSegment {
             guard let file = e.segment_path, !file.isEmpty else { throw APIError.missingField(field("segment_path")) }

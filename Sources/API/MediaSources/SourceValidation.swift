@@ -50,7 +50,9 @@ enum SourceValidation {
 
     static func protocolName(_ value: String?) throws -> String? {
         guard let value else { return nil }
-        guard StreamProtocol.known.contains(value) else { throw APIError.invalidField("protocol", .notOneOf("protocol", StreamProtocol.known.sorted())) }
+        guard StreamProtocol.known.contains(value) else {
+            throw APIError.invalidField("protocol", .notOneOf("protocol", StreamProtocol.known.sorted()))
+        }
         return value
     }
 

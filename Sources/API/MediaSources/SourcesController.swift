@@ -59,9 +59,10 @@ struct SourcesController {
             guard body.url == nil || body.url == "" else { throw APIError.invalidField("url", .pushTakesNoURL) }
             proto = proto ?? "rtmp"
         }
-        let source = try await service.create(.init(
-            name: name, kind: kind, url: url, protocol: proto, enabled: body.enabled ?? true, recordEnabled: body.recordEnabled ?? false
-        ))
+        let source = try await service.create(
+            .init(
+                name: name, kind: kind, url: url, protocol: proto, enabled: body.enabled ?? true, recordEnabled: body.recordEnabled ?? false
+            ))
         context.audit.target("source", id: source.id.uuidString.lowercased())
         return EditedResponse(status: .created, response: try await respond(source, context))
     }
@@ -81,7 +82,9 @@ struct SourcesController {
         let credentials = access.mayReadCredentials(context.identity)
         return PageResponse(
             items: page.items.map { s in
-                SourceResponse(s, urls: urls, pushKey: keys[s.id], credentials: credentials, live: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
+                SourceResponse(
+                    s, urls: urls, pushKey: keys[s.id], credentials: credentials,
+                    live: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
             },
             total: page.total, page: query.page, pageSize: query.pageSize
         )
@@ -91,8 +94,12 @@ struct SourcesController {
         let source = try await service.get(try context.id(of: .source))
         let key = try await access.pushKey(source, for: context.identity)
         let credentials = access.mayReadCredentials(context.identity)
-        guard try QueryInput(request).bool("with_status") == true else { return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials) }
-        return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials, status: StatusResponse(pathName: source.pathName, path: try await service.status(of: source)))
+        guard try QueryInput(request).bool("with_status") == true else {
+            return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials)
+        }
+        return SourceResponse(
+            source, urls: urls, pushKey: key, credentials: credentials,
+            status: StatusResponse(pathName: source.pathName, path: try await service.status(of: source)))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
@@ -122,7 +129,8 @@ struct SourcesController {
     }
 
     func preview(of source: MediaSource, _ context: AppRequestContext) async throws -> PreviewResponse {
-        PreviewResponse(source, urls: urls, token: try await access.readToken(source.pathName), pushKey: try await access.pushKey(source, for: context.identity))
+        PreviewResponse(
+            source, urls: urls, token: try await access.readToken(source.pathName), pushKey: try await access.pushKey(source, for: context.identity))
     }
 
     /// A new publish key for a push source: the old one stops working at once (MediaMTX asks us on every publish).
@@ -163,11 +171,15 @@ struct SourcesController {
         let format = try q.oneOf("format", ["fmp4", "mp4"]) ?? "fmp4"
         let sessions = try await service.sessions(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
         let token = try await access.playbackToken(source.pathName)
-        return ItemsResponse(pathName: source.pathName, items: sessions.map { s in
-            let start = Date(micros: s.start)
-            let duration = Double(s.end - s.start) / 1_000_000
-            return PlaybackSegment(start: Timestamp.format(start), duration: duration, url: StreamURLs.adding("token", token, to: service.playbackURL(source, start: start, duration: duration, format: format)))
-        })
+        return ItemsResponse(
+            pathName: source.pathName,
+            items: sessions.map { s in
+                let start = Date(micros: s.start)
+                let duration = Double(s.end - s.start) / 1_000_000
+                return PlaybackSegment(
+                    start: Timestamp.format(start), duration: duration,
+                    url: StreamURLs.adding("token", token, to: service.playbackURL(source, start: start, duration: duration, format: format)))
+            })
     }
 
     /// `?start=` (RFC 3339 or unix seconds, required) must lie in a recorded segment (404 otherwise);
@@ -183,7 +195,8 @@ struct SourcesController {
         let duration = given ?? (session.open ? 3600 : max(0.000_001, Double(session.end - start.micros) / 1_000_000))
         return PlaybackResponse(
             pathName: source.pathName,
-            url: try await access.signedPlayback(service.playbackURL(source, start: start, duration: duration, format: format), path: source.pathName),
+            url: try await access.signedPlayback(
+                service.playbackURL(source, start: start, duration: duration, format: format), path: source.pathName),
             start: Timestamp.format(start), duration: duration, format: format
         )
     }
@@ -196,7 +209,8 @@ struct SourcesController {
 
     func respond(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
         SourceResponse(
-            source, urls: urls, pushKey: try await access.pushKey(source, for: context.identity), credentials: access.mayReadCredentials(context.identity)
+            source, urls: urls, pushKey: try await access.pushKey(source, for: context.identity),
+            credentials: access.mayReadCredentials(context.identity)
         )
     }
 }

@@ -67,9 +67,12 @@ public struct SourcesService: Sendable {
         if source.enabled {
             try await mediamtx.addPath(source.pathName, pathConf(for: source))
         }
-        let created = ServiceEvent(type: "source.created", source: source, data: [
-            "type": .string(source.kind.rawValue), "url": .optional(source.url.map(Redaction.url)), "enabled": .bool(source.enabled), "record_enabled": .bool(source.recordEnabled),
-        ])
+        let created = ServiceEvent(
+            type: "source.created", source: source,
+            data: [
+                "type": .string(source.kind.rawValue), "url": .optional(source.url.map(Redaction.url)), "enabled": .bool(source.enabled),
+                "record_enabled": .bool(source.recordEnabled),
+            ])
         do {
             if let insert { try await insert(source, created) } else { try await database.insertSource(source, announcing: [created]) }
         } catch {

@@ -1,7 +1,7 @@
 import Catalog
 import Foundation
-import HookWire
 import HTTPTypes
+import HookWire
 import Hummingbird
 import Logging
 import MediaMTX

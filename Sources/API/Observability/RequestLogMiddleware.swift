@@ -1,6 +1,6 @@
 import Foundation
-import HookWire
 import HTTPTypes
+import HookWire
 import Hummingbird
 import Logging
 
@@ -27,10 +27,13 @@ struct RequestLogMiddleware: RouterMiddleware {
         // succeed are logged at debug: one per stream event, thousands a second at peak, each already in the
         // history and the metrics; a refused or failed one is logged like any other request.
         let level: Logger.Level = route == HookJSON.endpoint && response.status.code < 300 ? .debug : .info
-        context.logger.log(level: level, "request", metadata: [
-            "method": "\(request.method)", "route": "\(route)", "path": "\(request.uri.path)",
-            "status": "\(response.status.code)", "duration_ms": "\(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
-        ])
+        context.logger.log(
+            level: level, "request",
+            metadata: [
+                "method": "\(request.method)", "route": "\(route)", "path": "\(request.uri.path)",
+                "status": "\(response.status.code)",
+                "duration_ms": "\(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+            ])
         return response
     }
 }

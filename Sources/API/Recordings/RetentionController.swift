@@ -97,7 +97,6 @@ struct RetentionController {
         }
     }
 
-
     func retention(of id: UUID) async throws -> RetentionResponse {
         let own = try await sources.database.retentionDays(sourceID: id)
         return RetentionResponse(retentionDays: own, defaultDays: settings.retentionDays, effectiveDays: own ?? settings.retentionDays)

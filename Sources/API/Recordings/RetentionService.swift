@@ -40,9 +40,11 @@ public struct RetentionService: Service {
             do {
                 let report = try await runOnce()
                 if !report.segments.isEmpty || report.failed > 0 {
-                    logger.notice("retention: expired recordings deleted", metadata: [
-                        "segments": "\(report.segments.count)", "bytes_reclaimed": "\(report.bytes)", "failed": "\(report.failed)",
-                    ])
+                    logger.notice(
+                        "retention: expired recordings deleted",
+                        metadata: [
+                            "segments": "\(report.segments.count)", "bytes_reclaimed": "\(report.bytes)", "failed": "\(report.failed)",
+                        ])
                 }
             } catch {
                 logger.warning("retention pass failed", metadata: ["error": "\(error)"])
@@ -76,9 +78,11 @@ public struct RetentionService: Service {
                     metrics?.retention(deletedSegments: report.segments.count, bytes: report.bytes)
                     return report
                 } catch {
-                    logger.warning("retention: MediaMTX refused to delete a segment", metadata: [
-                        "path": "\(segment.pathName)", "start": "\(RFC3339.format(Date(micros: segment.start)))", "error": "\(error)",
-                    ])
+                    logger.warning(
+                        "retention: MediaMTX refused to delete a segment",
+                        metadata: [
+                            "path": "\(segment.pathName)", "start": "\(RFC3339.format(Date(micros: segment.start)))", "error": "\(error)",
+                        ])
                     report.failed += 1
                     continue
                 }

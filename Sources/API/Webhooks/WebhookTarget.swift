@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 import NIOPosix
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where a webhook may go: an http(s) URL whose host resolves only to public addresses, unless
@@ -23,7 +24,7 @@ struct WebhookTarget: Sendable {
     /// Checks the URL's form only (no DNS).
     init(_ text: String) throws(Problem) {
         guard text.count <= 2048, let c = URLComponents(string: text), let scheme = c.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = c.host, !host.isEmpty, c.user == nil, c.password == nil, let url = c.url
+            let host = c.host, !host.isEmpty, c.user == nil, c.password == nil, let url = c.url
         else { throw .notHTTP }
         self.url = url
         // URLComponents keeps IPv6 literals in brackets.

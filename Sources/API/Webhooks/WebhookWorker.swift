@@ -100,7 +100,8 @@ public final class WebhookWorker: Service, Sendable {
         load.withLock { load in
             let key = c.streamKey
             guard load.inFlight.values.reduce(0, +) < settings.concurrency, load.inFlight[c.subscription.id, default: 0] < load.slots,
-                  !load.busy.contains(key) else { return false }
+                !load.busy.contains(key)
+            else { return false }
             load.busy.insert(key)
             load.inFlight[c.subscription.id, default: 0] += 1
             load.resumeAfter[c.subscription.id] = c.orderKey
@@ -137,7 +138,9 @@ public final class WebhookWorker: Service, Sendable {
         }
         metrics.webhookAttempt(outcome: outcome.label, duration: .microseconds(Int64(result.latencyMs * 1000)))
         if outcome == .failed {
-            logger.notice("webhook delivery parked as failed", metadata: ["delivery": "\(d.id)", "url": "\(s.url)", "error": "\(result.error ?? "HTTP \(result.status ?? 0)")"])
+            logger.notice(
+                "webhook delivery parked as failed",
+                metadata: ["delivery": "\(d.id)", "url": "\(s.url)", "error": "\(result.error ?? "HTTP \(result.status ?? 0)")"])
         }
         await record(d, WebhookAttempt(outcome: outcome, at: now, status: result.status, error: result.error, latencyMs: result.latencyMs))
     }
@@ -207,7 +210,8 @@ public final class WebhookWorker: Service, Sendable {
         request.headers.add(name: "User-Agent", value: "mtx-companion-webhooks")
         var secrets = [s.secret]
         if let old = s.previousSecret, let until = s.previousSecretExpiresAt, until > now.micros { secrets.append(old) }
-        request.headers.add(name: "X-Signature", value: WebhookSignature.header(body: payload, secrets: secrets, timestamp: Int(now.timeIntervalSince1970)))
+        request.headers.add(
+            name: "X-Signature", value: WebhookSignature.header(body: payload, secrets: secrets, timestamp: Int(now.timeIntervalSince1970)))
         request.body = .bytes(ByteBuffer(string: payload))
         do {
             let deadline = NIODeadline.now() + .init(settings.requestTimeout)

@@ -147,7 +147,8 @@ public struct WebhooksService: Sendable {
         let payload = try WebhookPayload(id: eventID, type: "ping", occurredAt: now, source: nil, data: [:]).json()
         let result = await worker.send(payload, to: s)
         let attempt = WebhookAttempt(
-            outcome: result.delivered ? .delivered : .failed, at: Date().micros, status: result.status, error: result.error, latencyMs: result.latencyMs
+            outcome: result.delivered ? .delivered : .failed, at: Date().micros, status: result.status, error: result.error,
+            latencyMs: result.latencyMs
         )
         return try await database.recordDelivery(subscriptionID: id, eventID: eventID, type: "ping", payload: payload, attempt: attempt)
     }
