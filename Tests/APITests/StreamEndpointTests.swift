@@ -33,8 +33,19 @@ struct StreamEndpointTests {
             #expect(live["bytes_received"]?.intValue == 204_876)
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)/preview/ready")["ready"]?.boolValue == true)
 
+            // One source's with_status answers the index (what the hooks reported), in the list's shape; MediaMTX's
+            // own view, with tracks and bytes, stays at /status.
+            try await stack.client.postEvents([
+                hookEvent("available", path: path, extra: ["source_type": "rtmpConn"]),
+                hookEvent("read", path: path, extra: ["reader_id": "r1", "reader_type": "hlsMuxer"]),
+                hookEvent("read", path: path, extra: ["reader_id": "r2", "reader_type": "webRTCSession"]),
+            ])
             let detail = try await stack.client.call(.get, "/api/v1/sources/\(id)?with_status=true")
+            let listed = try await stack.client.call(.get, "/api/v1/sources?with_status=true")["items"]?.arrayValue.first { $0["id"] == detail["id"] }
+            #expect(detail["status"] != nil && detail["status"] == listed?["status"])
             #expect(detail["status"]?["readers"]?.intValue == 2)
+            #expect(detail["status"]?["ready"]?.boolValue == true)
+            #expect(detail["status"]?["tracks"] == nil)
         }
     }
 

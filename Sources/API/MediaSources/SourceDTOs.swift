@@ -49,8 +49,8 @@ struct SourceResponse: ResponseEncodable {
     var pushURL: String?
     var createdAt: String
     var updatedAt: String
-    var status: StatusResponse?
-    var live: LiveStatusResponse?
+    /// The indexed live status (`with_status=true`), the same in lists and for one source.
+    var status: LiveStatusResponse?
 
     enum CodingKeys: String, CodingKey {
         case id, name, type, url, `protocol`, enabled, status
@@ -63,7 +63,7 @@ struct SourceResponse: ResponseEncodable {
 
     /// `credentials`: the pull URL keeps its user info and secret parameters (operators and admins, who may set it).
     init(
-        _ s: MediaSource, urls: StreamURLs, pushKey: String?, credentials: Bool, status: StatusResponse? = nil, live: LiveStatusResponse? = nil
+        _ s: MediaSource, urls: StreamURLs, pushKey: String?, credentials: Bool, status: LiveStatusResponse? = nil
     ) {
         id = s.id.uuidString.lowercased()
         name = s.name
@@ -77,7 +77,6 @@ struct SourceResponse: ResponseEncodable {
         createdAt = Timestamp.format(s.createdAt)
         updatedAt = Timestamp.format(s.updatedAt)
         self.status = status
-        self.live = live
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -93,7 +92,7 @@ struct SourceResponse: ResponseEncodable {
         try c.encodeIfPresent(pushURL, forKey: .pushURL)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
-        if let live { try c.encode(live, forKey: .status) } else { try c.encodeIfPresent(status, forKey: .status) }
+        try c.encodeIfPresent(status, forKey: .status)
     }
 }
 

@@ -84,7 +84,7 @@ struct SourcesController {
             items: page.items.map { s in
                 SourceResponse(
                     s, urls: urls, pushKey: keys[s.id], credentials: credentials,
-                    live: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
+                    status: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
             },
             total: page.total, page: query.page, pageSize: query.pageSize
         )
@@ -97,9 +97,9 @@ struct SourcesController {
         guard try QueryInput(request).bool("with_status") == true else {
             return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials)
         }
-        return SourceResponse(
-            source, urls: urls, pushKey: key, credentials: credentials,
-            status: StatusResponse(pathName: source.pathName, path: try await service.status(of: source)))
+        // The index, as in lists; MediaMTX's own view (tracks, bytes) is `GET /:id/status`.
+        let state = try await service.indexedStates(of: [source])[source.pathName] ?? .idle(source.pathName)
+        return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials, status: LiveStatusResponse(state))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
