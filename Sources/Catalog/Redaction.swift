@@ -62,9 +62,6 @@ public enum Redaction {
         return String(text[..<schemeEnd.upperBound]) + authority + rest
     }
 
-    /// Whether `url` carries anything `url(_:)` would take out.
-    public static func hasSecrets(_ text: String) -> Bool { url(text) != text }
-
     static func decoded(_ part: Substring) -> String {
         guard part.contains("%") || part.contains("+") else { return String(part) }
         return part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)

@@ -12,7 +12,9 @@ struct CanonicalPathMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func isCanonical(_ path: String) -> Bool {
-        guard path.hasPrefix("/"), !path.contains("//"), let decoded = path.removingPercentEncoding else { return false }
+        guard path.hasPrefix("/"), !path.contains("//") else { return false }
+        // Most paths (every hook delivery) have no escapes: nothing to decode.
+        guard let decoded = path.contains("%") ? path.removingPercentEncoding : path else { return false }
         for segment in decoded.split(separator: "/", omittingEmptySubsequences: false).dropFirst() where segment == "." || segment == ".." {
             return false
         }
