@@ -74,6 +74,34 @@ struct FuzzFindingsTests {
         }
     }
 
+    /// `format=` (empty) was read as absent and `page_size` given twice took the first value: both answered 200 to
+    /// a query outside the document. A typed parameter given empty, and any parameter but `tag` given twice, is a 400.
+    @Test func emptyTypedParametersAndRepeatsAreRefused() async throws {
+        try await withStack { stack in
+            let source = try await stack.client.createSource(["name": "cam", "type": "push"])
+            let id = try #require(source["id"]?.stringValue)
+            for (uri, field) in [
+                ("/api/v1/sources/\(id)/playback/segments?format=", "format"),
+                ("/api/v1/sources/\(id)/record/files?page_size=", "page_size"),
+                ("/api/v1/sources/\(id)/record/files?page_size=&page_size=5", "page_size"),
+                ("/api/v1/sources/\(id)/record/files?page_size=5&page_size=5", "page_size"),
+                ("/api/v1/sources?with_status=", "with_status"),
+                ("/api/v1/sources?type=push&type=pull", "type"),
+                ("/api/v1/sources/\(id)/events?before=", "before"),
+                ("/api/v1/assets?source_id=", "source_id"),
+                ("/api/v1/recordings?from=", "from"),
+                ("/api/v1/audit?outcome=", "outcome"),
+            ] {
+                let reply = try await stack.client.call(.get, uri)
+                #expect(reply.status == .badRequest, "\(uri): \(reply.status)")
+                #expect(reply.errorField == field, "\(uri)")
+            }
+            // Free text given empty means no filter; `tag` may repeat.
+            #expect(try await stack.client.call(.get, "/api/v1/sources?q=")["total"]?.intValue == 1)
+            #expect(try await stack.client.call(.get, "/api/v1/assets?tag=a&tag=b").status == .ok)
+        }
+    }
+
     /// A clip's `start` in unix seconds was not bounded, and neither was a playback `duration`: both crashed the
     /// server when turned into whole microseconds or seconds.
     @Test func timesAndDurationsTooLargeToCountAreRefused() async throws {

@@ -59,7 +59,7 @@ struct AssetsController {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<AssetResponse> {
-        let q = QueryInput(request)
+        let q = try QueryInput(request, repeatable: ["tag"])
         var tags: [String] = []
         for (key, value) in request.uri.queryParameters where key == "tag" {
             let tag = String(value).trimmingCharacters(in: .whitespaces)
@@ -69,10 +69,7 @@ struct AssetsController {
         var query = AssetQuery(
             type: q.string("type"),
             sourceType: try q.oneOf("source_type", ["live", "vod"]).flatMap(MediaAsset.SourceType.init(rawValue:)),
-            sourceID: try q.string("source_id").map { text in
-                guard let id = UUID(uuidString: text) else { throw APIError.invalidField("source_id", .wrongType("source_id", expected: "a UUID")) }
-                return id
-            },
+            sourceID: try q.uuid("source_id"),
             tags: tags,
             nameContains: q.string("q")
         )

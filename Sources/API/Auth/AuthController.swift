@@ -212,17 +212,12 @@ struct AuthController {
     }
 
     @Sendable func audit(_ request: Request, context: AppRequestContext) async throws -> PageResponse<AuditResponse> {
-        let q = QueryInput(request)
+        let q = try QueryInput(request)
         var query = AuditQuery()
         query.username = q.string("username")
         query.action = q.string("action")
         query.targetID = q.string("target_id")
-        if let outcome = q.string("outcome") {
-            guard ["ok", "denied", "failed"].contains(outcome) else {
-                throw APIError.invalidField("outcome", .notOneOf("outcome", ["ok", "denied", "failed"]))
-            }
-            query.outcome = outcome
-        }
+        query.outcome = try q.oneOf("outcome", ["ok", "denied", "failed"])
         query.from = try SourceValidation.time(q, "from")
         query.to = try SourceValidation.time(q, "to")
         (query.page, query.pageSize) = try q.paging()

@@ -31,6 +31,7 @@ public enum Message: Sendable, Equatable {
     case notOneOf(String, [String])
     case tooLong(String, max: Int)
     case mustNotBeEmpty(String)
+    case givenMoreThanOnce(String)
     case containsNUL(String)
     case unsupportedURL(String)
     case pushTakesNoURL
@@ -102,6 +103,7 @@ public enum Message: Sendable, Equatable {
         case .notOneOf(let f, let values): return "\(f) must be one of: \(values.joined(separator: ", "))."
         case .tooLong(let f, let max): return "\(f) is longer than \(max) characters."
         case .mustNotBeEmpty(let f): return "\(f) must not be empty."
+        case .givenMoreThanOnce(let f): return "\(f) must be given at most once."
         case .containsNUL(let f): return "\(f) must not contain a NUL character."
         case .unsupportedURL(let url):
             return
@@ -176,6 +178,7 @@ public enum Message: Sendable, Equatable {
         case .notOneOf(let f, let values): return "\(f) 只能是以下之一：\(values.joined(separator: ", "))。"
         case .tooLong(let f, let max): return "\(f) 超过 \(max) 个字符。"
         case .mustNotBeEmpty(let f): return "\(f) 不能为空。"
+        case .givenMoreThanOnce(let f): return "\(f) 只能给出一次。"
         case .containsNUL(let f): return "\(f) 不能包含 NUL 字符。"
         case .unsupportedURL(let url):
             return "MediaMTX 无法从“\(url)”拉流：请使用 rtsp、rtsps、rtmp、rtmps、http(s)（HLS）、srt、whep/wheps、udp+mpegts、udp+rtp 或 moqt 地址。"

@@ -63,22 +63,36 @@ extension Request {
     }
 }
 
-/// Typed access to query parameters, with 400s that name the parameter.
+/// Typed access to query parameters, with 400s that name the parameter. A parameter given twice is refused (only
+/// those named `repeatable` may repeat); a typed parameter (number, boolean, choice, time, id) given empty is refused
+/// rather than read as absent, while an empty free-text filter means no filter.
 struct QueryInput {
     let parameters: [String: String]
 
-    init(_ request: Request) {
+    init(_ request: Request, repeatable: Set<String> = []) throws {
         var out: [String: String] = [:]
-        for (k, v) in request.uri.queryParameters where out[String(k)] == nil { out[String(k)] = String(v) }
+        for (k, v) in request.uri.queryParameters {
+            let key = String(k)
+            if out[key] != nil, !repeatable.contains(key) { throw APIError.invalidField(key, .givenMoreThanOnce(key)) }
+            out[key] = String(v)
+        }
         parameters = out
     }
 
+    /// Free text: absent and empty both mean "not given".
     func string(_ name: String) -> String? {
         parameters[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// A typed value's text: nil when absent, a 400 when given empty.
+    func typed(_ name: String) throws -> String? {
+        guard let v = parameters[name] else { return nil }
+        guard !v.isEmpty else { throw APIError.invalidField(name, .mustNotBeEmpty(name)) }
+        return v
+    }
+
     func bool(_ name: String) throws -> Bool? {
-        guard let v = string(name) else { return nil }
+        guard let v = try typed(name) else { return nil }
         switch v.lowercased() {
         case "true", "1": return true
         case "false", "0": return false
@@ -87,7 +101,7 @@ struct QueryInput {
     }
 
     func int(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let v = string(name) else { return fallback }
+        guard let v = try typed(name) else { return fallback }
         guard let n = Int(v), range.contains(n) else {
             throw APIError.invalidField(name, .notAnInteger(name, min: range.lowerBound, max: range.upperBound))
         }
@@ -100,8 +114,15 @@ struct QueryInput {
     }
 
     func oneOf(_ name: String, _ allowed: [String]) throws -> String? {
-        guard let v = string(name) else { return nil }
+        guard let v = try typed(name) else { return nil }
         guard allowed.contains(v) else { throw APIError.invalidField(name, .notOneOf(name, allowed)) }
         return v
+    }
+
+    func uuid(_ name: String) throws -> UUID? {
+        try typed(name).map { text in
+            guard let id = UUID(uuidString: text) else { throw APIError.invalidField(name, .wrongType(name, expected: "a UUID")) }
+            return id
+        }
     }
 }

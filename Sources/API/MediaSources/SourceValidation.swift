@@ -58,7 +58,7 @@ enum SourceValidation {
 
     /// A number of seconds greater than 0, at most a day.
     static func seconds(_ q: QueryInput, _ name: String) throws -> Double? {
-        guard let text = q.string(name) else { return nil }
+        guard let text = try q.typed(name) else { return nil }
         guard let d = Double(text), d > 0, d.isFinite else { throw APIError.invalidField(name, .notPositiveSeconds(name)) }
         guard d <= 86_400 else { throw APIError.invalidField(name, .tooManySeconds(name, max: 86_400)) }
         return d
@@ -66,7 +66,7 @@ enum SourceValidation {
 
     /// RFC 3339 or unix seconds.
     static func time(_ q: QueryInput, _ name: String) throws -> Date? {
-        try q.string(name).map { try time($0, name) }
+        try q.typed(name).map { try time($0, name) }
     }
 
     /// RFC 3339 or unix seconds (up to the year 5138: later times overflow the index's microseconds).

@@ -68,7 +68,7 @@ struct SourcesController {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<SourceResponse> {
-        let q = QueryInput(request)
+        let q = try QueryInput(request)
         var query = SourceQuery(
             kind: try q.oneOf("type", ["pull", "push"]).flatMap(MediaSource.Kind.init(rawValue:)),
             enabled: try q.bool("enabled"),

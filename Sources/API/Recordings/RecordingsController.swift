@@ -25,12 +25,12 @@ struct RecordingsController {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<Item> {
-        let q = QueryInput(request)
+        let q = try QueryInput(request)
         var path = q.string("path")
         let (page, pageSize) = try q.paging(defaultSize: 100, maxSize: 1000)
         let from = try SourceValidation.time(q, "from")
         let to = try SourceValidation.time(q, "to")
-        if let text = q.string("source_id") {
+        if let text = try q.typed("source_id") {
             guard let id = UUID(uuidString: text), let source = try await database.source(id: id) else {
                 throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
             }

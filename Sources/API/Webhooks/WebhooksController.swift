@@ -26,7 +26,7 @@ struct WebhooksController {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<WebhookResponse> {
-        let q = QueryInput(request)
+        let q = try QueryInput(request)
         let (page, pageSize) = try q.paging()
         let result = try await service.list(page: page, pageSize: pageSize)
         return PageResponse(items: result.items.map { WebhookResponse($0) }, total: result.total, page: page, pageSize: pageSize)
@@ -55,7 +55,7 @@ struct WebhooksController {
     /// Newest first; `state` = pending | delivered | failed.
     @Sendable func deliveries(_ request: Request, context: AppRequestContext) async throws -> PageResponse<WebhookDeliveryResponse> {
         let subscriptionID = try context.id(of: .webhook)
-        let q = QueryInput(request)
+        let q = try QueryInput(request)
         let state = try q.oneOf("state", WebhookDeliveryState.allCases.map(\.rawValue)).flatMap(WebhookDeliveryState.init(rawValue:))
         let (page, pageSize) = try q.paging()
         let result = try await service.deliveries(subscriptionID, state: state, page: page, pageSize: pageSize)
