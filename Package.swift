@@ -38,10 +38,14 @@ let package = Package(
         ),
         // Starting child processes with posix_spawn (the simulator's hooks and ffmpeg, tests, benchmarks).
         .target(name: "ChildProcess"),
-        // Domain types, path_name rule, SQLite store and migrations.
+        // The product's pure rules and types, with no storage and no HTTP: sources, assets, users, the path_name
+        // rule, hook index types and order-tolerant status transitions, recording sessions, the hook → webhook
+        // event mapping and payload, record-path patterns, redaction.
+        .target(name: "Domain", dependencies: ["HookWire"]),
+        // The catalogue: its public surface is Domain types and async methods; GRDB, SQL and migrations stay inside.
         .target(
             name: "Catalog",
-            dependencies: ["HookWire", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Domain", "HookWire", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Typed client of MediaMTX's v3 control API and of its playback server.
         .target(
@@ -58,7 +62,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Catalog", "MediaMTX", "HookWire",
+                "Domain", "Catalog", "MediaMTX", "HookWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "mtx-companion",
             dependencies: [
-                "API", "Catalog", "MediaMTX", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "API", "Domain", "Catalog", "MediaMTX", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -81,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "mtx-bench",
             dependencies: [
-                "Catalog", "ChildProcess",
+                "Domain", "Catalog", "ChildProcess",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -95,7 +99,7 @@ let package = Package(
         .target(
             name: "MediaMTXSimulator",
             dependencies: [
-                "ChildProcess",
+                "ChildProcess", "HookWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -105,7 +109,11 @@ let package = Package(
             name: "mediamtx-sim",
             dependencies: ["MediaMTXSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "HookWire", "MediaMTXSimulator"]),
+        .testTarget(name: "DomainTests", dependencies: ["Domain", "HookWire", "MediaMTXSimulator"]),
+        .testTarget(
+            name: "CatalogTests",
+            dependencies: ["Domain", "Catalog", "HookWire", "MediaMTXSimulator", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "MediaMTXTests",
             dependencies: [
@@ -118,7 +126,7 @@ let package = Package(
             name: "APITests",
             dependencies: [
                 // The executables the tests run as child processes: `swift test` builds them first.
-                "API", "Catalog", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion", "HookRunner", "mediamtx-sim",
+                "API", "Domain", "Catalog", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion", "HookRunner", "mediamtx-sim",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

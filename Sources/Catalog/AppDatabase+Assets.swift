@@ -1,5 +1,6 @@
+import Domain
 import Foundation
-import GRDB
+internal import GRDB
 
 // MARK: - Record mapping (stays inside Catalog)
 
@@ -79,7 +80,7 @@ extension AppDatabase {
     public func insertAsset(_ asset: MediaAsset, withNewSource source: MediaSource? = nil, announcing events: [ServiceEvent] = []) async throws {
         do {
             try await writer.write { db in
-                if let source { try source.insert(db) }
+                if let source { try SourceRow(source).insert(db) }
                 try AssetRow(asset).insert(db)
                 try Self.saveTags(asset, db)
                 try Self.enqueue(events, db)
@@ -190,18 +191,6 @@ extension AppDatabase {
                 arguments: StatementArguments(arguments + [query.pageSize, (query.page - 1) * query.pageSize])
             )
             return Page(items: try Self.withTags(rows.map(\.asset), db), total: total)
-        }
-    }
-
-    /// SQLite's plan for a tag-filtered page (for the benchmark's report).
-    public func assetQueryPlan(tag: String) async throws -> [String] {
-        try await writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "EXPLAIN QUERY PLAN SELECT a.* FROM media_asset_tags t JOIN media_assets a ON a.id = t.asset_id WHERE t.tag = ? ORDER BY t.created_at DESC, t.asset_id DESC LIMIT 50",
-                arguments: [tag]
-            ).map { $0["detail"] }
         }
     }
 

@@ -1,111 +1,6 @@
+import Domain
 import Foundation
-import GRDB
-
-/// An API user. The password is stored as a bcrypt hash only.
-public struct User: Sendable, Equatable {
-    public enum Role: String, Sendable, CaseIterable, Comparable {
-        /// Read, preview and playback.
-        case viewer
-        /// Sources, assets, recording control and clips, on top of viewer.
-        case `operator`
-        /// Everything, users and the audit log included.
-        case admin
-
-        var rank: Int {
-            switch self {
-            case .viewer: 0
-            case .operator: 1
-            case .admin: 2
-            }
-        }
-
-        public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
-    }
-
-    public var id: UUID
-    public var username: String
-    public var role: Role
-    public var passwordHash: String
-    public var createdAt: Date
-    public var updatedAt: Date
-    /// Carried by each access token; a password change or "log out everywhere" raises it, ending older tokens.
-    public var tokenVersion: Int
-
-    public init(
-        id: UUID = UUID(), username: String, role: Role, passwordHash: String, createdAt: Date = Date(), updatedAt: Date = Date(),
-        tokenVersion: Int = 0
-    ) {
-        self.id = id
-        self.username = username
-        self.role = role
-        self.passwordHash = passwordHash
-        self.createdAt = createdAt
-        self.updatedAt = updatedAt
-        self.tokenVersion = tokenVersion
-    }
-
-    /// The one normal form of a user name, at creation and at login (and so for the login throttle): trimmed,
-    /// Unicode NFC. Nil when a control or format character is in it (a NUL would otherwise make a new name that
-    /// SQLite matches to the old one).
-    public static func normalizedName(_ name: String) -> String? {
-        let normal = name.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping
-        let hidden = normal.unicodeScalars.contains { [.control, .format].contains($0.properties.generalCategory) }
-        return hidden ? nil : normal
-    }
-
-    /// 1–64 of letters, digits, `.`, `_`, `-`, `@`.
-    public static func isValidName(_ name: String) -> Bool {
-        (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) }
-    }
-}
-
-/// One line of the audit log: who did what to what, when, and how it ended.
-public struct AuditEntry: Sendable, Equatable {
-    public var id: Int64
-    public var at: Date
-    /// The user's id and name at the time; nil for an unauthenticated attempt.
-    public var userID: UUID?
-    public var username: String?
-    /// E.g. `source.create`, `source.disable`, `recording.start`, `publish_key.rotate`, `user.add`.
-    public var action: String
-    public var targetType: String?
-    public var targetID: String?
-    /// `ok`, `denied` or `failed`, with the HTTP status when there is one.
-    public var outcome: String
-    public var status: Int?
-    public var ip: String?
-    public var detail: String?
-
-    public init(
-        id: Int64 = 0, at: Date = Date(), userID: UUID?, username: String?, action: String, targetType: String?, targetID: String?,
-        outcome: String, status: Int?, ip: String?, detail: String?
-    ) {
-        self.id = id
-        self.at = at
-        self.userID = userID
-        self.username = username
-        self.action = action
-        self.targetType = targetType
-        self.targetID = targetID
-        self.outcome = outcome
-        self.status = status
-        self.ip = ip
-        self.detail = detail
-    }
-}
-
-public struct AuditQuery: Sendable {
-    public var username: String?
-    public var action: String?
-    public var targetID: String?
-    public var outcome: String?
-    public var from: Date?
-    public var to: Date?
-    public var page = 1
-    public var pageSize = 50
-
-    public init() {}
-}
+internal import GRDB
 
 extension AppDatabase {
     static func registerAuthMigrations(_ migrator: inout DatabaseMigrator) {
@@ -288,7 +183,7 @@ extension AppDatabase {
                     SELECT s.*, k.key AS publish_key FROM media_sources s LEFT JOIN publish_keys k ON k.source_id = s.id WHERE s.path_name = ?
                     """)
             guard let row = try Row.fetchOne(statement, arguments: [path]) else { return nil }
-            return (try MediaSource(row: row), row["publish_key"])
+            return (try SourceRow(row: row).source, row["publish_key"])
         }
     }
 

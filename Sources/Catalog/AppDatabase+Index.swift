@@ -1,5 +1,6 @@
+import Domain
 import Foundation
-import GRDB
+internal import GRDB
 import HookWire
 
 extension AppDatabase {
@@ -174,9 +175,11 @@ extension AppDatabase {
                     """
             ).execute(arguments: [e.path, e.type == .online, e.occurredAt])
         case .read, .unread:
+            // A read older than the stream's last coming up or going down is already over (PathStatusModel).
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO path_readers (path_name, reader_id, reader_type, active, changed_at) VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO path_readers (path_name, reader_id, reader_type, active, changed_at)
+                    VALUES (?1, ?2, ?3, ?4 AND NOT EXISTS (SELECT 1 FROM path_status WHERE path_name = ?1 AND available_at > ?5), ?5)
                     ON CONFLICT (path_name, reader_id) DO UPDATE SET active = excluded.active, changed_at = excluded.changed_at,
                         reader_type = coalesce(excluded.reader_type, reader_type)
                     WHERE changed_at <= excluded.changed_at
@@ -318,24 +321,6 @@ extension AppDatabase {
             size: row["size"], state: SegmentState(rawValue: row["state"]) ?? .complete
         )
     }
-}
-
-/// Merges segments whose gap to the previous end is at most `gap` microseconds. An open segment (no
-/// duration yet) ends its session "now" as far as the index knows: at its start.
-public func mergeSessions(_ segments: [Segment], gap: Int64) -> [RecordingSession] {
-    var sessions: [RecordingSession] = []
-    for s in segments.sorted(by: { $0.start < $1.start }) {
-        let end = s.end ?? s.start
-        if var last = sessions.last, s.start - last.end <= gap {
-            last.end = max(last.end, end)
-            last.segmentCount += 1
-            last.open = last.open || s.state == .recording
-            sessions[sessions.count - 1] = last
-        } else {
-            sessions.append(RecordingSession(start: s.start, end: end, segmentCount: 1, open: s.state == .recording))
-        }
-    }
-    return sessions
 }
 
 // MARK: - Reconciliation

@@ -1,5 +1,6 @@
+import Domain
 import Foundation
-import GRDB
+internal import GRDB
 
 /// What operators need from the store itself: its sizes (metrics), a writability check (readiness) and an online
 /// backup.

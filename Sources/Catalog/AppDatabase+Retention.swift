@@ -1,5 +1,6 @@
+import Domain
 import Foundation
-import GRDB
+internal import GRDB
 
 /// How long recordings are kept: a source's own number of days (none: the configured default), the segments past
 /// it, and what each path holds on disk.

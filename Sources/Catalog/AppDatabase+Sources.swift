@@ -1,47 +1,45 @@
+import Domain
 import Foundation
-import GRDB
+internal import GRDB
 
 // MARK: - Record mapping (stays inside Catalog)
 
-extension MediaSource: FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "media_sources"
+/// The `media_sources` row.
+struct SourceRow: FetchableRecord, PersistableRecord {
+    static let databaseTableName = "media_sources"
 
-    public enum Columns {
-        public static let id = Column("id")
-        public static let name = Column("name")
-        public static let pathName = Column("path_name")
-        public static let kind = Column("type")
-        public static let enabled = Column("enabled")
-        public static let createdAt = Column("created_at")
+    enum Columns {
+        static let id = Column("id")
+        static let name = Column("name")
+        static let pathName = Column("path_name")
+        static let kind = Column("type")
+        static let enabled = Column("enabled")
+        static let createdAt = Column("created_at")
     }
 
-    public init(row: Row) throws {
+    var source: MediaSource
+
+    init(_ source: MediaSource) { self.source = source }
+
+    init(row: Row) throws {
         guard let id = UUID(uuidString: row["id"]) else { throw CatalogError.notFound }
-        self.init(
-            id: id,
-            name: row["name"],
-            pathName: row["path_name"],
-            kind: Kind(rawValue: row["type"]) ?? .pull,
-            url: row["url"],
-            protocol: row["protocol"],
-            enabled: row["enabled"],
-            recordEnabled: row["record_enabled"],
-            createdAt: row["created_at"],
-            updatedAt: row["updated_at"]
-        )
+        source = MediaSource(
+            id: id, name: row["name"], pathName: row["path_name"], kind: MediaSource.Kind(rawValue: row["type"]) ?? .pull, url: row["url"],
+            protocol: row["protocol"], enabled: row["enabled"], recordEnabled: row["record_enabled"], createdAt: row["created_at"],
+            updatedAt: row["updated_at"])
     }
 
-    public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id.uuidString.lowercased()
-        container["name"] = name
-        container["path_name"] = pathName
-        container["type"] = kind.rawValue
-        container["url"] = url
-        container["protocol"] = `protocol`
-        container["enabled"] = enabled
-        container["record_enabled"] = recordEnabled
-        container["created_at"] = createdAt
-        container["updated_at"] = updatedAt
+    func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = source.id.uuidString.lowercased()
+        container["name"] = source.name
+        container["path_name"] = source.pathName
+        container["type"] = source.kind.rawValue
+        container["url"] = source.url
+        container["protocol"] = source.protocol
+        container["enabled"] = source.enabled
+        container["record_enabled"] = source.recordEnabled
+        container["created_at"] = source.createdAt
+        container["updated_at"] = source.updatedAt
     }
 }
 
@@ -52,7 +50,7 @@ extension AppDatabase {
     public func insertSource(_ source: MediaSource, announcing events: [ServiceEvent] = []) async throws {
         do {
             try await writer.write { db in
-                try source.insert(db)
+                try SourceRow(source).insert(db)
                 try Self.enqueue(events, db)
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -61,18 +59,18 @@ extension AppDatabase {
     }
 
     public func source(id: UUID) async throws -> MediaSource? {
-        try await writer.read { try MediaSource.fetchOne($0, key: id.uuidString.lowercased()) }
+        try await writer.read { try SourceRow.fetchOne($0, key: id.uuidString.lowercased())?.source }
     }
 
     public func sourceExists(pathName: String) async throws -> Bool {
-        try await writer.read { try MediaSource.filter(MediaSource.Columns.pathName == pathName).fetchCount($0) > 0 }
+        try await writer.read { try SourceRow.filter(SourceRow.Columns.pathName == pathName).fetchCount($0) > 0 }
     }
 
     /// Saves every column of an existing source; throws `notFound` if it is gone.
     public func updateSource(_ source: MediaSource) async throws {
         try await writer.write { db in
-            guard try MediaSource.exists(db, key: source.id.uuidString.lowercased()) else { throw CatalogError.notFound }
-            try source.update(db)
+            guard try SourceRow.exists(db, key: source.id.uuidString.lowercased()) else { throw CatalogError.notFound }
+            try SourceRow(source).update(db)
         }
     }
 
@@ -82,7 +80,7 @@ extension AppDatabase {
     public func deleteSource(id: UUID, announcing events: [ServiceEvent] = []) async throws -> Bool {
         do {
             return try await writer.write { db in
-                guard try MediaSource.deleteOne(db, key: id.uuidString.lowercased()) else { return false }
+                guard try SourceRow.deleteOne(db, key: id.uuidString.lowercased()) else { return false }
                 try Self.enqueue(events, db)
                 return true
             }
@@ -94,19 +92,19 @@ extension AppDatabase {
     /// Newest first.
     public func sources(_ query: SourceQuery) async throws -> Page<MediaSource> {
         try await writer.read { db in
-            var request = MediaSource.all()
-            if let kind = query.kind { request = request.filter(MediaSource.Columns.kind == kind.rawValue) }
-            if let enabled = query.enabled { request = request.filter(MediaSource.Columns.enabled == enabled) }
+            var request = SourceRow.all()
+            if let kind = query.kind { request = request.filter(SourceRow.Columns.kind == kind.rawValue) }
+            if let enabled = query.enabled { request = request.filter(SourceRow.Columns.enabled == enabled) }
             if let q = query.nameContains, !q.isEmpty {
                 request = request.filter(sql: "name LIKE ? ESCAPE '\\'", arguments: ["%" + Self.escapeLike(q) + "%"])
             }
             let total = try request.fetchCount(db)
             let items =
                 try request
-                .order(MediaSource.Columns.createdAt.desc, MediaSource.Columns.id)
+                .order(SourceRow.Columns.createdAt.desc, SourceRow.Columns.id)
                 .limit(query.pageSize, offset: (query.page - 1) * query.pageSize)
                 .fetchAll(db)
-            return Page(items: items, total: total)
+            return Page(items: items.map(\.source), total: total)
         }
     }
 
@@ -127,7 +125,7 @@ extension AppDatabase {
 
     /// Every source, for reconciliation and status joins.
     public func allSources() async throws -> [MediaSource] {
-        try await writer.read { try MediaSource.order(MediaSource.Columns.createdAt).fetchAll($0) }
+        try await writer.read { try SourceRow.order(SourceRow.Columns.createdAt).fetchAll($0).map(\.source) }
     }
 
     static func escapeLike(_ s: String) -> String {

@@ -1,5 +1,6 @@
+import Domain
 import Foundation
-import GRDB
+internal import GRDB
 import HookWire
 
 extension AppDatabase {
@@ -71,59 +72,24 @@ extension AppDatabase {
         }
     }
 
-    /// The webhook events one newly indexed hook event makes, worked out before `apply` changes the index.
-    /// `available`/`unavailable` are the stream going online/offline (MediaMTX's "ready": readers can read it);
-    /// `online`/`offline` and `segment-create` alone make none. Session events follow `webhook_open_sessions`.
-    typealias Outgoing = (id: String, type: String, at: Int64, data: [String: WebhookValue])
-
-    static func webhookEvents(for e: IngestEvent, _ db: Database, sessionGap: Int64) throws -> [Outgoing] {
-        switch e.type {
-        case .available:
-            return [
-                (
-                    e.eventID, "stream.online", e.occurredAt,
-                    ["mediamtx_source_type": .optional(e.sourceType), "mediamtx_source_id": .optional(e.sourceID)]
-                )
-            ]
-        case .unavailable:
-            var out: [Outgoing] = [(e.eventID, "stream.offline", e.occurredAt, [:])]
-            // A recording ends with its stream.
-            if let start = try openSession(e.path, db) {
-                try db.cachedStatement(sql: "DELETE FROM webhook_open_sessions WHERE path_name = ?").execute(arguments: [e.path])
-                out.append(
-                    (
-                        e.eventID + ":session_ended", "recording.session_ended", e.occurredAt,
-                        ["start": .string(WebhookPayload.format(start)), "end": .string(WebhookPayload.format(e.occurredAt))]
-                    ))
-            }
-            return out
-        case .read, .unread:
-            return [
-                (
-                    e.eventID, e.type == .read ? "reader.joined" : "reader.left", e.occurredAt,
-                    ["reader_id": .optional(e.readerID), "reader_type": .optional(e.readerType)]
-                )
-            ]
-        case .segmentComplete:
-            guard let s = e.segment else { return [] }
-            return [
-                (
-                    e.eventID, "recording.segment_completed", e.occurredAt,
-                    [
-                        "segment_path": .string(s.filePath), "start": .string(WebhookPayload.format(s.start)),
-                        "duration": s.duration.map(WebhookValue.number) ?? .null, "size": s.size.map(WebhookValue.integer) ?? .null,
-                    ]
-                )
-            ]
-        case .segmentCreate:
-            guard let s = e.segment else { return [] }
-            // A segment already indexed (reported again) starts nothing.
-            let known =
+    /// The webhook events one newly indexed hook event makes (the rule is `WebhookEvents`), worked out before
+    /// `apply` changes the index; the path's open recording session moves as the rule says.
+    static func webhookEvents(for e: IngestEvent, _ db: Database, sessionGap: Int64) throws -> [WebhookEvents.Outgoing] {
+        var facts = WebhookEvents.Facts()
+        switch WebhookEvents.needs(e.type) {
+        case .nothing:
+            break
+        case .openSession:
+            facts.openSession = try openSession(e.path, db)
+        case .segmentHistory:
+            guard let s = e.segment else { break }
+            facts.segmentKnown =
                 try Bool.fetchOne(
                     db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM segments WHERE path_name = ? AND start = ?)"), arguments: [e.path, s.start])
                 ?? false
-            guard !known else { return [] }
-            let previousEnd = try Row.fetchOne(
+            guard !facts.segmentKnown else { break }
+            facts.openSession = try openSession(e.path, db)
+            facts.previousSegmentEnd = try Row.fetchOne(
                 db.cachedStatement(
                     sql: "SELECT start, duration FROM segments WHERE path_name = ? AND start < ? AND state <> 'deleted' ORDER BY start DESC LIMIT 1"),
                 arguments: [e.path, s.start]
@@ -132,30 +98,19 @@ extension AppDatabase {
                 let duration: Double? = row["duration"]
                 return start + Int64(((duration ?? 0) * 1_000_000).rounded())
             }
-            let afterGap = previousEnd.map { s.start - $0 > sessionGap } ?? true
-            var out: [Outgoing] = []
-            if let open = try openSession(e.path, db) {
-                guard afterGap else { return [] }
-                // Recording stopped and started again while the stream went on: the old session ended at its last segment's end.
-                let end = previousEnd ?? s.start
-                out.append(
-                    (
-                        e.eventID + ":session_ended", "recording.session_ended", end,
-                        ["start": .string(WebhookPayload.format(open)), "end": .string(WebhookPayload.format(end))]
-                    ))
-            }
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO webhook_open_sessions (path_name, start) VALUES (?, ?)").execute(arguments: [
-                e.path, s.start,
-            ])
-            out.append(
-                (
-                    e.eventID + ":session_started", "recording.session_started", s.start,
-                    ["start": .string(WebhookPayload.format(s.start)), "segment_path": .string(s.filePath)]
-                ))
-            return out
-        default:
-            return []
         }
+        let (events, session) = WebhookEvents.of(e, facts: facts, sessionGap: sessionGap)
+        switch session {
+        case .keep:
+            break
+        case .close:
+            try db.cachedStatement(sql: "DELETE FROM webhook_open_sessions WHERE path_name = ?").execute(arguments: [e.path])
+        case .open(let start):
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO webhook_open_sessions (path_name, start) VALUES (?, ?)").execute(arguments: [
+                e.path, start,
+            ])
+        }
+        return events
     }
 
     static func openSession(_ path: String, _ db: Database) throws -> Int64? {
@@ -167,8 +122,7 @@ extension AppDatabase {
         id: String, type: String, at: Int64, path: String, source: (id: String, name: String)?, data: [String: WebhookValue],
         to subscribers: [Subscriber], _ db: Database, now: Int64
     ) throws -> Int {
-        let matching = subscribers.filter { s in
-            s.events.contains(type) && (s.sourceIDs.map { ids in source.map { ids.contains($0.id) } ?? false } ?? true)
+        let matching = subscribers.filter { s in WebhookSubscription.wants(events: s.events, sourceIDs: s.sourceIDs, type: type, sourceID: source?.id)
         }
         guard !matching.isEmpty else { return 0 }
         let payload = try WebhookPayload(

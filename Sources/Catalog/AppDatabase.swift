@@ -1,5 +1,6 @@
+import Domain
 import Foundation
-import GRDB
+internal import GRDB
 
 #if canImport(Glibc)
     import Glibc
@@ -7,10 +8,10 @@ import GRDB
 
 /// The catalogue: one SQLite file (WAL, foreign keys on), migrated when opened.
 public struct AppDatabase: Sendable {
-    public let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
 
     /// Wraps a writer and brings its schema up to date.
-    public init(_ writer: any DatabaseWriter) throws {
+    init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
     }

@@ -75,22 +75,10 @@ func uuid() -> String {
     return hex[0..<4].joined() + "-" + hex[4..<6].joined() + "-" + hex[6..<8].joined() + "-" + hex[8..<10].joined() + "-" + hex[10..<16].joined()
 }
 
-/// Seconds from MediaMTX's decimal string (`2.047029477`), or a Go duration (`1m0.5s`).
+/// Seconds from MediaMTX's decimal string (`2.047029477`), or a Go duration (`1m0.5s`); never negative.
 func parseSeconds(_ text: String) -> Double? {
     if let v = Double(text), v.isFinite, v >= 0 { return v }
-    var rest = Substring(text)
-    var total = 0.0
-    let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("h", 3600), ("m", 60), ("s", 1)]
-    guard !rest.isEmpty else { return nil }
-    while !rest.isEmpty {
-        let number = rest.prefix { ("0"..."9").contains($0) || $0 == "." }
-        guard !number.isEmpty, let value = Double(number) else { return nil }
-        rest = rest.dropFirst(number.count)
-        guard let unit = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
-        rest = rest.dropFirst(unit.0.count)
-        total += value * unit.1
-    }
-    return total
+    return GoDuration.seconds(text).flatMap { $0 >= 0 ? $0 : nil }
 }
 
 func monotonicMillis() -> Int {

@@ -1,4 +1,5 @@
 import Foundation
+import HookWire
 
 /// MediaMTX's `PathConf`: every field in the order MediaMTX reports it, with its type and default
 /// (the defaults of `mediamtx.yml`; recordPath/segment duration come from the simulator's options).
@@ -208,20 +209,5 @@ enum PathConfSchema {
     }
 
     /// A Go `time.Duration` string such as `1h`, `2s`, `1m30.5s`.
-    static func isGoDuration(_ s: String) -> Bool {
-        if s == "0" { return true }
-        var rest = Substring(s)
-        if rest.hasPrefix("-") || rest.hasPrefix("+") { rest = rest.dropFirst() }
-        guard !rest.isEmpty else { return false }
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, Double(number) != nil || number.allSatisfy(\.isNumber) else { return false }
-            rest = rest.dropFirst(number.count)
-            guard let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].sorted(by: { $0.count > $1.count }).first(where: { rest.hasPrefix($0) }) else {
-                return false
-            }
-            rest = rest.dropFirst(unit.count)
-        }
-        return true
-    }
+    static func isGoDuration(_ s: String) -> Bool { GoDuration.seconds(s) != nil }
 }

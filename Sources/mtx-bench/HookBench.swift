@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Catalog
 import ChildProcess
+import Domain
 import Foundation
 import GRDB
 import HummingbirdBcrypt

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Catalog
+import Domain
 import Foundation
 
 /// A time-range query of one path's segments at 1,000,000 indexed segments, against answering the same question by

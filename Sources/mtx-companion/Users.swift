@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import Catalog
+import Domain
 import Foundation
 import MediaMTX
 

@@ -1,5 +1,5 @@
 import API
-import Catalog
+import Domain
 import Foundation
 import GRDB
 import HTTPTypes
@@ -9,6 +9,8 @@ import HummingbirdTesting
 import MediaMTX
 import MediaMTXSimulator
 import Testing
+
+@testable import Catalog
 
 /// The value of the sample `name{labels…}` in a Prometheus text answer (labels in any order).
 func sample(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {

@@ -1,6 +1,7 @@
 import API
 import AsyncHTTPClient
 import Catalog
+import Domain
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -1,5 +1,6 @@
 import API
 import Catalog
+import Domain
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -1,6 +1,7 @@
 import API
 import Catalog
 import Crypto
+import Domain
 import Foundation
 import GRDB
 import Hummingbird

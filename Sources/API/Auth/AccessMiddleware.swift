@@ -1,4 +1,5 @@
 import Catalog
+import Domain
 import Hummingbird
 import Logging
 

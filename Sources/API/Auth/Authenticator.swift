@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Catalog
+import Domain
 import Foundation
 import HummingbirdBcrypt
 import JWTKit

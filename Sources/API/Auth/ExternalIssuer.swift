@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Catalog
 import Crypto
+import Domain
 import Foundation
 import JWTKit
 import NIOCore

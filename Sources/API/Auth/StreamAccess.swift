@@ -1,4 +1,5 @@
 import Catalog
+import Domain
 import Foundation
 
 /// What goes into the URLs the API hands out: publish keys in push URLs (for callers who may publish), and

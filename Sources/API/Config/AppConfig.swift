@@ -1,5 +1,7 @@
 import Catalog
+import Domain
 import Foundation
+import HookWire
 import Yams
 
 /// The whole configuration: `configs/config.<env>.yaml`, then `MTX_COMPANION_*` environment overrides.
@@ -550,25 +552,5 @@ private struct Reader {
         }
         external.jwksRefresh = try duration("auth.external.jwks_refresh", default: external.jwksRefresh)
         return external
-    }
-}
-
-/// Go's duration syntax (`300ms`, `1.5h`, `1m30s`), used by MediaMTX and by our config.
-public enum GoDuration {
-    public static func parse(_ text: String) -> Duration? {
-        if text == "0" { return .zero }
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return nil }
-        var total = 0.0
-        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)]
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            guard let unit = units.filter({ rest.hasPrefix($0.0) }).max(by: { $0.0.count < $1.0.count }) else { return nil }
-            rest = rest.dropFirst(unit.0.count)
-            total += value * unit.1
-        }
-        return .nanoseconds(Int64((total * 1e9).rounded()))
     }
 }

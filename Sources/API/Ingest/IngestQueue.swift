@@ -1,4 +1,5 @@
 import Catalog
+import Domain
 import Synchronization
 
 /// Group commit for hook events: requests that arrive while a transaction is being written wait and go into the

@@ -1,4 +1,4 @@
-import Catalog
+import Domain
 import Testing
 
 @Suite("Secrets redacted from hook queries and pull URLs")

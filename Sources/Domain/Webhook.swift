@@ -75,6 +75,27 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var lastError: String?
     public var lastLatencyMs: Double?
     public var deliveredAt: Int64?
+    public init(
+        id: Int64, subscriptionID: UUID, eventID: String, eventType: String, orderKey: String, payload: String, state: WebhookDeliveryState,
+        attempts: Int, nextAttemptAt: Int64, createdAt: Int64, lastAttemptAt: Int64? = nil, lastStatus: Int? = nil, lastError: String? = nil,
+        lastLatencyMs: Double? = nil, deliveredAt: Int64? = nil
+    ) {
+        self.id = id
+        self.subscriptionID = subscriptionID
+        self.eventID = eventID
+        self.eventType = eventType
+        self.orderKey = orderKey
+        self.payload = payload
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.createdAt = createdAt
+        self.lastAttemptAt = lastAttemptAt
+        self.lastStatus = lastStatus
+        self.lastError = lastError
+        self.lastLatencyMs = lastLatencyMs
+        self.deliveredAt = deliveredAt
+    }
 }
 
 /// What one attempt came to.
@@ -144,6 +165,12 @@ public struct WebhookPayload: Encodable, Sendable {
         public var id: String?
         public var name: String?
         public var path_name: String
+
+        public init(id: String?, name: String?, path_name: String) {
+            self.id = id
+            self.name = name
+            self.path_name = path_name
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)

@@ -1,4 +1,4 @@
-import Catalog
+import Domain
 import Foundation
 import MediaMTXSimulator
 import Testing

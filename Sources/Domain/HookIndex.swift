@@ -58,6 +58,14 @@ public struct IngestResult: Sendable, Equatable {
     public var duplicatesByType: [HookEvent: Int] = [:]
     /// Webhook deliveries written to the outbox.
     public var webhooks = 0
+
+    public init(accepted: Int = 0, duplicates: Int = 0, paths: [String] = [], duplicatesByType: [HookEvent: Int] = [:], webhooks: Int = 0) {
+        self.accepted = accepted
+        self.duplicates = duplicates
+        self.paths = paths
+        self.duplicatesByType = duplicatesByType
+        self.webhooks = webhooks
+    }
 }
 
 public enum SegmentState: String, Sendable {
@@ -86,31 +94,6 @@ public struct Segment: Sendable, Equatable {
     public var end: Int64? { duration.map { start + Int64(($0 * 1_000_000).rounded()) } }
 }
 
-/// A path's indexed live state.
-public struct PathState: Sendable, Equatable {
-    public var pathName: String
-    public var available: Bool
-    public var availableSince: Int64?
-    public var online: Bool
-    public var onlineSince: Int64?
-    public var sourceType: String?
-    public var sourceID: String?
-    public var readers: [String: String]
-
-    public static func idle(_ path: String) -> PathState {
-        PathState(
-            pathName: path, available: false, availableSince: nil, online: false, onlineSince: nil, sourceType: nil, sourceID: nil, readers: [:])
-    }
-}
-
-/// Contiguous segments merged (gap ≤ the tolerance).
-public struct RecordingSession: Sendable, Equatable {
-    public var start: Int64
-    public var end: Int64
-    public var segmentCount: Int
-    public var open: Bool
-}
-
 public struct HistoryEvent: Sendable, Equatable {
     public var eventID: String
     public var type: String
@@ -118,6 +101,15 @@ public struct HistoryEvent: Sendable, Equatable {
     public var occurredAt: Int64
     public var node: String?
     public var payload: String
+
+    public init(eventID: String, type: String, pathName: String, occurredAt: Int64, node: String?, payload: String) {
+        self.eventID = eventID
+        self.type = type
+        self.pathName = pathName
+        self.occurredAt = occurredAt
+        self.node = node
+        self.payload = payload
+    }
 }
 
 public struct SegmentQuery: Sendable {
@@ -136,10 +128,4 @@ public struct SegmentQuery: Sendable {
         self.page = page
         self.pageSize = pageSize
     }
-}
-
-extension Date {
-    /// Microseconds since 1970.
-    public var micros: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
-    public init(micros: Int64) { self.init(timeIntervalSince1970: Double(micros) / 1_000_000) }
 }
