@@ -16,6 +16,11 @@ public struct AppDatabase: Sendable {
         try Self.migrator.migrate(writer)
     }
 
+    /// Opens the catalogue the settings name.
+    public static func open(_ settings: CatalogSettings) throws -> AppDatabase {
+        try open(path: settings.path)
+    }
+
     /// Opens (creating if needed) the SQLite file at `path`. It holds password hashes, publish keys and webhook
     /// secrets: a folder it creates is the owner's only (0700), and the file is made owner-only (0600), also when an
     /// older version left it readable by others (SQLite gives the WAL and shared-memory files the same mode).

@@ -79,7 +79,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let database = try AppDatabase.open(path: config.database.path)
+        let database = try AppDatabase.open(config.database)
         print("\(config.database.path): migrations applied: \(try database.appliedMigrations().joined(separator: ", "))")
     }
 }
@@ -115,7 +115,7 @@ struct Backup: AsyncParsableCommand {
     @Argument(help: "The new file; an existing file is never overwritten.") var file: String
 
     func run() async throws {
-        let database = try AppDatabase.open(path: try options.load().database.path)
+        let database = try AppDatabase.open(try options.load().database)
         do {
             try database.backup(to: file)
         } catch CatalogError.backupExists(let path) {
@@ -174,7 +174,7 @@ struct Segments: AsyncParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() async throws {
-        let database = try AppDatabase.open(path: try options.load().database.path)
+        let database = try AppDatabase.open(try options.load().database)
         let page = try await database.segments(
             SegmentQuery(
                 path: path, from: try from.map(parseTime)?.micros, to: try to.map(parseTime)?.micros, pageSize: limit
@@ -212,7 +212,7 @@ struct Events: AsyncParsableCommand {
     @Flag(help: "Keep printing new events as they are indexed.") var follow = false
 
     func run() async throws {
-        let database = try AppDatabase.open(path: try options.load().database.path)
+        let database = try AppDatabase.open(try options.load().database)
         var seen = Set<String>()
         var printedUpTo = Int64.min
         repeat {

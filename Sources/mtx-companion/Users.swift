@@ -27,7 +27,7 @@ struct Users: AsyncParsableCommand {
             guard let role = User.Role(rawValue: role) else { throw ValidationError("role must be admin, operator or viewer") }
             let config = try options.load()
             let password = try readPassword()
-            let database = try AppDatabase.open(path: config.database.path)
+            let database = try AppDatabase.open(config.database)
             let user = User(username: name, role: role, passwordHash: await Authenticator.hashPassword(password, cost: config.auth.bcryptCost))
             do {
                 try await database.addUser(user)
@@ -48,7 +48,7 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let database = try AppDatabase.open(path: try options.load().database.path)
+            let database = try AppDatabase.open(try options.load().database)
             for user in try await database.users() {
                 print("\(user.username)\t\(user.role.rawValue)\t\(RFC3339.format(user.createdAt))")
             }
@@ -65,7 +65,7 @@ struct Users: AsyncParsableCommand {
             guard passwordStdin else { throw ValidationError("pass the password on standard input with --password-stdin") }
             let config = try options.load()
             let password = try readPassword()
-            let database = try AppDatabase.open(path: config.database.path)
+            let database = try AppDatabase.open(config.database)
             do {
                 try await database.updateUser(named: name, passwordHash: await Authenticator.hashPassword(password, cost: config.auth.bcryptCost))
             } catch CatalogError.notFound {
@@ -86,7 +86,7 @@ struct Users: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let database = try AppDatabase.open(path: try options.load().database.path)
+            let database = try AppDatabase.open(try options.load().database)
             do {
                 try await database.removeUser(named: name)
             } catch CatalogError.notFound {

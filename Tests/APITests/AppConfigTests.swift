@@ -175,4 +175,27 @@ struct AppConfigTests {
         #expect(throws: ConfigError.self) { try AppConfig.parse(yaml: "server: [", file: "c.yaml") }
         #expect(throws: ConfigError.self) { try AppConfig.load(environment: "../etc/passwd", variables: [:]) }
     }
+
+    /// Each key is declared once (ConfigKeys.swift); README.md's table is made from the declarations.
+    @Test func readmeTableListsEveryKeyAsDeclared() throws {
+        let readme = repositoryRoot.appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let marker = try #require(text.range(of: "<!-- config keys:"))
+        let start = try #require(text.range(of: "-->\n", range: marker.lowerBound..<text.endIndex))
+        let end = try #require(text.range(of: "<!-- end of config keys -->"))
+        let table = ConfigKey.markdownTable() + "\n"
+        if ProcessInfo.processInfo.environment["UPDATE_README"] == "1" {
+            try (text[..<start.upperBound] + table + text[end.lowerBound...]).write(to: readme, atomically: true, encoding: .utf8)
+            return
+        }
+        #expect(
+            String(text[start.upperBound..<end.lowerBound]) == table,
+            "README.md's config table is out of date: UPDATE_README=1 swift test --filter readmeTable")
+        // Every key and variable appears once, and the shipped configs use only declared keys (parse refuses others).
+        #expect(Set(ConfigKey.all.map(\.name)).count == ConfigKey.all.count)
+        #expect(Set(ConfigKey.all.map(\.env)).count == ConfigKey.all.count)
+        #expect(ConfigKey.all.filter(\.required).map(\.name).contains("database.path"))
+        #expect(ConfigKey.all.first { $0.name == "webhooks.disable_after" }?.defaultText == "72h")
+        #expect(ConfigKey.all.first { $0.name == "mediamtx.request_timeout" }?.defaultText == "5s")
+    }
 }

@@ -21,14 +21,8 @@ public struct AppConfig: Sendable {
         }
     }
 
-    public struct Database: Sendable {
-        /// The SQLite file; relative paths are resolved from the working directory.
-        public var path: String
-
-        public init(path: String) {
-            self.path = path
-        }
-    }
+    /// The catalogue's settings (`database` section); `AppDatabase.open(config.database)` opens it.
+    public typealias Database = CatalogSettings
 
     /// The design's `mediamtx` section (§1.1, §2.4, §5.1) plus request timeouts.
     public struct MediaMTX: Sendable {
@@ -98,7 +92,9 @@ public struct AppConfig: Sendable {
     public struct Auth: Sendable {
         /// HS256 key of access and media tokens (`MTX_COMPANION_JWT_SECRET`), at least 32 bytes.
         public var jwtSecret: String
-        /// True when the key was generated at start (`generate_jwt_secret: true`, development only).
+        /// Makes a key at start when `jwtSecret` is empty (development only).
+        public var generateJWTSecret = false
+        /// True when the key was generated at start.
         public var secretWasGenerated = false
         /// Lifetime of an API access token.
         public var tokenTTL: Duration = .seconds(3600)
@@ -115,6 +111,8 @@ public struct AppConfig: Sendable {
         public var corsOrigins: [String] = []
         /// Access tokens of an existing identity provider, accepted besides our own (`auth.external`); nil: off.
         public var external: External?
+        /// The `auth.external.*` keys as read, before `external` is checked and set from them.
+        var externalKeys = External(issuer: "", audience: "")
 
         /// An OpenID Connect / JWT issuer whose access tokens are accepted (Keycloak, Authentik, Auth0, …).
         public struct External: Sendable {
@@ -218,65 +216,9 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String { key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)" }
 }
 
-// MARK: - Keys and environment variables
+// MARK: - Loading
 
 extension AppConfig {
-    /// Every key: (section, key, environment variable that overrides it, required in the file).
-    static let keys: [(section: String, key: String, env: String, required: Bool)] = [
-        ("server", "host", "MTX_COMPANION_SERVER_HOST", true),
-        ("server", "port", "MTX_COMPANION_SERVER_PORT", true),
-        ("server", "ui_directory", "MTX_COMPANION_SERVER_UI_DIRECTORY", false),
-        ("server", "openapi_file", "MTX_COMPANION_SERVER_OPENAPI_FILE", false),
-        ("database", "path", "MTX_COMPANION_DATABASE_PATH", true),
-        ("mediamtx", "api_address", "MTX_COMPANION_MEDIAMTX_API_ADDRESS", true),
-        ("mediamtx", "rtsp_address", "MTX_COMPANION_MEDIAMTX_RTSP_ADDRESS", true),
-        ("mediamtx", "rtmp_address", "MTX_COMPANION_MEDIAMTX_RTMP_ADDRESS", true),
-        ("mediamtx", "hls_address", "MTX_COMPANION_MEDIAMTX_HLS_ADDRESS", true),
-        ("mediamtx", "webrtc_address", "MTX_COMPANION_MEDIAMTX_WEBRTC_ADDRESS", true),
-        ("mediamtx", "srt_address", "MTX_COMPANION_MEDIAMTX_SRT_ADDRESS", true),
-        ("mediamtx", "playback_address", "MTX_COMPANION_MEDIAMTX_PLAYBACK_ADDRESS", true),
-        ("mediamtx", "record_path", "MTX_COMPANION_MEDIAMTX_RECORD_PATH", true),
-        ("mediamtx", "record_format", "MTX_COMPANION_MEDIAMTX_RECORD_FORMAT", true),
-        ("mediamtx", "segment_duration", "MTX_COMPANION_MEDIAMTX_SEGMENT_DURATION", true),
-        ("mediamtx", "connect_timeout", "MTX_COMPANION_MEDIAMTX_CONNECT_TIMEOUT", false),
-        ("mediamtx", "request_timeout", "MTX_COMPANION_MEDIAMTX_REQUEST_TIMEOUT", false),
-        ("mediamtx", "reconcile_interval", "MTX_COMPANION_MEDIAMTX_RECONCILE_INTERVAL", false),
-        ("mediamtx", "manage_hooks", "MTX_COMPANION_MEDIAMTX_MANAGE_HOOKS", false),
-        ("mediamtx", "hook_command", "MTX_COMPANION_MEDIAMTX_HOOK_COMMAND", false),
-        ("hooks", "token", "MTX_COMPANION_HOOK_TOKEN", false),
-        ("hooks", "session_gap", "MTX_COMPANION_HOOKS_SESSION_GAP", false),
-        ("hooks", "record_timezone", "MTX_COMPANION_HOOKS_RECORD_TIMEZONE", false),
-        ("hooks", "event_retention_days", "MTX_COMPANION_HOOKS_EVENT_RETENTION_DAYS", false),
-        ("hooks", "max_clock_skew", "MTX_COMPANION_HOOKS_MAX_CLOCK_SKEW", false),
-        ("sources", "allow_local_urls", "MTX_COMPANION_SOURCES_ALLOW_LOCAL_URLS", false),
-        ("auth", "jwt_secret", "MTX_COMPANION_JWT_SECRET", false),
-        ("auth", "generate_jwt_secret", "MTX_COMPANION_AUTH_GENERATE_JWT_SECRET", false),
-        ("auth", "token_ttl", "MTX_COMPANION_AUTH_TOKEN_TTL", false),
-        ("auth", "media_token_ttl", "MTX_COMPANION_AUTH_MEDIA_TOKEN_TTL", false),
-        ("auth", "bcrypt_cost", "MTX_COMPANION_AUTH_BCRYPT_COST", false),
-        ("auth", "trusted_addresses", "MTX_COMPANION_AUTH_TRUSTED_ADDRESSES", false),
-        ("auth", "login_max_failures", "MTX_COMPANION_AUTH_LOGIN_MAX_FAILURES", false),
-        ("auth", "login_window", "MTX_COMPANION_AUTH_LOGIN_WINDOW", false),
-        ("auth", "cors_origins", "MTX_COMPANION_AUTH_CORS_ORIGINS", false),
-        ("auth", "external.issuer", "MTX_COMPANION_AUTH_EXTERNAL_ISSUER", false),
-        ("auth", "external.audience", "MTX_COMPANION_AUTH_EXTERNAL_AUDIENCE", false),
-        ("auth", "external.jwks_url", "MTX_COMPANION_AUTH_EXTERNAL_JWKS_URL", false),
-        ("auth", "external.key", "MTX_COMPANION_AUTH_EXTERNAL_KEY", false),
-        ("auth", "external.role_claim", "MTX_COMPANION_AUTH_EXTERNAL_ROLE_CLAIM", false),
-        ("auth", "external.roles", "MTX_COMPANION_AUTH_EXTERNAL_ROLES", false),
-        ("auth", "external.username_claim", "MTX_COMPANION_AUTH_EXTERNAL_USERNAME_CLAIM", false),
-        ("auth", "external.jwks_refresh", "MTX_COMPANION_AUTH_EXTERNAL_JWKS_REFRESH", false),
-        ("recordings", "retention_days", "MTX_COMPANION_RECORDINGS_RETENTION_DAYS", false),
-        ("recordings", "retention_interval", "MTX_COMPANION_RECORDINGS_RETENTION_INTERVAL", false),
-        ("webhooks", "allow_private_targets", "MTX_COMPANION_WEBHOOKS_ALLOW_PRIVATE_TARGETS", false),
-        ("webhooks", "request_timeout", "MTX_COMPANION_WEBHOOKS_REQUEST_TIMEOUT", false),
-        ("webhooks", "retry_base", "MTX_COMPANION_WEBHOOKS_RETRY_BASE", false),
-        ("webhooks", "max_age", "MTX_COMPANION_WEBHOOKS_MAX_AGE", false),
-        ("webhooks", "concurrency", "MTX_COMPANION_WEBHOOKS_CONCURRENCY", false),
-        ("webhooks", "disable_after", "MTX_COMPANION_WEBHOOKS_DISABLE_AFTER", false),
-        ("webhooks", "secret_grace", "MTX_COMPANION_WEBHOOKS_SECRET_GRACE", false),
-    ]
-
     /// The file for an environment name: `configs/config.<env>.yaml`.
     public static func path(forEnvironment env: String, directory: String = "configs") -> String {
         "\(directory)/config.\(env).yaml"
@@ -299,7 +241,7 @@ extension AppConfig {
         return try parse(yaml: text, file: file, variables: variables)
     }
 
-    /// Parses YAML text; `file` names it in errors.
+    /// Parses YAML text; `file` names it in errors. Every key is one `ConfigKey` of `ConfigKey.all`.
     public static func parse(yaml: String, file: String, variables: [String: String] = [:]) throws -> AppConfig {
         let root: Node?
         do {
@@ -310,247 +252,99 @@ extension AppConfig {
         guard let mapping = root?.mapping else {
             throw ConfigError(file: file, key: "", reason: "expected a mapping with server, database, mediamtx, hooks, auth, webhooks")
         }
-
-        var values: [String: (text: String, origin: String)] = [:]
-        let sections = Set(keys.map(\.section))
+        let names = Set(ConfigKey.all.map(\.name))
+        let sections = Set(ConfigKey.all.map(\.section))
+        var values: [String: ConfigValue] = [:]
         for (sectionNode, body) in mapping {
             guard let section = sectionNode.string, sections.contains(section) else {
                 throw ConfigError(file: file, key: sectionNode.string ?? "?", reason: "unknown key")
             }
             guard let inner = body.mapping else { throw ConfigError(file: file, key: section, reason: "expected a mapping") }
-            // One level of nesting (`auth: {external: {issuer: …}}`) names keys `external.issuer`.
-            var pairs: [(String, Node)] = inner.map { key, value in (key.string ?? "?", value) }
+            // One level of nesting (`auth: {external: {issuer: …}}`) names keys `auth.external.issuer`.
+            var pairs: [(String, Node)] = inner.map { key, value in ("\(section).\(key.string ?? "?")", value) }
             while !pairs.isEmpty {
-                let (key, value) = pairs.removeFirst()
-                if let nested = value.mapping, !key.contains("."), keys.contains(where: { $0.section == section && $0.key.hasPrefix(key + ".") }) {
-                    pairs.append(contentsOf: nested.map { inner, value in ("\(key).\(inner.string ?? "?")", value) })
+                let (name, value) = pairs.removeFirst()
+                if let nested = value.mapping, names.contains(where: { $0.hasPrefix(name + ".") }) {
+                    pairs.append(contentsOf: nested.map { inner, value in ("\(name).\(inner.string ?? "?")", value) })
                     continue
                 }
-                guard keys.contains(where: { $0.section == section && $0.key == key }) else {
-                    throw ConfigError(file: file, key: "\(section).\(key)", reason: "unknown key")
-                }
-                guard let scalar = value.scalar else { throw ConfigError(file: file, key: "\(section).\(key)", reason: "expected a single value") }
-                values["\(section).\(key)"] = (scalar.string, file)
+                guard names.contains(name) else { throw ConfigError(file: file, key: name, reason: "unknown key") }
+                guard let scalar = value.scalar else { throw ConfigError(file: file, key: name, reason: "expected a single value") }
+                values[name] = ConfigValue(text: scalar.string, origin: .file(file))
             }
         }
-        for k in keys {
-            if let v = variables[k.env] { values["\(k.section).\(k.key)"] = (v, k.env) }
+        for key in ConfigKey.all {
+            if let v = variables[key.env] { values[key.name] = ConfigValue(text: v, origin: .environment(key.env)) }
         }
-        var reader = Reader(values: values, file: file)
-        return try reader.build()
-    }
-}
-
-// MARK: - Validation
-
-private struct Reader {
-    let values: [String: (text: String, origin: String)]
-    let file: String
-
-    func error(_ key: String, _ reason: String) -> ConfigError {
-        let origin = values[key]?.origin ?? file
-        // An environment variable is named by itself; a file value by file and key.
-        return origin == file ? ConfigError(file: file, key: key, reason: reason) : ConfigError(file: origin, key: "", reason: "\(key): \(reason)")
-    }
-
-    func optional(_ key: String) -> String? {
-        values[key]?.text
-    }
-
-    func string(_ key: String) throws -> String {
-        guard let v = values[key]?.text else { throw ConfigError(file: file, key: key, reason: "missing") }
-        guard !v.trimmingCharacters(in: .whitespaces).isEmpty else { throw error(key, "must not be empty") }
-        return v
-    }
-
-    func url(_ key: String, schemes: [String]) throws -> String {
-        var v = try string(key)
-        while v.hasSuffix("/") { v.removeLast() }
-        guard let c = URLComponents(string: v), let scheme = c.scheme?.lowercased(), schemes.contains(scheme), let host = c.host, !host.isEmpty else {
-            throw error(key, "expected a \(schemes.joined(separator: "/")) address such as \(schemes[0])://127.0.0.1:port, got \"\(v)\"")
+        var config = AppConfig.defaults
+        for key in ConfigKey.all {
+            let value = values[key.name]
+            let fail = { (reason: String) in ConfigError(key: key.name, reason: reason, origin: value?.origin ?? .file(file)) }
+            guard let value else {
+                if key.required { throw fail("missing") }
+                continue
+            }
+            try key.read(&config, value.text, fail)
         }
-        return v
-    }
-
-    func duration(_ key: String, default fallback: Duration) throws -> Duration {
-        guard values[key] != nil else { return fallback }
-        let v = try string(key)
-        guard let d = GoDuration.parse(v), d > .zero else { throw error(key, "not a duration such as 500ms, 2s or 1m (\"\(v)\")") }
-        return d
-    }
-
-    func retentionDays() throws -> Int {
-        guard let text = optional("hooks.event_retention_days") else { return 30 }
-        guard let days = Int(text), days >= 0 else {
-            throw error("hooks.event_retention_days", "must be a whole number of days, 0 to keep all (\"\(text)\")")
-        }
-        return days
-    }
-
-    mutating func build() throws -> AppConfig {
-        let host = try string("server.host")
-        let portText = try string("server.port")
-        guard let port = Int(portText), (0...65535).contains(port) else { throw error("server.port", "not a port number (\"\(portText)\")") }
-
-        let recordPath = try string("mediamtx.record_path")
-        let timeParts = ["%Y", "%m", "%d", "%H", "%M", "%S"]
-        guard recordPath.contains("%path"), recordPath.contains("%s") || timeParts.allSatisfy(recordPath.contains) else {
-            throw error("mediamtx.record_path", "must contain %path and either %s or all of %Y %m %d %H %M %S (\"\(recordPath)\")")
-        }
-        let format = try string("mediamtx.record_format")
-        guard ["fmp4", "mpegts"].contains(format) else { throw error("mediamtx.record_format", "must be fmp4 or mpegts (\"\(format)\")") }
-        let segment = try string("mediamtx.segment_duration")
-        guard let seg = GoDuration.parse(segment), seg > .zero else {
-            throw error("mediamtx.segment_duration", "not a duration such as 1h, 60s or 1m30s (\"\(segment)\")")
-        }
-
-        let manageHooks: Bool
-        switch optional("mediamtx.manage_hooks")?.lowercased() {
-        case nil, "false", "no": manageHooks = false
-        case "true", "yes": manageHooks = true
-        case let other?: throw error("mediamtx.manage_hooks", "must be true or false (\"\(other)\")")
-        }
-        let timezone = optional("hooks.record_timezone") ?? "UTC"
-        guard TimeZone(identifier: timezone) != nil else {
-            throw error("hooks.record_timezone", "not a time zone such as UTC or Asia/Shanghai (\"\(timezone)\")")
-        }
-
-        var config = AppConfig(
-            server: .init(host: host, port: port),
-            database: .init(path: try string("database.path")),
-            mediamtx: .init(
-                apiAddress: try url("mediamtx.api_address", schemes: ["http", "https"]),
-                rtspAddress: try url("mediamtx.rtsp_address", schemes: ["rtsp", "rtsps"]),
-                rtmpAddress: try url("mediamtx.rtmp_address", schemes: ["rtmp", "rtmps"]),
-                hlsAddress: try url("mediamtx.hls_address", schemes: ["http", "https"]),
-                webrtcAddress: try url("mediamtx.webrtc_address", schemes: ["http", "https"]),
-                srtAddress: try url("mediamtx.srt_address", schemes: ["srt"]),
-                playbackAddress: try url("mediamtx.playback_address", schemes: ["http", "https"]),
-                recordPath: recordPath,
-                recordFormat: format,
-                segmentDuration: segment,
-                connectTimeout: try duration("mediamtx.connect_timeout", default: .seconds(2)),
-                requestTimeout: try duration("mediamtx.request_timeout", default: .seconds(5))
-            ),
-            hooks: .init(
-                token: optional("hooks.token") ?? "",
-                sessionGap: try duration("hooks.session_gap", default: .seconds(1)),
-                recordTimezone: timezone,
-                eventRetentionDays: try retentionDays()
-            ),
-            auth: .init(jwtSecret: "")
-        )
-        if optional("mediamtx.reconcile_interval") == "0" {
-            config.mediamtx.reconcileInterval = .zero
-        } else {
-            config.mediamtx.reconcileInterval = try duration("mediamtx.reconcile_interval", default: .seconds(60))
-        }
-        config.mediamtx.manageHooks = manageHooks
-        config.mediamtx.hookCommand = optional("mediamtx.hook_command") ?? "mtx-hook"
-        config.auth = try auth()
-        config.webhooks = try webhooks()
-        config.server.uiDirectory = optional("server.ui_directory") ?? "ui"
-        config.server.openAPIFile = optional("server.openapi_file") ?? "docs/openapi.yaml"
-        config.recordings.retentionDays = try integer("recordings.retention_days", default: 0, in: 0...36_500)
-        config.recordings.retentionInterval = try duration("recordings.retention_interval", default: .seconds(3600))
-        config.hooks.maxClockSkew = try duration("hooks.max_clock_skew", default: config.hooks.maxClockSkew)
-        config.sources.allowLocalURLs = try boolean("sources.allow_local_urls", default: false)
+        try config.checkJWTSecret { key, reason in ConfigError(key: key, reason: reason, origin: values[key]?.origin ?? .file(file)) }
+        try config.checkExternal { key, reason in ConfigError(key: key, reason: reason, origin: values[key]?.origin ?? .file(file)) }
         return config
     }
 
-    func boolean(_ key: String, default fallback: Bool) throws -> Bool {
-        switch optional(key)?.lowercased() {
-        case nil: return fallback
-        case "false", "no": return false
-        case "true", "yes": return true
-        case let other?: throw error(key, "must be true or false (\"\(other)\")")
-        }
+    /// Every setting at its default; the keys the file must give are empty.
+    static var defaults: AppConfig {
+        AppConfig(
+            server: .init(host: "", port: 0), database: .init(path: ""),
+            mediamtx: .init(
+                apiAddress: "", rtspAddress: "", rtmpAddress: "", hlsAddress: "", webrtcAddress: "", srtAddress: "", playbackAddress: "",
+                recordPath: "", recordFormat: "", segmentDuration: ""),
+            auth: .init(jwtSecret: ""))
     }
 
-    func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
-        guard let text = optional(key) else { return fallback }
-        guard let value = Int(text), range.contains(value) else {
-            throw error(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound) (\"\(text)\")")
-        }
-        return value
-    }
-
-    func list(_ key: String, default fallback: [String]) -> [String] {
-        guard let text = optional(key) else { return fallback }
-        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
-    func webhooks() throws -> AppConfig.Webhooks {
-        var w = AppConfig.Webhooks()
-        w.allowPrivateTargets = try boolean("webhooks.allow_private_targets", default: false)
-        w.requestTimeout = try duration("webhooks.request_timeout", default: w.requestTimeout)
-        w.retryBase = try duration("webhooks.retry_base", default: w.retryBase)
-        w.maxAge = try duration("webhooks.max_age", default: w.maxAge)
-        w.concurrency = try integer("webhooks.concurrency", default: w.concurrency, in: 1...256)
-        w.disableAfter = try duration("webhooks.disable_after", default: w.disableAfter)
-        w.secretGrace = try duration("webhooks.secret_grace", default: w.secretGrace)
-        return w
-    }
-
-    func auth() throws -> AppConfig.Auth {
-        var auth = AppConfig.Auth(jwtSecret: optional("auth.jwt_secret") ?? "")
+    /// `auth.jwt_secret`, or one made at start with `generate_jwt_secret`.
+    mutating func checkJWTSecret(_ fail: (String, String) -> ConfigError) throws {
         if auth.jwtSecret.isEmpty {
-            guard try boolean("auth.generate_jwt_secret", default: false) else {
-                throw error("auth.jwt_secret", "missing: set MTX_COMPANION_JWT_SECRET to a random string of at least 32 characters")
+            guard auth.generateJWTSecret else {
+                throw fail("auth.jwt_secret", "missing: set MTX_COMPANION_JWT_SECRET to a random string of at least 32 characters")
             }
             var generator = SystemRandomNumberGenerator()
             auth.jwtSecret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
             auth.secretWasGenerated = true
         }
-        guard auth.jwtSecret.utf8.count >= 32 else { throw error("auth.jwt_secret", "must be at least 32 characters (it signs every token)") }
-        auth.tokenTTL = try duration("auth.token_ttl", default: .seconds(3600))
-        auth.mediaTokenTTL = try duration("auth.media_token_ttl", default: .seconds(600))
-        auth.bcryptCost = try integer("auth.bcrypt_cost", default: 12, in: 10...16)
-        auth.trustedAddresses = list("auth.trusted_addresses", default: ["127.0.0.1", "::1"])
-        auth.loginMaxFailures = try integer("auth.login_max_failures", default: 10, in: 1...1000)
-        auth.loginWindow = try duration("auth.login_window", default: .seconds(15 * 60))
-        auth.corsOrigins = list("auth.cors_origins", default: [])
-        auth.external = try external()
-        return auth
+        guard auth.jwtSecret.utf8.count >= 32 else { throw fail("auth.jwt_secret", "must be at least 32 characters (it signs every token)") }
     }
 
     /// `auth.external`: off unless `issuer` is set; then `audience`, one of `jwks_url` and `key`, and at least one role
     /// mapping are required.
-    func external() throws -> AppConfig.Auth.External? {
-        guard let issuer = optional("auth.external.issuer"), !issuer.isEmpty else {
-            for key in ["audience", "jwks_url", "key", "roles"] where optional("auth.external.\(key)") != nil {
-                throw error("auth.external.issuer", "missing: auth.external.\(key) is set, so the issuer must be too")
+    mutating func checkExternal(_ fail: (String, String) -> ConfigError) throws {
+        let external = auth.externalKeys
+        guard !external.issuer.isEmpty else {
+            let given: [(String, Bool)] = [
+                ("audience", !external.audience.isEmpty), ("jwks_url", external.jwksURL != nil), ("key", external.key != nil),
+                ("roles", !external.roles.isEmpty),
+            ]
+            if let (key, _) = given.first(where: \.1) {
+                throw fail("auth.external.issuer", "missing: auth.external.\(key) is set, so the issuer must be too")
             }
-            return nil
+            auth.external = nil
+            return
         }
-        var external = AppConfig.Auth.External(issuer: issuer, audience: try string("auth.external.audience"))
-        external.jwksURL = optional("auth.external.jwks_url").flatMap { $0.isEmpty ? nil : $0 }
-        external.key = optional("auth.external.key").flatMap { $0.isEmpty ? nil : $0 }
+        guard !external.audience.isEmpty else { throw fail("auth.external.audience", "missing") }
         switch (external.jwksURL, external.key) {
-        case (nil, nil): throw error("auth.external.jwks_url", "missing: give the issuer's JWKS URL (or auth.external.key)")
-        case (_?, _?): throw error("auth.external.key", "give either auth.external.jwks_url or auth.external.key, not both")
+        case (nil, nil): throw fail("auth.external.jwks_url", "missing: give the issuer's JWKS URL (or auth.external.key)")
+        case (_?, _?): throw fail("auth.external.key", "give either auth.external.jwks_url or auth.external.key, not both")
         case (let url?, nil):
             guard let c = URLComponents(string: url), ["http", "https"].contains(c.scheme?.lowercased() ?? ""), c.host?.isEmpty == false else {
-                throw error("auth.external.jwks_url", "expected an http(s) URL, got \"\(url)\"")
+                throw fail("auth.external.jwks_url", "expected an http(s) URL, got \"\(url)\"")
             }
         case (nil, let key?):
             if !key.hasPrefix("-----BEGIN"), key.utf8.count < 32 {
-                throw error("auth.external.key", "an HS256 secret must be at least 32 characters")
+                throw fail("auth.external.key", "an HS256 secret must be at least 32 characters")
             }
-        }
-        external.roleClaim = optional("auth.external.role_claim").flatMap { $0.isEmpty ? nil : $0 } ?? external.roleClaim
-        external.usernameClaim = optional("auth.external.username_claim").flatMap { $0.isEmpty ? nil : $0 } ?? external.usernameClaim
-        for pair in list("auth.external.roles", default: []) {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, !parts[0].isEmpty, let role = User.Role(rawValue: parts[1]) else {
-                throw error("auth.external.roles", "expected claim-value=role pairs (roles admin, operator, viewer), got \"\(pair)\"")
-            }
-            external.roles[parts[0]] = role
         }
         guard !external.roles.isEmpty else {
-            throw error("auth.external.roles", "missing: map at least one claim value to a role, e.g. mtx-admins=admin")
+            throw fail("auth.external.roles", "missing: map at least one claim value to a role, e.g. mtx-admins=admin")
         }
-        external.jwksRefresh = try duration("auth.external.jwks_refresh", default: external.jwksRefresh)
-        return external
+        auth.external = external
     }
 }

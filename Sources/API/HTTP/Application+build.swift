@@ -27,7 +27,7 @@ public struct AppServices: Sendable {
         self.logger = logger
         let metrics = AppMetrics()
         self.metrics = metrics
-        database = try AppDatabase.open(path: config.database.path)
+        database = try AppDatabase.open(config.database)
         httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
         let mediamtx = MediaMTXClient(
             apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
