@@ -26,6 +26,11 @@ struct ConfigOptions: ParsableArguments {
             throw ExitCode(78)
         }
     }
+
+    /// The catalogue the config names (subcommands that need nothing else from the config).
+    func openCatalog() throws -> AppDatabase {
+        try AppDatabase.open(load().database)
+    }
 }
 
 @main
@@ -115,7 +120,7 @@ struct Backup: AsyncParsableCommand {
     @Argument(help: "The new file; an existing file is never overwritten.") var file: String
 
     func run() async throws {
-        let database = try AppDatabase.open(try options.load().database)
+        let database = try options.openCatalog()
         do {
             try database.backup(to: file)
         } catch CatalogError.backupExists(let path) {
@@ -174,7 +179,7 @@ struct Segments: AsyncParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() async throws {
-        let database = try AppDatabase.open(try options.load().database)
+        let database = try options.openCatalog()
         let page = try await database.segments(
             SegmentQuery(
                 path: path, from: try from.map(parseTime)?.micros, to: try to.map(parseTime)?.micros, pageSize: limit
@@ -212,7 +217,7 @@ struct Events: AsyncParsableCommand {
     @Flag(help: "Keep printing new events as they are indexed.") var follow = false
 
     func run() async throws {
-        let database = try AppDatabase.open(try options.load().database)
+        let database = try options.openCatalog()
         var seen = Set<String>()
         var printedUpTo = Int64.min
         repeat {

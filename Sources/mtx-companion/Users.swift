@@ -48,7 +48,7 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let database = try AppDatabase.open(try options.load().database)
+            let database = try options.openCatalog()
             for user in try await database.users() {
                 print("\(user.username)\t\(user.role.rawValue)\t\(RFC3339.format(user.createdAt))")
             }
@@ -86,7 +86,7 @@ struct Users: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let database = try AppDatabase.open(try options.load().database)
+            let database = try options.openCatalog()
             do {
                 try await database.removeUser(named: name)
             } catch CatalogError.notFound {
