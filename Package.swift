@@ -78,6 +78,7 @@ let package = Package(
             name: "mtx-companion",
             dependencies: [
                 "API", "Domain", "Catalog", "MediaMTX", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

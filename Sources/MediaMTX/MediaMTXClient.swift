@@ -129,6 +129,11 @@ public struct MediaMTXClient: Sendable {
         _ = try await execute(.PATCH, url: apiAddress + "/v3/config/pathdefaults/patch", body: data, operation: "patchPathDefaults")
     }
 
+    /// `pathDefaults` as a path configuration (record path and format, …).
+    public func getPathDefaults() async throws -> PathConf {
+        try await get(api: "/v3/config/pathdefaults/get", as: PathConf.self, operation: "getPathDefaults")
+    }
+
     public func info() async throws -> Info {
         try await get(api: "/v3/info", as: Info.self, operation: "info")
     }

@@ -1,0 +1,163 @@
+import API
+import ArgumentParser
+import AsyncHTTPClient
+import Catalog
+import Domain
+import Foundation
+import Logging
+import MediaMTX
+
+/// `mtx-companion doctor`: one line per check, and for each that fails what to do about it. Exit status 1 when
+/// anything fails (a config that does not parse stops earlier, with status 78, like every subcommand).
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the installation: config, database, MediaMTX's API and version, hooks, record path, playback server.")
+    @OptionGroup var options: ConfigOptions
+
+    /// The MediaMTX the reference exchanges were recorded from; the hooks and fields we rely on are there.
+    static let minimumMediaMTX = (major: 1, minor: 20)
+
+    struct Outcome {
+        var check: String
+        var problem: String?
+        var detail: String
+        var fix: String = ""
+        /// Not checked: what it needs failed.
+        var skipped = false
+    }
+
+    func run() async throws {
+        let config = try options.load()
+        var outcomes = [Outcome(check: "config", detail: "parsed; \(ConfigKey.all.count) keys known")]
+        outcomes.append(await Self.database(config))
+        let httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .seconds(2))
+        let client = MediaMTXClient(
+            apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress, httpClient: httpClient,
+            requestTimeout: .seconds(5),
+            logger: {
+                var l = Logger(label: "doctor")
+                l.logLevel = .critical
+                return l
+            }())
+        outcomes += await Self.mediamtx(config, client)
+        try await httpClient.shutdown()
+        for o in outcomes {
+            if o.skipped {
+                print("skip  \(o.check): \(o.detail)")
+            } else {
+                print(o.problem == nil ? "ok    \(o.check): \(o.detail)" : "FAIL  \(o.check): \(o.problem!)\n      fix: \(o.fix)")
+            }
+        }
+        let failed = outcomes.filter { $0.problem != nil || $0.skipped }.count
+        print(failed == 0 ? "all \(outcomes.count) checks passed" : "\(failed) of \(outcomes.count) checks failed")
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    static func database(_ config: AppConfig) async -> Outcome {
+        let path = config.database.path
+        do {
+            let database = try AppDatabase.open(config.database)
+            try await database.checkWritable()
+            let migrations = try database.appliedMigrations().count
+            try database.close()
+            return Outcome(check: "database", detail: "\(path): migrated (\(migrations) migrations), writable")
+        } catch {
+            return Outcome(
+                check: "database", problem: "\(path): \(error)", detail: "",
+                fix: "make the file and its folder writable by the user running mtx-companion, or set database.path")
+        }
+    }
+
+    static func mediamtx(_ config: AppConfig, _ client: MediaMTXClient) async -> [Outcome] {
+        let api = config.mediamtx.apiAddress
+        var out: [Outcome] = []
+        let info: Info
+        do {
+            info = try await client.info()
+        } catch {
+            out.append(
+                Outcome(
+                    check: "mediamtx api", problem: "\(api): \(error)", detail: "",
+                    fix: "start MediaMTX with `api: yes` (mediamtx.yml.example), or set mediamtx.api_address to where its API listens"))
+            out += ["hooks", "record path"].map { Outcome(check: $0, detail: "needs MediaMTX's API", skipped: true) }
+            out.append(await playback(config, client))
+            return out
+        }
+        let least = "v\(minimumMediaMTX.major).\(minimumMediaMTX.minor)"
+        if let version = version(info.version), version >= minimumMediaMTX {
+            out.append(Outcome(check: "mediamtx api", detail: "\(api): MediaMTX \(info.version)"))
+        } else {
+            out.append(
+                Outcome(
+                    check: "mediamtx api", problem: "\(api): MediaMTX \(info.version) is older than \(least)", detail: "",
+                    fix: "upgrade MediaMTX to \(least) or later"))
+        }
+        do {
+            let hooks = try await client.getPathDefaultHooks()
+            let missing = HookWiring.missing(command: config.mediamtx.hookCommand, current: hooks)
+            if !missing.isEmpty {
+                out.append(
+                    Outcome(
+                        check: "hooks", problem: "pathDefaults do not run mtx-hook for \(missing.map(\.name).joined(separator: ", "))", detail: "",
+                        fix: "set mediamtx.manage_hooks: true (the server sets them), or copy the hooks of mediamtx.yml.example"))
+            } else if let problem = hookBinaryProblem(config) {
+                out.append(
+                    Outcome(
+                        check: "hooks", problem: problem, detail: "",
+                        fix: "install mtx-hook on MediaMTX's host, or set mediamtx.hook_command to its full path"))
+            } else {
+                out.append(
+                    Outcome(check: "hooks", detail: "all \(HookWiring.wanted(command: "", current: hooks).count) run \(config.mediamtx.hookCommand)"))
+            }
+            let defaults = try await client.getPathDefaults()
+            let ours = RecordPathPattern(config.mediamtx.recordPath).pattern
+            if let theirs = defaults.recordPath, RecordPathPattern(theirs).pattern != ours {
+                out.append(
+                    Outcome(
+                        check: "record path", problem: "MediaMTX records to \(theirs), the companion reads \(config.mediamtx.recordPath)", detail: "",
+                        fix: "make recordPath in mediamtx.yml and mediamtx.record_path the same pattern"))
+            } else {
+                out.append(Outcome(check: "record path", detail: config.mediamtx.recordPath))
+            }
+        } catch {
+            out.append(
+                Outcome(
+                    check: "hooks", problem: "cannot read MediaMTX's pathDefaults: \(error)", detail: "",
+                    fix: "allow the companion's address in MediaMTX's authInternalUsers for the `api` action"))
+        }
+        out.append(await playback(config, client))
+        return out
+    }
+
+    static func playback(_ config: AppConfig, _ client: MediaMTXClient) async -> Outcome {
+        do {
+            _ = try await client.playbackList(path: "mtx-companion-doctor")
+            return Outcome(check: "playback", detail: config.mediamtx.playbackAddress)
+        } catch {
+            return Outcome(
+                check: "playback", problem: "\(config.mediamtx.playbackAddress): \(error)", detail: "",
+                fix: "set `playback: yes` in mediamtx.yml, or mediamtx.playback_address to where it listens")
+        }
+    }
+
+    /// `v1.20.1-44-g8ac6…` → (1, 20).
+    static func version(_ text: String) -> (Int, Int)? {
+        let parts = text.drop { $0 == "v" }.split(separator: ".").prefix(2).compactMap { Int($0.prefix { $0.isNumber }) }
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
+    }
+
+    /// When MediaMTX runs on this host, its hook command must exist here (an absolute path, or a name on PATH).
+    static func hookBinaryProblem(_ config: AppConfig) -> String? {
+        guard let host = URLComponents(string: config.mediamtx.apiAddress)?.host, ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
+            return nil
+        }
+        let program = String(config.mediamtx.hookCommand.split(separator: " ").first ?? "")
+        let candidates =
+            program.contains("/")
+            ? [program] : (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/\(program)" }
+        guard candidates.contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return "\(program) is not an executable file here (MediaMTX runs on this host)"
+        }
+        return nil
+    }
+}
