@@ -34,7 +34,7 @@ struct AccessMiddleware: RouterMiddleware {
             await audit(rule, context, status: response.status.code)
             return response
         } catch {
-            await audit(rule, context, status: (error as? any HTTPResponseError)?.status.code ?? 500)
+            await audit(rule, context, status: Self.status(of: error))
             throw error
         }
     }
@@ -66,6 +66,12 @@ struct AccessMiddleware: RouterMiddleware {
         } catch {
             logger.error("audit entry not written", metadata: ["action": "\(action)", "error": "\(error)"])
         }
+    }
+
+    /// The status the error middleware will answer for errors that name one; 500 for the rest.
+    static func status(of error: any Error) -> Int {
+        if let error = error as? ServiceError { return APIError(error).status.code }
+        return (error as? any HTTPResponseError)?.status.code ?? 500
     }
 
     static func targetType(_ path: String) -> String? {
