@@ -10,7 +10,8 @@ import Logging
 struct AccessMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
-    let database: AppDatabase
+    /// Keeps the audit log.
+    let auth: AuthService
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -62,7 +63,7 @@ struct AccessMiddleware: RouterMiddleware {
             outcome: outcome, status: status, ip: context.clientIP, detail: note.detail
         )
         do {
-            try await database.appendAudit(entry)
+            try await auth.record(entry)
         } catch {
             logger.error("audit entry not written", metadata: ["action": "\(action)", "error": "\(error)"])
         }
