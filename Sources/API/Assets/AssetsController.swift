@@ -1,13 +1,16 @@
-import Catalog
 import Domain
 import Foundation
 import Hummingbird
-import MediaMTX
 
-/// `/api/v1/assets` (design §3, §4). Stream endpoints resolve asset → source and reuse the sources controller.
+/// `/api/v1/assets` (design §3, §4). Stream endpoints resolve asset → source, then answer as the source's own do.
 struct AssetsController {
     let service: AssetsService
-    let sources: SourcesController
+    /// The stream of an asset is its source's.
+    let sources: SourcesService
+    let urls: StreamURLs
+    let access: StreamAccess
+    /// `sources.allow_local_urls`.
+    let allowLocalURLs: Bool
     let playbackAddress: String
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -20,13 +23,18 @@ struct AssetsController {
             return Response(status: .noContent)
         }
         group.post(":id/clips", use: createClip)
-        group.get(":id/preview") { _, context in try await sources.preview(of: try await live(context), context) }
-        group.get(":id/stream/status") { _, context in try await sources.status(of: try await live(context)) }
-        group.post(":id/stream/record/start") { _, context in try await sources.setRecording(try await live(context), true, context) }
-        group.post(":id/stream/record/stop") { _, context in try await sources.setRecording(try await live(context), false, context) }
-        group.get(":id/stream/record/status") { _, context in try await sources.recordStatus(of: try await live(context)) }
-        group.get(":id/stream/recordings") { request, context in try await sources.recordFiles(of: try await live(context), QueryInput(request)) }
-        group.get(":id/stream/playback") { request, context in try await sources.playback(of: try await live(context), QueryInput(request)) }
+        group.get(":id/preview") { _, context in
+            try await PreviewResponse(try await live(context), urls: urls, access: access, for: context.identity)
+        }
+        group.get(":id/stream/status") { _, context in
+            let source = try await live(context)
+            return StatusResponse(pathName: source.pathName, path: try await sources.status(of: source))
+        }
+        group.post(":id/stream/record/start") { _, context in try await setRecording(try await live(context), true, context) }
+        group.post(":id/stream/record/stop") { _, context in try await setRecording(try await live(context), false, context) }
+        group.get(":id/stream/record/status") { _, context in RecordStatusResponse(try await sources.recordStatus(try await live(context))) }
+        group.get(":id/stream/recordings") { request, context in try await recordings(of: try await live(context), QueryInput(request)) }
+        group.get(":id/stream/playback") { request, context in try await playback(of: try await live(context), QueryInput(request)) }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<AssetResponse> {
@@ -46,7 +54,7 @@ struct AssetsController {
         case (let url?, nil):
             // The new source's path_name is made by the server: there is none to give.
             if body.path != nil { throw APIError.invalidField("path", .pathWithStreamURL) }
-            let streamURL = try SourceValidation.pullURL(url, allowLocal: sources.allowLocalURLs, field: "stream_url")
+            let streamURL = try SourceValidation.pullURL(url, allowLocal: allowLocalURLs, field: "stream_url")
             asset = try await service.createFromURL(details, streamURL: streamURL)
         case (nil, let sourceID?):
             asset = try await service.createFromSource(details, sourceID: try AssetValidation.sourceID(sourceID), path: body.path)
@@ -117,6 +125,25 @@ struct AssetsController {
         return EditedResponse(status: .created, response: try await respond(clip))
     }
 
+    // MARK: - The stream of a live asset
+
+    func setRecording(_ source: MediaSource, _ on: Bool, _ context: AppRequestContext) async throws -> SourceResponse {
+        try await SourceResponse(try await sources.setRecording(source.id, on), urls: urls, access: access, for: context.identity)
+    }
+
+    /// The source's indexed segments; `from`/`to` select those overlapping the range; paged.
+    func recordings(of source: MediaSource, _ q: QueryInput) async throws -> PageResponse<SegmentResponse> {
+        let query = try SegmentsQuery(q)
+        let segments = try await sources.segments(source, from: query.from, to: query.to, page: query.page, pageSize: query.pageSize)
+        return PageResponse(items: segments.items.map(SegmentResponse.init), total: segments.total, page: query.page, pageSize: query.pageSize)
+    }
+
+    func playback(of source: MediaSource, _ q: QueryInput) async throws -> PlaybackResponse {
+        let query = try PlaybackQuery(q)
+        let playback = try await sources.playback(source, start: query.start, duration: query.duration, format: query.format)
+        return PlaybackResponse(source, query, playback, url: try await access.signedPlayback(playback.url, path: source.pathName))
+    }
+
     // MARK: - Helpers
 
     func asset(_ context: AppRequestContext) async throws -> MediaAsset {
@@ -129,7 +156,7 @@ struct AssetsController {
 
     func respond(_ asset: MediaAsset) async throws -> AssetResponse {
         var token: String?
-        if asset.clipStart != nil, let path = asset.path { token = try await sources.access.playbackToken(path) }
+        if asset.clipStart != nil, let path = asset.path { token = try await access.playbackToken(path) }
         return AssetResponse(asset, playbackAddress: playbackAddress, playbackToken: token)
     }
 }

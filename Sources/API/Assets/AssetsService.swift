@@ -44,9 +44,9 @@ public struct AssetsService: Sendable {
     /// `path`, when the caller gives it (design §3.2: `path=source.path_name`), must be the source's path_name.
     public func createFromSource(_ details: Details, sourceID: UUID, path: String? = nil) async throws -> MediaAsset {
         guard let source = try await database.source(id: sourceID) else {
-            throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
+            throw ServiceError.notFound(.source, field: "source_id")
         }
-        if let path, path != source.pathName { throw APIError.invalidField("path", .pathIsNotTheSources(source.pathName)) }
+        if let path, path != source.pathName { throw ServiceError.invalid("path", .pathIsNotTheSources(source.pathName)) }
         let now = SourcesService.now()
         let asset = MediaAsset(
             id: UUID(), name: details.name, type: MediaAsset.streamType, sourceType: .live, sourceID: source.id,
@@ -55,7 +55,7 @@ public struct AssetsService: Sendable {
         do {
             try await database.insertAsset(asset)
         } catch CatalogError.notFound {
-            throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
+            throw ServiceError.notFound(.source, field: "source_id")
         }
         return asset
     }
@@ -65,7 +65,7 @@ public struct AssetsService: Sendable {
         let source = try await source(of: parent)
         let recorded = try await sources.sessions(source, from: start, to: start.addingTimeInterval(duration))
         guard !recorded.isEmpty else {
-            throw APIError(.notFound, code: "no_recording", message: .noRecording, field: "start")
+            throw ServiceError(.noRecording, .noRecording, field: "start")
         }
         let now = SourcesService.now()
         let clip = MediaAsset(
@@ -89,7 +89,7 @@ public struct AssetsService: Sendable {
     // MARK: - Read, update, delete
 
     public func get(_ id: UUID) async throws -> MediaAsset {
-        guard let asset = try await database.asset(id: id) else { throw APIError.notFound(.asset) }
+        guard let asset = try await database.asset(id: id) else { throw ServiceError.notFound(.asset) }
         return asset
     }
 
@@ -112,10 +112,10 @@ public struct AssetsService: Sendable {
         if let description = changes.description { asset.description = description }
         if let sourceID = changes.sourceID, sourceID != asset.sourceID {
             guard asset.type == MediaAsset.streamType, asset.sourceType == .live else {
-                throw APIError.invalidField("source_id", .relinkOnlyLive)
+                throw ServiceError.invalid("source_id", .relinkOnlyLive)
             }
             guard let source = try await database.source(id: sourceID) else {
-                throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
+                throw ServiceError.notFound(.source, field: "source_id")
             }
             asset.sourceID = source.id
             asset.path = source.pathName
@@ -124,14 +124,14 @@ public struct AssetsService: Sendable {
         do {
             try await database.updateAsset(asset)
         } catch CatalogError.notFound {
-            throw APIError.notFound(.asset)
+            throw ServiceError.notFound(.asset)
         }
         return asset
     }
 
     /// Only the row: the source and its MediaMTX path stay (§3.3).
     public func delete(_ id: UUID) async throws {
-        guard try await database.deleteAsset(id: id) else { throw APIError.notFound(.asset) }
+        guard try await database.deleteAsset(id: id) else { throw ServiceError.notFound(.asset) }
     }
 
     // MARK: - Streams
@@ -139,7 +139,7 @@ public struct AssetsService: Sendable {
     /// asset → source_id → the source (§4); only stream assets have one.
     public func source(of asset: MediaAsset) async throws -> MediaSource {
         guard asset.type == MediaAsset.streamType, let sourceID = asset.sourceID else {
-            throw APIError(.badRequest, code: "not_a_stream_asset", message: .notAStreamAsset(asset.type))
+            throw ServiceError(.notAStreamAsset, .notAStreamAsset(asset.type))
         }
         return try await sources.get(sourceID)
     }
@@ -147,7 +147,7 @@ public struct AssetsService: Sendable {
     /// The source of a live stream asset; clips (vod) have a playback URL instead.
     public func liveSource(of asset: MediaAsset) async throws -> MediaSource {
         let source = try await source(of: asset)
-        guard asset.sourceType == .live else { throw APIError(.badRequest, code: "not_a_live_stream", message: .notALiveStream) }
+        guard asset.sourceType == .live else { throw ServiceError(.notALiveStream, .notALiveStream) }
         return source
     }
 }

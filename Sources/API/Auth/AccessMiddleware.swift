@@ -10,7 +10,8 @@ import Logging
 struct AccessMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
-    let database: AppDatabase
+    /// Keeps the audit log.
+    let auth: AuthService
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -34,7 +35,7 @@ struct AccessMiddleware: RouterMiddleware {
             await audit(rule, context, status: response.status.code)
             return response
         } catch {
-            await audit(rule, context, status: (error as? any HTTPResponseError)?.status.code ?? 500)
+            await audit(rule, context, status: Self.status(of: error))
             throw error
         }
     }
@@ -62,10 +63,16 @@ struct AccessMiddleware: RouterMiddleware {
             outcome: outcome, status: status, ip: context.clientIP, detail: note.detail
         )
         do {
-            try await database.appendAudit(entry)
+            try await auth.record(entry)
         } catch {
             logger.error("audit entry not written", metadata: ["action": "\(action)", "error": "\(error)"])
         }
+    }
+
+    /// The status the error middleware will answer for errors that name one; 500 for the rest.
+    static func status(of error: any Error) -> Int {
+        if let error = error as? ServiceError { return APIError(error).status.code }
+        return (error as? any HTTPResponseError)?.status.code ?? 500
     }
 
     static func targetType(_ path: String) -> String? {

@@ -1,25 +1,22 @@
-import Catalog
 import Domain
 import Foundation
 import Hummingbird
 
 /// `POST /api/v1/auth/login`, `GET /api/v1/auth/me`, the admin's `/api/v1/users` and `GET /api/v1/audit`.
 struct AuthController {
-    let authenticator: Authenticator
-    let database: AppDatabase
+    let service: AuthService
 
     func addRoutes(to router: AppRouter) {
         router.post("api/v1/auth/login", use: login)
         router.get("api/v1/auth/me") { _, context in
             if let identity = context.identity, identity.external { return UserResponse(identity) }
-            return UserResponse(try await current(context))
+            return UserResponse(try await service.user(of: context.identity))
         }
         router.post("api/v1/auth/logout") { _, context in
-            if context.identity?.external == true { throw APIError(.conflict, code: "conflict", message: .externalLogout) }
-            try await database.endSessions(userID: try await current(context).id)
+            try await service.logout(context.identity)
             return Response(status: .noContent)
         }
-        router.get("api/v1/users") { _, _ in ListResponse(items: try await database.users().map(UserResponse.init)) }
+        router.get("api/v1/users") { _, _ in ListResponse(items: try await service.users().map(UserResponse.init)) }
         router.post("api/v1/users", use: addUser)
         router.put("api/v1/users/:username", use: updateUser)
         router.delete("api/v1/users/:username", use: removeUser)
@@ -51,14 +48,8 @@ struct AuthController {
         let username = try Self.username(body.username)
         guard !body.password.isEmpty else { throw APIError.missingField("password") }
         context.audit.record("auth.login", target: "user", id: String(username.prefix(64)))
-        let user = try await authenticator.login(username: username, password: body.password, ip: context.clientIP)
-        let (token, expiresIn) = try await authenticator.accessToken(for: user)
+        let (token, expiresIn) = try await service.login(username: username, password: body.password, ip: context.clientIP)
         return TokenResponse(accessToken: token, expiresIn: expiresIn)
-    }
-
-    func current(_ context: AppRequestContext) async throws -> User {
-        guard let identity = context.identity, let user = try await database.user(id: identity.id) else { throw APIError.tokenInvalid }
-        return user
     }
 
     // MARK: Users (admin)
@@ -135,44 +126,25 @@ struct AuthController {
         let role = try Self.role(body.role)
         try Self.checkPassword(body.password)
         context.audit.record("user.add", target: "user", id: body.username, detail: "role=\(role.rawValue)")
-        let user = User(
-            username: body.username, role: role,
-            passwordHash: await Authenticator.hashPassword(body.password, cost: authenticator.settings.bcryptCost))
-        do {
-            try await database.addUser(user)
-        } catch CatalogError.nameTaken(let name) {
-            throw APIError(.conflict, code: "conflict", message: .userExists(name), field: "username")
-        }
+        let user = try await service.addUser(username: body.username, password: body.password, role: role)
         return EditedResponse(status: .created, response: UserResponse(user))
     }
 
     @Sendable func updateUser(_ request: Request, context: AppRequestContext) async throws -> UserResponse {
         let name = context.parameters.get("username") ?? ""
-        guard let existing = try await database.user(named: name) else { throw APIError.notFound(.user) }
+        let existing = try await service.user(named: name)
         let body = try await request.decodeStrict(UserChange.self)
         let role = try body.role.map(Self.role)
         if let password = body.password { try Self.checkPassword(password) }
-        if existing.role == .admin, let role, role != .admin, try await adminCount() <= 1 {
-            throw APIError(.conflict, code: "last_admin", message: .lastAdmin)
-        }
+        try await service.checkKeepsAnAdmin(existing, newRole: role)
         let changes = [role.map { "role=\($0.rawValue)" }, body.password.map { _ in "password" }].compactMap { $0 }
         context.audit.record("user.update", target: "user", id: existing.username, detail: changes.joined(separator: ","))
-        var hash: String?
-        if let password = body.password { hash = await Authenticator.hashPassword(password, cost: authenticator.settings.bcryptCost) }
-        try await database.updateUser(named: existing.username, passwordHash: hash, role: role)
-        return UserResponse(try await database.user(named: existing.username) ?? existing)
+        return UserResponse(try await service.updateUser(existing, password: body.password, role: role))
     }
 
     @Sendable func removeUser(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let name = context.parameters.get("username") ?? ""
-        guard let existing = try await database.user(named: name) else { throw APIError.notFound(.user) }
-        if existing.role == .admin, try await adminCount() <= 1 { throw APIError(.conflict, code: "last_admin", message: .lastAdmin) }
-        try await database.removeUser(named: existing.username)
+        try await service.removeUser(named: context.parameters.get("username") ?? "")
         return Response(status: .noContent)
-    }
-
-    func adminCount() async throws -> Int {
-        try await database.users().filter { $0.role == .admin }.count
     }
 
     // MARK: Audit (admin)
@@ -222,7 +194,7 @@ struct AuthController {
         query.from = try SourceValidation.time(q, "from")
         query.to = try SourceValidation.time(q, "to")
         (query.page, query.pageSize) = try q.paging()
-        let page = try await database.audit(query)
+        let page = try await service.audit(query)
         return PageResponse(items: page.items.map(AuditResponse.init), total: page.total, page: query.page, pageSize: query.pageSize)
     }
 }

@@ -89,9 +89,7 @@ public struct Authenticator: Sendable {
     func login(username: String, password: String, ip: String?) async throws -> User {
         let keys = ["user:" + username.lowercased(), "ip:" + (ip ?? "?")]
         if let wait = await throttle.retryAfter(keys) {
-            var error = APIError(.tooManyRequests, code: "too_many_attempts", message: .tooManyLogins(retryAfter: wait))
-            error.headers[.retryAfter] = String(wait)
-            throw error
+            throw ServiceError(.tooManyAttempts(retryAfter: wait), .tooManyLogins(retryAfter: wait))
         }
         let user = try await database.user(named: username)
         let hash: String
@@ -99,7 +97,7 @@ public struct Authenticator: Sendable {
         let matches = await Self.verifyPassword(password, hash: hash)
         guard let user, matches else {
             await throttle.fail(keys)
-            throw APIError.badCredentials
+            throw ServiceError(.badCredentials, .badCredentials)
         }
         await throttle.succeed("user:" + username.lowercased())
         return user
@@ -125,14 +123,14 @@ public struct Authenticator: Sendable {
             do {
                 return try await external.identity(token: token, header: peek.header)
             } catch .invalid {
-                throw APIError.tokenInvalid
+                throw ServiceError(.unauthenticated, .tokenInvalid)
             } catch .noRole(let claim) {
-                throw APIError(.forbidden, code: "forbidden", message: .noMappedRole(claim))
+                throw ServiceError(.forbidden, .noMappedRole(claim))
             }
         }
         guard let claims = try? await keys.verify(token, as: AccessClaims.self), let id = UUID(uuidString: claims.sub.value),
             let user = try await database.user(id: id), user.tokenVersion == claims.ver
-        else { throw APIError.tokenInvalid }
+        else { throw ServiceError(.unauthenticated, .tokenInvalid) }
         return Identity(id: user.id, username: user.username, role: user.role)
     }
 

@@ -6,12 +6,12 @@ import Foundation
 /// short-lived media tokens in preview and playback URLs, which MediaMTX checks with us (`POST /api/v1/mediamtx/auth`).
 struct StreamAccess: Sendable {
     let authenticator: Authenticator
-    let database: AppDatabase
+    let sources: SourcesService
 
     /// Publish keys of the push sources among `sources`; none for viewers, who may not publish.
     func pushKeys(_ sources: [MediaSource], for identity: Identity?) async throws -> [UUID: String] {
         guard let identity, identity.role >= .operator else { return [:] }
-        return try await database.publishKeys(sourceIDs: sources.filter { $0.kind == .push }.map(\.id))
+        return try await self.sources.publishKeys(of: sources)
     }
 
     /// Camera credentials in pull URLs: operators and admins only. Operators may set a source's URL (and so could

@@ -74,7 +74,6 @@ extension APIError {
 
     static let loginRequired = APIError(.unauthorized, code: "unauthorized", message: .loginRequired)
     static let tokenInvalid = APIError(.unauthorized, code: "unauthorized", message: .tokenInvalid)
-    static let badCredentials = APIError(.unauthorized, code: "invalid_credentials", message: .badCredentials)
 
     static func forbidden(needs role: String) -> APIError {
         APIError(.forbidden, code: "forbidden", message: .roleForbidden(required: role))
@@ -92,12 +91,34 @@ extension APIError {
         APIError(.conflict, code: "conflict", message: .pathConflict(path))
     }
 
-    static func sourceHasAssets(count: Int, names: [String]) -> APIError {
-        APIError(.conflict, code: "source_has_assets", message: .sourceHasAssets(count: count, names: names))
-    }
-
     static func mediamtxRejected(_ detail: String) -> APIError {
         APIError(.badGateway, code: "mediamtx_error", message: .mediamtxRejected(detail))
+    }
+}
+
+// MARK: - Services' refusals
+
+extension APIError {
+    /// The status and code of a service's refusal; its message and field as they are.
+    init(_ error: ServiceError) {
+        let (status, code): (HTTPResponse.Status, String) =
+            switch error.kind {
+            case .invalidArgument: (.badRequest, "invalid_argument")
+            case .notFound: (.notFound, "not_found")
+            case .noRecording: (.notFound, "no_recording")
+            case .notAStreamAsset: (.badRequest, "not_a_stream_asset")
+            case .notALiveStream: (.badRequest, "not_a_live_stream")
+            case .conflict: (.conflict, "conflict")
+            case .sourceHasAssets: (.conflict, "source_has_assets")
+            case .notAPushSource: (.conflict, "not_push")
+            case .lastAdmin: (.conflict, "last_admin")
+            case .badCredentials: (.unauthorized, "invalid_credentials")
+            case .unauthenticated: (.unauthorized, "unauthorized")
+            case .forbidden: (.forbidden, "forbidden")
+            case .tooManyAttempts: (.tooManyRequests, "too_many_attempts")
+            }
+        self.init(status, code: code, message: error.message, field: error.field)
+        if case .tooManyAttempts(let seconds) = error.kind { headers[.retryAfter] = String(seconds) }
     }
 }
 

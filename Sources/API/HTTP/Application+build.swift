@@ -42,7 +42,8 @@ public struct AppServices: Sendable {
     }
 
     public var retention: RetentionService {
-        RetentionService(sources: sources, settings: config.recordings, logger: logger, metrics: metrics)
+        RetentionService(
+            database: database, mediamtx: sources.mediamtx, sources: sources, settings: config.recordings, logger: logger, metrics: metrics)
     }
 
     public var reconciler: Reconciler {
@@ -87,18 +88,20 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
     router.add(middleware: CanonicalPathMiddleware())
     if !config.server.uiDirectory.isEmpty { router.add(middleware: UIFilesMiddleware(directory: config.server.uiDirectory)) }
     if !config.auth.corsOrigins.isEmpty { router.add(middleware: AllowedOriginsCORSMiddleware(origins: Set(config.auth.corsOrigins))) }
-    router.add(middleware: AccessMiddleware(authenticator: authenticator, database: app.database, logger: logger))
+    let auth = AuthService(authenticator: authenticator, database: app.database)
+    router.add(middleware: AccessMiddleware(authenticator: authenticator, auth: auth, logger: logger))
 
-    let access = StreamAccess(authenticator: authenticator, database: app.database)
-    let sourcesController = SourcesController(
-        service: app.sources, urls: StreamURLs(settings: config.mediamtx), access: access, allowLocalURLs: config.sources.allowLocalURLs
-    )
-    sourcesController.addRoutes(to: router.group("api/v1/sources"))
-    AssetsController(service: app.assets, sources: sourcesController, playbackAddress: config.mediamtx.playbackAddress)
-        .addRoutes(to: router.group("api/v1/assets"))
-    AuthController(authenticator: authenticator, database: app.database).addRoutes(to: router)
+    let access = StreamAccess(authenticator: authenticator, sources: app.sources)
+    let urls = StreamURLs(settings: config.mediamtx)
+    SourcesController(service: app.sources, urls: urls, access: access, allowLocalURLs: config.sources.allowLocalURLs)
+        .addRoutes(to: router.group("api/v1/sources"))
+    AssetsController(
+        service: app.assets, sources: app.sources, urls: urls, access: access, allowLocalURLs: config.sources.allowLocalURLs,
+        playbackAddress: config.mediamtx.playbackAddress
+    ).addRoutes(to: router.group("api/v1/assets"))
+    AuthController(service: auth).addRoutes(to: router)
     MediaMTXAuthController(
-        authenticator: authenticator, database: app.database, trustedAddresses: Set(config.auth.trustedAddresses),
+        service: MediaMTXAuthService(authenticator: authenticator, database: app.database, trustedAddresses: Set(config.auth.trustedAddresses)),
         stats: AuthDecisionStats(), metrics: app.metrics, logger: logger
     ).addRoutes(to: router)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
@@ -108,15 +111,17 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
     )
     WebhooksController(service: WebhooksService(database: app.database, settings: config.webhooks, worker: webhooks, logger: logger))
         .addRoutes(to: router.group("api/v1/webhooks"))
+    let ingest = HookIngestService(
+        queue: IngestQueue(database: app.database, sessionGap: app.sources.sessionGap), database: app.database, metrics: app.metrics,
+        webhooks: webhooks)
     HooksController(
-        database: app.database, queue: IngestQueue(database: app.database, sessionGap: app.sources.sessionGap), token: config.hooks.token,
-        pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus, metrics: app.metrics, webhooks: webhooks,
+        service: ingest, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus,
         maxClockSkew: config.hooks.maxClockSkew
     ).addRoutes(to: router)
-    HealthController(database: app.database, mediamtx: app.sources.mediamtx, metrics: app.metrics).addRoutes(to: router)
-    RetentionController(sources: app.sources, routes: sourcesController, settings: config.recordings).addRoutes(to: router)
+    HealthController(service: HealthService(database: app.database, mediamtx: app.sources.mediamtx), metrics: app.metrics).addRoutes(to: router)
+    RetentionController(service: app.retention).addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
-    RecordingsController(database: app.database).addRoutes(to: router.group("api/v1/recordings"))
+    RecordingsController(service: RecordingsService(database: app.database)).addRoutes(to: router.group("api/v1/recordings"))
     OpenAPIController(path: config.server.openAPIFile).addRoutes(to: router)
     // Last: it wraps only the router's not-found answer.
     router.add(middleware: MethodNotAllowedMiddleware<AppRequestContext>(router.routes.map { ($0.path.description, $0.method.rawValue) }))

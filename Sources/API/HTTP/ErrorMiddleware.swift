@@ -5,7 +5,7 @@ import Hummingbird
 import MediaMTX
 import NIOCore
 
-/// Turns every error into an `APIError`, so no answer is an empty 500, and refuses oversized bodies up front.
+/// Turns every error into an `APIError` (the one place services' errors become HTTP answers), so no answer is an empty 500, and refuses oversized bodies up front.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -24,6 +24,8 @@ struct ErrorMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as ServiceError:
+            return APIError(error)
         case let error as MediaMTXError:
             return Self.map(error)
         case CatalogError.pathNameTaken(let path):

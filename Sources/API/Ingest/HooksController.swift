@@ -1,4 +1,3 @@
-import Catalog
 import Domain
 import Foundation
 import HookWire
@@ -7,13 +6,10 @@ import MediaMTX
 
 /// `POST /api/v1/hooks/events`: what `mtx-hook` reports, indexed in one transaction; 200 only after commit.
 struct HooksController {
-    let database: AppDatabase
-    let queue: IngestQueue
+    let service: HookIngestService
     let token: String
     let pattern: RecordPathPattern
     let bus: EventBus
-    let metrics: AppMetrics
-    let webhooks: WebhookWorker
     /// `hooks.max_clock_skew`: how far in the future an event may be dated.
     let maxClockSkew: Duration
 
@@ -21,26 +17,10 @@ struct HooksController {
         router.post(RouterPath(HookJSON.endpoint), use: ingest)
     }
 
-    struct WireEvent: Codable {
-        var event_id: String?
-        var type: String?
-        var occurred_at: String?
-        var node: String?
-        var path: String?
-        var query: String?
-        var source_type: String?
-        var source_id: String?
-        var reader_type: String?
-        var reader_id: String?
-        var segment_path: String?
-        var segment_duration: Double?
-        var segment_size: Int64?
-    }
-
     static let decoder = JSONDecoder()
 
     struct Batch: Decodable {
-        var events: [WireEvent]
+        var events: [HookWireEvent]
     }
 
     /// `{"accepted":N,"duplicates":M}`, written directly: this answer goes out once per hook run, and a JSON
@@ -66,7 +46,7 @@ struct HooksController {
         // mtx-hook leaves out what it has not; a null would otherwise read as "left out" (only looked for when there is one).
         if data.range(of: Data("null".utf8)) != nil { try Self.refuseNulls(data) }
         let decoder = Self.decoder
-        let wire: [WireEvent]
+        let wire: [HookWireEvent]
         let prefix: String
         do {
             // A batch is `{"events": [...]}`; one event never has that key.
@@ -80,7 +60,7 @@ struct HooksController {
                 wire = try decoder.decode(Batch.self, from: data).events
                 prefix = HookJSON.events
             } else {
-                wire = [try decoder.decode(WireEvent.self, from: data)]
+                wire = [try decoder.decode(HookWireEvent.self, from: data)]
                 prefix = ""
             }
         } catch let error as DecodingError {
@@ -90,30 +70,15 @@ struct HooksController {
         let events = try wire.enumerated().map { index, event in
             try check(event, body: prefix.isEmpty ? data : nil, field: { prefix.isEmpty ? $0 : "\(prefix)[\(index)].\($0)" })
         }
-        let result: IngestResult
-        do {
-            result = try await queue.ingest(events)
-        } catch {
-            for event in events { metrics.hookEvents(type: event.type.rawValue, outcome: "failed") }
-            throw error
-        }
-        var byType: [HookEvent: Int] = [:]
-        for event in events { byType[event.type, default: 0] += 1 }
-        for (type, count) in byType {
-            let duplicates = result.duplicatesByType[type] ?? 0
-            if count > duplicates { metrics.hookEvents(type: type.rawValue, outcome: "accepted", count: count - duplicates) }
-            if duplicates > 0 { metrics.hookEvents(type: type.rawValue, outcome: "duplicate", count: duplicates) }
-        }
+        let result = try await service.ingest(events)
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
-        if result.webhooks > 0 { webhooks.wake() }
         if result.accepted > 0, bus.listenerCount > 0 { try await announce(events, result) }
         return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)
     }
 
     /// Tells live listeners what changed: each new event, with its path's state after it.
     func announce(_ events: [IngestEvent], _ result: IngestResult) async throws {
-        let states = try await database.pathStates(result.paths)
-        let owners = try await database.sourceIDs(forPaths: result.paths)
+        let (states, owners) = try await service.liveFacts(of: result.paths)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         for event in events where result.paths.contains(event.path) {
@@ -170,7 +135,7 @@ struct HooksController {
 
     /// Validates one event; a bad field fails the whole request, naming it, with nothing written.
     /// `body` is the request's body when it is this one event: stored as received unless its type is an alias.
-    func check(_ e: WireEvent, body: Data?, field: (String) -> String) throws -> IngestEvent {
+    func check(_ e: HookWireEvent, body: Data?, field: (String) -> String) throws -> IngestEvent {
         guard let id = e.event_id, !id.isEmpty, id.count <= 100 else { throw APIError.missingField(field("event_id")) }
         guard let typeText = e.type, let type = HookEvent(argument: typeText) else {
             throw APIError.invalidField(field("type"), .notOneOf(field("type"), HookEvent.allCases.map(\.rawValue)))

@@ -97,6 +97,13 @@ struct SourceResponse: ResponseEncodable {
     }
 }
 
+extension SourceResponse {
+    /// `source` as `identity` may see it: the publish key and camera credentials only for those allowed them.
+    init(_ source: MediaSource, urls: StreamURLs, access: StreamAccess, for identity: Identity?) async throws {
+        self.init(source, urls: urls, pushKey: try await access.pushKey(source, for: identity), credentials: access.mayReadCredentials(identity))
+    }
+}
+
 /// Live state of a source's path (MediaMTX `Path`); a path MediaMTX doesn't have is simply not live.
 struct StatusResponse: ResponseEncodable {
     var pathName: String
@@ -198,6 +205,11 @@ struct PreviewResponse: ResponseEncodable {
         hlsPlayerURL = signed(urls.hlsPlayer(s.pathName))
         webrtcPlayerURL = signed(urls.webrtcPlayer(s.pathName))
         pushURL = s.kind == .push ? urls.push(s.pathName, key: pushKey) : nil
+    }
+
+    /// With a new read token, and the publish key if `identity` may publish.
+    init(_ s: MediaSource, urls: StreamURLs, access: StreamAccess, for identity: Identity?) async throws {
+        self.init(s, urls: urls, token: try await access.readToken(s.pathName), pushKey: try await access.pushKey(s, for: identity))
     }
 }
 
@@ -362,6 +374,13 @@ struct PlaybackResponse: ResponseEncodable {
     }
 }
 
+extension PlaybackResponse {
+    /// The playback `query` asked of `source`; `url` is the playback's URL with a token.
+    init(_ source: MediaSource, _ query: PlaybackQuery, _ playback: SourcesService.Playback, url: String) {
+        self.init(pathName: source.pathName, url: url, start: Timestamp.format(query.start), duration: playback.duration, format: query.format)
+    }
+}
+
 /// One indexed hook event: `{event_id, type, path_name, occurred_at, node, data}` (`data` as the hook sent it).
 struct HistoryEventResponse: Encodable, Sendable {
     var eventID: String
@@ -369,7 +388,7 @@ struct HistoryEventResponse: Encodable, Sendable {
     var pathName: String
     var occurredAt: String
     var node: String?
-    var data: HooksController.WireEvent?
+    var data: HookWireEvent?
 
     enum CodingKeys: String, CodingKey {
         case type, node, data
@@ -384,7 +403,7 @@ struct HistoryEventResponse: Encodable, Sendable {
         pathName = e.pathName
         occurredAt = Timestamp.format(Date(micros: e.occurredAt))
         node = e.node
-        var wire = try? JSONDecoder().decode(HooksController.WireEvent.self, from: Data(e.payload.utf8))
+        var wire = try? JSONDecoder().decode(HookWireEvent.self, from: Data(e.payload.utf8))
         // Stored redacted since the hook route redacts; events indexed before then are redacted here.
         if let query = wire?.query { wire?.query = Redaction.query(query) }
         data = wire

@@ -1,8 +1,6 @@
-import Catalog
 import Domain
 import Foundation
 import Hummingbird
-import MediaMTX
 
 /// `/api/v1/sources` (design §2.3).
 struct SourcesController {
@@ -38,7 +36,7 @@ struct SourcesController {
     func events(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<HistoryEventResponse> {
         let limit = try q.int("limit", default: 100, range: 1...500)
         let before = try SourceValidation.time(q, "before")
-        let events = try await service.database.history(path: source.pathName, limit: limit, before: before?.micros)
+        let events = try await service.history(of: source, limit: limit, before: before)
         return ItemsResponse(pathName: source.pathName, items: events.map(HistoryEventResponse.init))
     }
 
@@ -123,21 +121,18 @@ struct SourcesController {
         return Response(status: .noContent)
     }
 
-    // MARK: - Stream endpoints of one source (assets reuse them, §4)
+    // MARK: - Stream endpoints of one source (assets have the same, §4)
 
     func status(of source: MediaSource) async throws -> StatusResponse {
         StatusResponse(pathName: source.pathName, path: try await service.status(of: source))
     }
 
     func preview(of source: MediaSource, _ context: AppRequestContext) async throws -> PreviewResponse {
-        PreviewResponse(
-            source, urls: urls, token: try await access.readToken(source.pathName), pushKey: try await access.pushKey(source, for: context.identity))
+        try await PreviewResponse(source, urls: urls, access: access, for: context.identity)
     }
 
-    /// A new publish key for a push source: the old one stops working at once (MediaMTX asks us on every publish).
     func rotateKey(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
-        guard source.kind == .push else { throw APIError(.conflict, code: "not_push", message: .notAPushSource) }
-        let key = try await service.database.rotatePublishKey(sourceID: source.id)
+        let key = try await service.rotatePublishKey(of: source)
         return SourceResponse(source, urls: urls, pushKey: key, credentials: access.mayReadCredentials(context.identity))
     }
 
@@ -155,11 +150,9 @@ struct SourcesController {
 
     /// Indexed segments; `from`/`to` select those overlapping the range; paged.
     func recordFiles(of source: MediaSource, _ q: QueryInput) async throws -> PageResponse<SegmentResponse> {
-        let (page, pageSize) = try q.paging(defaultSize: 100, maxSize: 1000)
-        let segments = try await service.segments(
-            source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"), page: page, pageSize: pageSize
-        )
-        return PageResponse(items: segments.items.map(SegmentResponse.init), total: segments.total, page: page, pageSize: pageSize)
+        let query = try SegmentsQuery(q)
+        let segments = try await service.segments(source, from: query.from, to: query.to, page: query.page, pageSize: query.pageSize)
+        return PageResponse(items: segments.items.map(SegmentResponse.init), total: segments.total, page: query.page, pageSize: query.pageSize)
     }
 
     func recordSessions(of source: MediaSource, _ q: QueryInput) async throws -> ItemsResponse<SessionResponse> {
@@ -183,23 +176,11 @@ struct SourcesController {
             })
     }
 
-    /// `?start=` (RFC 3339 or unix seconds, required) must lie in a recorded segment (404 otherwise);
-    /// `duration` (seconds) defaults to the rest of that session; `format` fmp4 (default) or mp4.
+    /// `?start=` must lie in a recorded segment (404 otherwise).
     func playback(of source: MediaSource, _ q: QueryInput) async throws -> PlaybackResponse {
-        guard let start = try SourceValidation.time(q, "start") else { throw APIError.missingField("start") }
-        let given = try SourceValidation.seconds(q, "duration")
-        let format = try q.oneOf("format", ["fmp4", "mp4"]) ?? "fmp4"
-        guard let session = try await service.session(source, covering: start) else {
-            throw APIError(.notFound, code: "no_recording", message: .noSegmentAt, field: "start")
-        }
-        // An open session grows: ask for an hour, MediaMTX returns what exists.
-        let duration = given ?? (session.open ? 3600 : max(0.000_001, Double(session.end - start.micros) / 1_000_000))
-        return PlaybackResponse(
-            pathName: source.pathName,
-            url: try await access.signedPlayback(
-                service.playbackURL(source, start: start, duration: duration, format: format), path: source.pathName),
-            start: Timestamp.format(start), duration: duration, format: format
-        )
+        let query = try PlaybackQuery(q)
+        let playback = try await service.playback(source, start: query.start, duration: query.duration, format: query.format)
+        return PlaybackResponse(source, query, playback, url: try await access.signedPlayback(playback.url, path: source.pathName))
     }
 
     // MARK: - Helpers
@@ -209,9 +190,6 @@ struct SourcesController {
     }
 
     func respond(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
-        SourceResponse(
-            source, urls: urls, pushKey: try await access.pushKey(source, for: context.identity),
-            credentials: access.mayReadCredentials(context.identity)
-        )
+        try await SourceResponse(source, urls: urls, access: access, for: context.identity)
     }
 }

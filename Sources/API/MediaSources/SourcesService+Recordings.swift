@@ -38,6 +38,23 @@ extension SourcesService {
         return mergeSessions(segments, gap: sessionGap).first { $0.start <= t && (t < $0.end || $0.open) }
     }
 
+    /// A playback of recorded media: MediaMTX's URL for it (without a token) and its length in seconds.
+    public struct Playback: Sendable {
+        var url: String
+        var duration: Double
+    }
+
+    /// Playback from `start`, which must lie in a recorded session; `duration` (seconds) defaults to the rest of
+    /// that session.
+    public func playback(_ source: MediaSource, start: Date, duration: Double?, format: String) async throws -> Playback {
+        guard let session = try await session(source, covering: start) else {
+            throw ServiceError(.noRecording, .noSegmentAt, field: "start")
+        }
+        // An open session grows: ask for an hour, MediaMTX returns what exists.
+        let duration = duration ?? (session.open ? 3600 : max(0.000_001, Double(session.end - start.micros) / 1_000_000))
+        return Playback(url: playbackURL(source, start: start, duration: duration, format: format), duration: duration)
+    }
+
     /// `{playback_address}/get?path=…&start=…&duration=…&format=…` (MediaMTX's playback API).
     public func playbackURL(_ source: MediaSource, start: Date, duration: Double, format: String) -> String {
         MediaMTXClient.playbackURL(base: settings.playbackAddress, path: source.pathName, start: start, duration: duration, format: format)

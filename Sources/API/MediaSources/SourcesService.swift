@@ -88,7 +88,7 @@ public struct SourcesService: Sendable {
     // MARK: - Read
 
     public func get(_ id: UUID) async throws -> MediaSource {
-        guard let source = try await database.source(id: id) else { throw APIError.notFound(.source) }
+        guard let source = try await database.source(id: id) else { throw ServiceError.notFound(.source) }
         return source
     }
 
@@ -114,6 +114,22 @@ public struct SourcesService: Sendable {
         try await mediamtx.isPathReady(source.pathName)
     }
 
+    /// The hook events of a source's path, newest first; `before` pages back.
+    public func history(of source: MediaSource, limit: Int, before: Date?) async throws -> [HistoryEvent] {
+        try await database.history(path: source.pathName, limit: limit, before: before?.micros)
+    }
+
+    /// The publish keys of the push sources among `sources`.
+    public func publishKeys(of sources: [MediaSource]) async throws -> [UUID: String] {
+        try await database.publishKeys(sourceIDs: sources.filter { $0.kind == .push }.map(\.id))
+    }
+
+    /// A new publish key for a push source: the old one stops working at once (MediaMTX asks us on every publish).
+    public func rotatePublishKey(of source: MediaSource) async throws -> String {
+        guard source.kind == .push else { throw ServiceError(.notAPushSource, .notAPushSource) }
+        return try await database.rotatePublishKey(sourceID: source.id)
+    }
+
     // MARK: - Update
 
     public struct Changes: Sendable {
@@ -131,7 +147,7 @@ public struct SourcesService: Sendable {
         var new = old
         if let name = changes.name { new.name = name }
         if let url = changes.url {
-            guard old.kind == .pull else { throw APIError.invalidField("url", .pushTakesNoURL) }
+            guard old.kind == .pull else { throw ServiceError.invalid("url", .pushTakesNoURL) }
             new.url = url
             new.protocol = changes.protocol ?? StreamProtocol.derive(fromURL: url)
         } else if let proto = changes.protocol {
@@ -180,12 +196,12 @@ public struct SourcesService: Sendable {
         if source.enabled { try await deletePathIfPresent(source.pathName) }
         do {
             let deleted = ServiceEvent(type: "source.deleted", source: source, data: [:])
-            guard try await database.deleteSource(id: id, announcing: [deleted]) else { throw APIError.notFound(.source) }
+            guard try await database.deleteSource(id: id, announcing: [deleted]) else { throw ServiceError.notFound(.source) }
         } catch CatalogError.sourceHasAssets {
             // An asset was linked between the check and the delete.
             if source.enabled { await compensate("re-add \(source.pathName)") { try await ensurePath(source) } }
             let users = try await database.assetsUsing(sourceID: id, limit: 5)
-            throw APIError.sourceHasAssets(count: users.count, names: users.first.map(\.name))
+            throw ServiceError(.sourceHasAssets, .sourceHasAssets(count: users.count, names: users.first.map(\.name)))
         } catch {
             if source.enabled { await compensate("re-add \(source.pathName)") { try await ensurePath(source) } }
             throw error
@@ -197,7 +213,7 @@ public struct SourcesService: Sendable {
     func checkDeletable(_ source: MediaSource) async throws {
         let users = try await database.assetsUsing(sourceID: source.id, limit: 5)
         guard users.count > 0 else { return }
-        throw APIError.sourceHasAssets(count: users.count, names: users.first.map(\.name))
+        throw ServiceError(.sourceHasAssets, .sourceHasAssets(count: users.count, names: users.first.map(\.name)))
     }
 
     // MARK: - MediaMTX

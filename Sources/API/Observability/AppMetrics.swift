@@ -106,9 +106,9 @@ public final class AppMetrics: Sendable {
         timer("mtx_companion_webhook_attempt_duration_seconds", []).record(duration: duration)
     }
 
-    /// The Prometheus text format.
-    func scrape(_ database: AppDatabase) async throws -> Response {
-        catalogue(try await database.sizes())
+    /// The Prometheus text format, with the catalogue's current `sizes`.
+    func scrape(catalogue sizes: AppDatabase.Sizes) -> Response {
+        catalogue(sizes)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))

@@ -1,14 +1,11 @@
-import Catalog
 import Domain
 import Foundation
 import Hummingbird
-import MediaMTX
 
-/// `GET /healthz`: the process answers. `GET /readyz`: the database takes a write and MediaMTX's API answers;
+/// `GET /healthz`: the process answers. `GET /readyz`: the catalogue takes a write and MediaMTX's API answers;
 /// otherwise 503 naming the part that failed (load balancers and orchestrators take traffic away until it is back).
 struct HealthController {
-    let database: AppDatabase
-    let mediamtx: MediaMTXClient
+    let service: HealthService
     let metrics: AppMetrics
 
     struct Health: ResponseEncodable {
@@ -19,23 +16,11 @@ struct HealthController {
     func addRoutes(to router: AppRouter) {
         router.get("healthz") { _, _ in Health(status: "ok") }
         router.get("readyz") { _, _ in try await ready() }
-        router.get("metrics") { _, _ in try await metrics.scrape(database) }
+        router.get("metrics") { _, _ in metrics.scrape(catalogue: try await service.catalogueSizes()) }
     }
 
     func ready() async throws -> Response {
-        var checks: [String: String] = [:]
-        do {
-            try await database.checkWritable()
-            checks["database"] = "ok"
-        } catch {
-            checks["database"] = "not writable: \(error)"
-        }
-        do {
-            _ = try await mediamtx.info()
-            checks["mediamtx"] = "ok"
-        } catch {
-            checks["mediamtx"] = "unreachable: \(error)"
-        }
+        let checks = await service.checks()
         let ok = checks.values.allSatisfy { $0 == "ok" }
         let body = try JSONEncoder.api.encode(Health(status: ok ? "ready" : "not_ready", checks: checks))
         return Response(

@@ -1,4 +1,3 @@
-import Catalog
 import Domain
 import Foundation
 import Hummingbird
@@ -6,7 +5,7 @@ import Hummingbird
 /// `GET /api/v1/recordings?path=&source_id=&from=&to=`: indexed segments across sources, for operators.
 /// Segments of paths no source manages are listed too, with `managed: false`.
 struct RecordingsController {
-    let database: AppDatabase
+    let service: RecordingsService
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
@@ -27,22 +26,21 @@ struct RecordingsController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> PageResponse<Item> {
         let q = try QueryInput(request)
-        var path = q.string("path")
-        let (page, pageSize) = try q.paging(defaultSize: 100, maxSize: 1000)
-        let from = try SourceValidation.time(q, "from")
-        let to = try SourceValidation.time(q, "to")
+        let path = q.string("path")
+        let query = try SegmentsQuery(q)
+        var sourceID: UUID?
         if let text = try q.typed("source_id") {
-            guard let id = UUID(uuidString: text), let source = try await database.source(id: id) else {
+            // Not a UUID: no source has it.
+            guard let id = UUID(uuidString: text) else {
                 throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
             }
-            if let path, path != source.pathName { return PageResponse(items: [], total: 0, page: page, pageSize: pageSize) }
-            path = source.pathName
+            sourceID = id
         }
-        let segments = try await database.segments(SegmentQuery(path: path, from: from?.micros, to: to?.micros, page: page, pageSize: pageSize))
-        let owners = try await database.sourceIDs(forPaths: Array(Set(segments.items.map(\.pathName))))
+        let listing = try await service.segments(
+            path: path, sourceID: sourceID, from: query.from, to: query.to, page: query.page, pageSize: query.pageSize)
         return PageResponse(
-            items: segments.items.map { Item(segment: SegmentResponse($0), sourceID: owners[$0.pathName]?.uuidString.lowercased()) },
-            total: segments.total, page: page, pageSize: pageSize
+            items: listing.segments.items.map { Item(segment: SegmentResponse($0), sourceID: listing.owners[$0.pathName]?.uuidString.lowercased()) },
+            total: listing.segments.total, page: query.page, pageSize: query.pageSize
         )
     }
 }

@@ -1,4 +1,3 @@
-import Catalog
 import Domain
 import Foundation
 import Hummingbird
@@ -6,10 +5,7 @@ import Hummingbird
 /// `GET /api/v1/storage` (bytes and hours recorded per source) and a source's retention
 /// (`GET`/`PUT /api/v1/sources/:id/retention`).
 struct RetentionController {
-    let sources: SourcesService
-    /// Reads `:id` and finds the source as every other source route does.
-    let routes: SourcesController
-    let settings: AppConfig.Recordings
+    let service: RetentionService
 
     struct StorageItem: Encodable {
         var sourceID: String
@@ -53,6 +49,12 @@ struct RetentionController {
             case effectiveDays = "effective_days"
         }
 
+        init(_ r: RetentionService.Retention) {
+            retentionDays = r.days
+            defaultDays = r.defaultDays
+            effectiveDays = r.effectiveDays
+        }
+
         /// `retention_days` is always there, `null` when the source follows the default.
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -64,14 +66,16 @@ struct RetentionController {
 
     func addRoutes(to router: AppRouter) {
         router.get("api/v1/storage") { _, _ in try await storage() }
-        router.get("api/v1/sources/:id/retention") { _, context in try await retention(of: try await routes.source(context).id) }
+        router.get("api/v1/sources/:id/retention") { _, context in
+            RetentionResponse(try await service.retention(of: try await service.source(try context.id(of: .source))))
+        }
         router.put("api/v1/sources/:id/retention") { request, context in
-            let source = try await routes.source(context)
+            let source = try await service.source(try context.id(of: .source))
             let body = try await request.decodeStrict(RetentionRequest.self)
             guard body.present else { throw APIError.missingField("retention_days") }
-            try await sources.database.setRetentionDays(sourceID: source.id, body.days)
+            try await service.setRetention(of: source, days: body.days)
             context.audit.target("source", id: source.id.uuidString.lowercased())
-            return try await retention(of: source.id)
+            return RetentionResponse(try await service.retention(of: source))
         }
     }
 
@@ -98,21 +102,11 @@ struct RetentionController {
         }
     }
 
-    func retention(of id: UUID) async throws -> RetentionResponse {
-        let own = try await sources.database.retentionDays(sourceID: id)
-        return RetentionResponse(retentionDays: own, defaultDays: settings.retentionDays, effectiveDays: own ?? settings.retentionDays)
-    }
-
     func storage() async throws -> StorageResponse {
-        let database = sources.database
-        let overrides = try await database.retentionOverrides()
-        let used = try await database.storage()
-        let items = try await database.allSources().map { source in
-            let s = used[source.pathName]
-            return StorageItem(
-                sourceID: source.id.uuidString.lowercased(), name: source.name, pathName: source.pathName,
-                retentionDays: overrides[source.id] ?? settings.retentionDays,
-                segments: s?.segments ?? 0, bytes: s?.bytes ?? 0, hours: (s?.seconds ?? 0) / 3600
+        let items = try await service.storage().map { u in
+            StorageItem(
+                sourceID: u.source.id.uuidString.lowercased(), name: u.source.name, pathName: u.source.pathName, retentionDays: u.retentionDays,
+                segments: u.segments, bytes: u.bytes, hours: u.seconds / 3600
             )
         }
         return StorageResponse(items: items, totalBytes: items.reduce(0) { $0 + $1.bytes }, totalHours: items.reduce(0) { $0 + $1.hours })

@@ -1,26 +1,80 @@
 import Catalog
 import Domain
 import Foundation
-import Hummingbird
 import Logging
 import MediaMTX
 import ServiceLifecycle
 
-/// Deletes recordings past their source's retention: each expired segment through MediaMTX's
-/// `DELETE /v3/recordings/deletesegment` (MediaMTX owns the files), then marked deleted in the index. Runs every
-/// `recordings.retention_interval` in the server, and once from `mtx-companion retention [--dry-run]`.
+/// Sources' retention settings, the storage their recordings take, and the pass that deletes recordings past their
+/// source's retention: each expired segment through MediaMTX's `DELETE /v3/recordings/deletesegment` (MediaMTX owns
+/// the files), then marked deleted in the index. The pass runs every `recordings.retention_interval` in the server,
+/// and once from `mtx-companion retention [--dry-run]`.
 public struct RetentionService: Service {
+    let database: AppDatabase
+    let mediamtx: MediaMTXClient
+    /// Finds the source a retention belongs to.
     let sources: SourcesService
     let settings: AppConfig.Recordings
     let logger: Logger
     let metrics: AppMetrics?
 
-    public init(sources: SourcesService, settings: AppConfig.Recordings, logger: Logger, metrics: AppMetrics? = nil) {
+    public init(
+        database: AppDatabase, mediamtx: MediaMTXClient, sources: SourcesService, settings: AppConfig.Recordings, logger: Logger,
+        metrics: AppMetrics? = nil
+    ) {
+        self.database = database
+        self.mediamtx = mediamtx
         self.sources = sources
         self.settings = settings
         self.logger = logger
         self.metrics = metrics
     }
+
+    // MARK: - Settings and storage
+
+    /// A source's own retention (nil when it follows the default) and the default, in days (0 keeps everything).
+    public struct Retention: Sendable {
+        var days: Int?
+        var defaultDays: Int
+        var effectiveDays: Int { days ?? defaultDays }
+    }
+
+    /// The source a retention is asked of (not found when there is none).
+    public func source(_ id: UUID) async throws -> MediaSource {
+        try await sources.get(id)
+    }
+
+    public func retention(of source: MediaSource) async throws -> Retention {
+        Retention(days: try await database.retentionDays(sourceID: source.id), defaultDays: settings.retentionDays)
+    }
+
+    /// Sets the source's own retention; nil makes it follow the default again.
+    public func setRetention(of source: MediaSource, days: Int?) async throws {
+        try await database.setRetentionDays(sourceID: source.id, days)
+    }
+
+    /// What a source's recordings take, and the retention that applies to them.
+    public struct Usage: Sendable {
+        var source: MediaSource
+        var retentionDays: Int
+        var segments: Int
+        var bytes: Int64
+        var seconds: Double
+    }
+
+    /// The usage of every source.
+    public func storage() async throws -> [Usage] {
+        let overrides = try await database.retentionOverrides()
+        let used = try await database.storage()
+        return try await database.allSources().map { source in
+            let s = used[source.pathName]
+            return Usage(
+                source: source, retentionDays: overrides[source.id] ?? settings.retentionDays, segments: s?.segments ?? 0, bytes: s?.bytes ?? 0,
+                seconds: s?.seconds ?? 0)
+        }
+    }
+
+    // MARK: - Deleting expired recordings
 
     public struct Deletion: Sendable, Equatable {
         public var pathName: String
@@ -57,7 +111,6 @@ public struct RetentionService: Service {
     /// One pass over every source. A source's own `retention_days` wins over the configured default; 0 keeps all.
     public func runOnce(dryRun: Bool = false, now: Date = Date()) async throws -> Report {
         var report = Report()
-        let database = sources.database
         let overrides = try await database.retentionOverrides()
         for source in try await database.allSources() {
             let days = overrides[source.id] ?? settings.retentionDays
@@ -70,7 +123,7 @@ public struct RetentionService: Service {
                     continue
                 }
                 do {
-                    try await sources.mediamtx.deleteRecordingSegment(path: segment.pathName, start: RFC3339.format(Date(micros: segment.start)))
+                    try await mediamtx.deleteRecordingSegment(path: segment.pathName, start: RFC3339.format(Date(micros: segment.start)))
                 } catch MediaMTXError.rejected(_, let message) where message.contains("no such file or directory") {
                     // Already gone (MediaMTX's own recordDeleteAfter, or a hand): the index catches up.
                 } catch MediaMTXError.unavailable(let detail) {

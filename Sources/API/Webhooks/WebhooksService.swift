@@ -24,25 +24,25 @@ public struct WebhooksService: Sendable {
     /// The URL's form, then every address its host resolves to (400 naming `url`).
     func checkURL(_ text: String) async throws -> String {
         let url = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !url.isEmpty else { throw APIError.invalidField("url", .mustNotBeEmpty("url")) }
+        guard !url.isEmpty else { throw ServiceError.invalid("url", .mustNotBeEmpty("url")) }
         do {
             _ = try await WebhookTarget(url).resolve(allowPrivate: settings.allowPrivateTargets)
         } catch WebhookTarget.Problem.notHTTP {
-            throw APIError.invalidField("url", .notAWebhookURL("url"))
+            throw ServiceError.invalid("url", .notAWebhookURL("url"))
         } catch WebhookTarget.Problem.blocked(let address) {
-            throw APIError.invalidField("url", .blockedAddress("url", address: address))
+            throw ServiceError.invalid("url", .blockedAddress("url", address: address))
         } catch WebhookTarget.Problem.hostNotFound(let host) {
-            throw APIError.invalidField("url", .hostNotFound("url", host: host))
+            throw ServiceError.invalid("url", .hostNotFound("url", host: host))
         }
         return url
     }
 
     static func checkEvents(_ events: [String]) throws -> [String] {
-        guard !events.isEmpty else { throw APIError.invalidField("events", .mustNotBeEmpty("events")) }
+        guard !events.isEmpty else { throw ServiceError.invalid("events", .mustNotBeEmpty("events")) }
         var out: [String] = []
         for (i, e) in events.enumerated() {
             guard WebhookSubscription.eventTypes.contains(e) else {
-                throw APIError.invalidField("events[\(i)]", .notOneOf("events[\(i)]", WebhookSubscription.eventTypes))
+                throw ServiceError.invalid("events[\(i)]", .notOneOf("events[\(i)]", WebhookSubscription.eventTypes))
             }
             if !out.contains(e) { out.append(e) }
         }
@@ -51,12 +51,12 @@ public struct WebhooksService: Sendable {
 
     func checkSources(_ ids: [String]?) async throws -> [UUID]? {
         guard let ids else { return nil }
-        guard !ids.isEmpty else { throw APIError.invalidField("source_ids", .mustNotBeEmpty("source_ids")) }
-        guard ids.count <= 100 else { throw APIError.invalidField("source_ids", .tooMany("source_ids", max: 100)) }
+        guard !ids.isEmpty else { throw ServiceError.invalid("source_ids", .mustNotBeEmpty("source_ids")) }
+        guard ids.count <= 100 else { throw ServiceError.invalid("source_ids", .tooMany("source_ids", max: 100)) }
         var out: [UUID] = []
         for (i, text) in ids.enumerated() {
             guard let id = UUID(uuidString: text), try await database.source(id: id) != nil else {
-                throw APIError.invalidField("source_ids[\(i)]", .unknownSource("source_ids[\(i)]"))
+                throw ServiceError.invalid("source_ids[\(i)]", .unknownSource("source_ids[\(i)]"))
             }
             if !out.contains(id) { out.append(id) }
         }
@@ -66,8 +66,8 @@ public struct WebhooksService: Sendable {
     // MARK: - CRUD
 
     public func create(_ input: Input) async throws -> WebhookSubscription {
-        guard let url = input.url else { throw APIError.missingField("url") }
-        guard let events = input.events else { throw APIError.missingField("events") }
+        guard let url = input.url else { throw ServiceError.missing("url") }
+        guard let events = input.events else { throw ServiceError.missing("events") }
         let checkedURL = try await checkURL(url)
         let checkedEvents = try Self.checkEvents(events)
         let sources = try await checkSources(input.sourceIDs ?? nil)
@@ -82,7 +82,7 @@ public struct WebhooksService: Sendable {
     }
 
     public func get(_ id: UUID) async throws -> WebhookSubscription {
-        guard let s = try await database.subscription(id: id) else { throw APIError.notFound(.webhook) }
+        guard let s = try await database.subscription(id: id) else { throw ServiceError.notFound(.webhook) }
         return s
     }
 
@@ -110,7 +110,7 @@ public struct WebhooksService: Sendable {
     }
 
     public func delete(_ id: UUID) async throws {
-        guard try await database.deleteSubscription(id: id) else { throw APIError.notFound(.webhook) }
+        guard try await database.deleteSubscription(id: id) else { throw ServiceError.notFound(.webhook) }
     }
 
     /// A new secret, returned once; the old one still signs deliveries for `secret_grace`.
@@ -129,7 +129,7 @@ public struct WebhooksService: Sendable {
         do {
             try await database.updateSubscription(s)
         } catch CatalogError.notFound {
-            throw APIError.notFound(.webhook)
+            throw ServiceError.notFound(.webhook)
         }
     }
 
@@ -156,7 +156,7 @@ public struct WebhooksService: Sendable {
 
     /// Queues a delivery's event again (a new delivery with the same payload and event id).
     public func redeliver(_ deliveryID: Int64) async throws -> WebhookDelivery {
-        guard let queued = try await database.redeliver(id: deliveryID) else { throw APIError.notFound(.delivery) }
+        guard let queued = try await database.redeliver(id: deliveryID) else { throw ServiceError.notFound(.delivery) }
         worker.wake()
         return queued
     }

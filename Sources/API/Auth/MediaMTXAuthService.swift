@@ -1,0 +1,76 @@
+import Catalog
+import Domain
+import Foundation
+
+/// Who may publish, read and play back through MediaMTX, and call its API: publish keys of push sources, media
+/// tokens, trusted addresses.
+struct MediaMTXAuthService: Sendable {
+    let authenticator: Authenticator
+    let database: AppDatabase
+    let trustedAddresses: Set<String>
+
+    /// What MediaMTX posts (reference/mediamtx transcript.json); `id` is null for playback.
+    struct AuthRequest: Decodable, Sendable {
+        var ip: String?
+        var user: String?
+        var password: String?
+        var token: String?
+        var action: String?
+        var path: String?
+        var `protocol`: String?
+        var id: String?
+        var query: String?
+        var userAgent: String?
+    }
+
+    enum Decision {
+        case allow
+        /// No credentials given: ask for them.
+        case challenge(String)
+        case deny(String)
+    }
+
+    func decide(_ body: AuthRequest, action: String, path: String) async throws -> Decision {
+        let query = Self.queryItems(body.query ?? "")
+        switch action {
+        case "publish":
+            // Credentials first, whatever the path: a client without any is asked for them, and learns nothing.
+            let given = [body.password, body.token, query["key"], query["pass"]].compactMap { $0 }.filter { !$0.isEmpty }
+            guard !given.isEmpty else { return .challenge("no publish key") }
+            guard let target = try await database.publishTarget(path: path) else { return .deny("no source has this path") }
+            guard target.source.kind == .push else { return .deny("not a push source") }
+            guard target.source.enabled else { return .deny("source disabled") }
+            guard let key = target.key, given.contains(where: { constantTimeEquals($0, key) }) else { return .deny("wrong publish key") }
+            return .allow
+        case "read", "playback":
+            let given = [body.token, body.password, query["token"], query["jwt"]].compactMap { $0 }.filter { !$0.isEmpty }
+            guard !given.isEmpty else { return .challenge("no token") }
+            for token in given where await authenticator.mediaTokenAllows(token, path: path, action: action) { return .allow }
+            return .deny("token invalid, expired, or for another path or action")
+        case "api", "metrics", "pprof":
+            return trustedAddresses.contains(Self.normalize(body.ip ?? "")) ? .allow : .deny("address not trusted")
+        default:
+            return .deny("unknown action")
+        }
+    }
+
+    /// `a=1&b=x%20y` → ["a": "1", "b": "x y"]; the first value of a repeated name wins.
+    static func queryItems(_ query: String) -> [String: String] {
+        var items: [String: String] = [:]
+        func decode(_ part: Substring) -> String {
+            // Tokens and keys need no decoding; only decode what is encoded.
+            guard part.contains("%") || part.contains("+") else { return String(part) }
+            return part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)
+        }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decode(parts[0])
+            if items[name] == nil { items[name] = parts.count > 1 ? decode(parts[1]) : "" }
+        }
+        return items
+    }
+
+    static func normalize(_ ip: String) -> String {
+        ip.hasPrefix("::ffff:") ? String(ip.dropFirst(7)) : ip
+    }
+}
