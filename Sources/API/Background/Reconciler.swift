@@ -123,32 +123,12 @@ public struct Reconciler: Service {
         return report
     }
 
-    /// Sets every pathDefaults hook we rely on to call mtx-hook (the old hook names on MediaMTX before 1.19.3).
+    /// Sets every pathDefaults hook we rely on to call mtx-hook (`HookWiring` says which).
     func installHooks() async throws -> [String] {
-        let current = try await mediamtx.getPathDefaultHooks()
-        let command = settings.hookCommand
+        let missing = HookWiring.missing(command: settings.hookCommand, current: try await mediamtx.getPathDefaultHooks())
         var patch = HookCommands()
-        var changed: [String] = []
-        func want(_ key: WritableKeyPath<HookCommands, String?>, _ name: String, _ event: String) {
-            let value = "\(command) \(event)"
-            if current[keyPath: key] != value {
-                patch[keyPath: key] = value
-                changed.append(name)
-            }
-        }
-        if current.runOnAvailable != nil {
-            want(\.runOnAvailable, "runOnAvailable", "available")
-            want(\.runOnUnavailable, "runOnUnavailable", "unavailable")
-        } else {
-            want(\.runOnReady, "runOnReady", "ready")
-            want(\.runOnNotReady, "runOnNotReady", "not-ready")
-        }
-        want(\.runOnOnline, "runOnOnline", "online")
-        want(\.runOnOffline, "runOnOffline", "offline")
-        want(\.runOnRead, "runOnRead", "read")
-        want(\.runOnUnread, "runOnUnread", "unread")
-        want(\.runOnRecordSegmentCreate, "runOnRecordSegmentCreate", "segment-create")
-        want(\.runOnRecordSegmentComplete, "runOnRecordSegmentComplete", "segment-complete")
+        for hook in missing { patch[keyPath: hook.key] = hook.command }
+        let changed = missing.map(\.name)
         if !changed.isEmpty {
             try await mediamtx.patchPathDefaultHooks(patch)
             logger.notice("MediaMTX pathDefaults hooks now call mtx-hook", metadata: ["hooks": "\(changed.joined(separator: ","))"])
