@@ -64,8 +64,8 @@ extension Request {
 }
 
 /// Typed access to query parameters, with 400s that name the parameter. A parameter given twice is refused (only
-/// those named `repeatable` may repeat); a typed parameter (number, boolean, choice, time, id) given empty is refused
-/// rather than read as absent, while an empty free-text filter means no filter.
+/// those named `repeatable` may repeat); a number, boolean or choice given empty is refused rather than read as
+/// absent, while an empty text, time or id means none (as docs/openapi.yaml says).
 struct QueryInput {
     let parameters: [String: String]
 
@@ -119,8 +119,9 @@ struct QueryInput {
         return v
     }
 
+    /// An id; empty is none (docs/openapi.yaml's `QueryUUID`).
     func uuid(_ name: String) throws -> UUID? {
-        try typed(name).map { text in
+        try string(name).map { text in
             guard let id = UUID(uuidString: text) else { throw APIError.invalidField(name, .wrongType(name, expected: "a UUID")) }
             return id
         }

@@ -65,9 +65,9 @@ enum SourceValidation {
         return d
     }
 
-    /// RFC 3339 or unix seconds.
+    /// RFC 3339 or unix seconds; empty is none (docs/openapi.yaml's `TimeParameter`).
     static func time(_ q: QueryInput, _ name: String) throws -> Date? {
-        try q.typed(name).map { try time($0, name) }
+        try q.string(name).map { try time($0, name) }
     }
 
     /// RFC 3339 or unix seconds (up to the year 5138: later times overflow the index's microseconds).

@@ -29,7 +29,7 @@ struct RecordingsController {
         let path = q.string("path")
         let query = try SegmentsQuery(q)
         var sourceID: UUID?
-        if let text = try q.typed("source_id") {
+        if let text = try q.string("source_id") {
             // Not a UUID: no source has it.
             guard let id = UUID(uuidString: text) else {
                 throw APIError(.notFound, code: "not_found", message: .notFound(.source), field: "source_id")
