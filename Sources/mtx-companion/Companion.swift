@@ -38,6 +38,7 @@ struct Companion: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtx-companion",
         abstract: "The companion server of MediaMTX: media sources, catalogue, recordings.",
+        version: BuildInfo.version,
         subcommands: [Serve.self, Migrate.self, Reconcile.self, Segments.self, Events.self, Users.self, Backup.self, Retention.self, Doctor.self],
         defaultSubcommand: Serve.self
     )

@@ -86,7 +86,9 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: CanonicalPathMiddleware())
-    if !config.server.uiDirectory.isEmpty { router.add(middleware: UIFilesMiddleware(directory: config.server.uiDirectory)) }
+    if !config.server.uiDirectory.isEmpty {
+        router.add(middleware: UIFilesMiddleware(directory: InstalledPaths.resolve(config.server.uiDirectory)))
+    }
     if !config.auth.corsOrigins.isEmpty { router.add(middleware: AllowedOriginsCORSMiddleware(origins: Set(config.auth.corsOrigins))) }
     let auth = AuthService(authenticator: authenticator, database: app.database)
     router.add(middleware: AccessMiddleware(authenticator: authenticator, auth: auth, logger: logger))
@@ -122,7 +124,7 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
     RetentionController(service: app.retention).addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(service: RecordingsService(database: app.database)).addRoutes(to: router.group("api/v1/recordings"))
-    OpenAPIController(path: config.server.openAPIFile).addRoutes(to: router)
+    OpenAPIController(path: InstalledPaths.resolve(config.server.openAPIFile)).addRoutes(to: router)
     // Last: it wraps only the router's not-found answer.
     router.add(middleware: MethodNotAllowedMiddleware<AppRequestContext>(router.routes.map { ($0.path.description, $0.method.rawValue) }))
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }

@@ -2,7 +2,7 @@ import Domain
 import Foundation
 import Hummingbird
 
-/// `GET /healthz`: the process answers. `GET /readyz`: the catalogue takes a write and MediaMTX's API answers;
+/// `GET /healthz`: the process answers, with its version. `GET /readyz`: the catalogue takes a write and MediaMTX's API answers;
 /// otherwise 503 naming the part that failed (load balancers and orchestrators take traffic away until it is back).
 struct HealthController {
     let service: HealthService
@@ -10,11 +10,12 @@ struct HealthController {
 
     struct Health: ResponseEncodable {
         var status: String
-        var checks: [String: String]?
+        var version: String? = nil
+        var checks: [String: String]? = nil
     }
 
     func addRoutes(to router: AppRouter) {
-        router.get("healthz") { _, _ in Health(status: "ok") }
+        router.get("healthz") { _, _ in Health(status: "ok", version: BuildInfo.version) }
         router.get("readyz") { _, _ in try await ready() }
         router.get("metrics") { _, _ in metrics.scrape(catalogue: try await service.catalogueSizes()) }
     }
