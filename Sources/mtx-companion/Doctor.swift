@@ -30,10 +30,10 @@ struct Doctor: AsyncParsableCommand {
         let config = try options.load()
         var outcomes = [Outcome(check: "config", detail: "parsed; \(ConfigKey.all.count) keys known")]
         outcomes.append(await Self.database(config))
-        let httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .seconds(2))
+        let httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
         let client = MediaMTXClient(
             apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress, httpClient: httpClient,
-            requestTimeout: .seconds(5),
+            requestTimeout: .init(config.mediamtx.requestTimeout),
             logger: {
                 var l = Logger(label: "doctor")
                 l.logLevel = .critical
@@ -107,7 +107,11 @@ struct Doctor: AsyncParsableCommand {
                         fix: "install mtx-hook on MediaMTX's host, or set mediamtx.hook_command to its full path"))
             } else {
                 out.append(
-                    Outcome(check: "hooks", detail: "all \(HookWiring.wanted(command: "", current: hooks).count) run \(config.mediamtx.hookCommand)"))
+                    Outcome(
+                        check: "hooks",
+                        detail:
+                            "all \(HookWiring.wanted(command: config.mediamtx.hookCommand, current: hooks).count) run \(config.mediamtx.hookCommand)")
+                )
             }
             let defaults = try await client.getPathDefaults()
             let ours = RecordPathPattern(config.mediamtx.recordPath).pattern

@@ -1,37 +1,14 @@
 import AsyncHTTPClient
-import ChildProcess
 import Foundation
 import MediaMTX
 import MediaMTXSimulator
 import Testing
 
-/// `mtx-companion doctor`, run as an operator runs it, against the simulator: one line per check, a fix for each
-/// that fails, exit status 1 when anything fails.
+/// `mtx-companion doctor`, run as an operator runs it, against a `mediamtx-sim` process (`SimulatorProcess`): one
+/// line per check, a fix for each that fails, exit status 1 when anything fails.
 @Suite("mtx-companion doctor", .timeLimit(.minutes(3)))
 struct DoctorTests {
-    /// The simulator addresses (API, playback).
-    typealias Sim = (api: String, playback: String)
-
-    /// A `mediamtx-sim` process: an in-process simulator answers on this test process's few threads, which the
-    /// other suites running at once can keep busy past the doctor's request timeout.
-    func withSimulator(_ body: (Sim) async throws -> Void) async throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mediamtx-sim")
-        let api = Int.random(in: 20_000...40_000), playback = api + 1
-        let process = try ChildProcess.start(
-            binary.path, ["--api-port", "\(api)", "--playback-port", "\(playback)"], environment: ChildProcess.currentEnvironment)
-        defer {
-            process.signal(SIGKILL)
-            process.wait()
-        }
-        var up = false
-        for _ in 0..<100 where !up {
-            try await Task.sleep(for: .milliseconds(100))
-            up =
-                (try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(api)/v3/info"), timeout: .seconds(1)))?.status == .ok
-        }
-        try #require(up, "mediamtx-sim did not start")
-        try await body(("http://127.0.0.1:\(api)", "http://127.0.0.1:\(playback)"))
-    }
+    typealias Sim = SimulatorProcess.Addresses
 
     func doctor(_ sim: Sim, database: String, _ environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
         let (api, playback) = sim
@@ -57,7 +34,7 @@ struct DoctorTests {
     @Test func aWiredInstallationPassesEveryCheck() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try await withSimulator { sim in
+        try await SimulatorProcess.with { sim in
             try await wireHooks(sim)
             let result = try await doctor(sim, database: dir.appendingPathComponent("c.sqlite").path)
             #expect(result.status == 0, "\(result.output)")
@@ -72,7 +49,7 @@ struct DoctorTests {
     @Test func hooksNotWiredAndAWrongRecordPathFailWithAFix() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try await withSimulator { sim in
+        try await SimulatorProcess.with { sim in
             let result = try await doctor(
                 sim, database: dir.appendingPathComponent("c.sqlite").path,
                 ["MTX_COMPANION_MEDIAMTX_RECORD_PATH": "/srv/rec/%path/%Y-%m-%d_%H-%M-%S-%f"])

@@ -73,33 +73,20 @@ struct SimulatorConformanceTests {
     /// process, as scripts/conformance.sh does: an in-process simulator answered on this test process's few
     /// threads, which the other suites running at once could keep busy past the script's 10 s timeout.
     @Test func passesTheConformanceScript() async throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mediamtx-sim")
-        let api = Int.random(in: 20_000...40_000), playback = api + 1
-        let sim = try ChildProcess.start(
-            binary.path, ["--api-port", "\(api)", "--playback-port", "\(playback)"], environment: ChildProcess.currentEnvironment)
-        defer {
-            sim.signal(SIGKILL)
-            sim.wait()
-        }
-        var up = false
-        for _ in 0..<100 where !up {
-            try await Task.sleep(for: .milliseconds(100))
-            up =
-                (try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(api)/v3/info"), timeout: .seconds(1)))?.status == .ok
-        }
-        try #require(up, "mediamtx-sim did not start")
-        let arguments = [conformanceScript.path, "http://127.0.0.1:\(api)", "http://127.0.0.1:\(playback)"]
-        // Spawn and wait on a GCD thread, not on one of Swift concurrency's few threads.
-        let (status, text) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
-            DispatchQueue.global().async {
-                continuation.resume(
-                    with: Result {
-                        let (termination, output) = try ChildProcess.run("python3", arguments, environment: ChildProcess.currentEnvironment)
-                        return (termination.status, output)
-                    })
+        try await SimulatorProcess.with { sim in
+            let arguments = [conformanceScript.path, sim.api, sim.playback]
+            // Spawn and wait on a GCD thread, not on one of Swift concurrency's few threads.
+            let (status, text) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
+                DispatchQueue.global().async {
+                    continuation.resume(
+                        with: Result {
+                            let (termination, output) = try ChildProcess.run("python3", arguments, environment: ChildProcess.currentEnvironment)
+                            return (termination.status, output)
+                        })
+                }
             }
+            #expect(status == 0, "\(text)")
+            #expect(text.contains(" 0 failed"), "\(text)")
         }
-        #expect(status == 0, "\(text)")
-        #expect(text.contains(" 0 failed"), "\(text)")
     }
 }
