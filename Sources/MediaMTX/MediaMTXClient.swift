@@ -134,6 +134,10 @@ public struct MediaMTXClient: Sendable {
         try await get(api: "/v3/config/pathdefaults/get", as: PathConf.self, operation: "getPathDefaults")
     }
 
+    public func getGlobalConf() async throws -> GlobalConf {
+        try await get(api: "/v3/config/global/get", as: GlobalConf.self, operation: "getGlobalConf")
+    }
+
     public func info() async throws -> Info {
         try await get(api: "/v3/info", as: Info.self, operation: "info")
     }

@@ -82,6 +82,13 @@ public struct Info: Decodable, Sendable {
     public var started: String?
 }
 
+/// The part of MediaMTX's `GlobalConf` (`/v3/config/global/get`) the companion checks: how it authorises.
+public struct GlobalConf: Decodable, Sendable {
+    /// `internal`, `http` or `jwt`.
+    public var authMethod: String?
+    public var authHTTPAddress: String?
+}
+
 /// MediaMTX's error body: `{"status":"error","error":"..."}`.
 struct ErrorBody: Decodable {
     var status: String?

@@ -32,6 +32,7 @@ public actor MediaMTXSimulator {
     public func start(host: String = "127.0.0.1", apiPort: Int = 0, playbackPort: Int = 0) async throws {
         self.apiPort = try await serve(Self.apiRouter(state: state), host: host, port: apiPort, name: "api")
         self.playbackPort = try await serve(Self.playbackRouter(state: state), host: host, port: playbackPort, name: "playback")
+        await state.setListenAddresses(api: "\(host):\(self.apiPort)", playback: "\(host):\(self.playbackPort)")
     }
 
     public func stop() async {
@@ -85,6 +86,8 @@ public actor MediaMTXSimulator {
         addControls(to: router, state: state)
         let api = router.group("v3").add(middleware: SimModeMiddleware(state: state))
         api.get("info") { _, _ in respond(await state.info()) }
+        api.get("config/global/get") { _, _ in respond(await state.getGlobalConf()) }
+        api.patch("config/global/patch") { request, _ in respond(await state.patchGlobalConf(try await body(request))) }
         api.get("config/pathdefaults/get") { _, _ in respond(await state.getPathDefaults()) }
         api.patch("config/pathdefaults/patch") { request, _ in respond(await state.patchPathDefaults(try await body(request))) }
         api.get("config/paths/list") { request, _ in respond(await state.listPathConfigs(query: query(request))) }

@@ -73,6 +73,8 @@ public actor SimulatorState {
     public private(set) var started = Date()
     public private(set) var requests: [SimRequest] = []
     var pathDefaults: [(String, JSONValue)]
+    /// GlobalConf (GlobalConf.swift); filled with the listen addresses when the servers start.
+    var globalConf: [(String, JSONValue)]
     /// Configured paths by name; each holds every field of PathConf.
     var paths: [String: [(String, JSONValue)]] = [:]
     var publishers: [String: SimPublisher] = [:]
@@ -96,6 +98,7 @@ public actor SimulatorState {
             }
         }
         paths["all_others"] = [("name", .string("all_others"))] + pathDefaults
+        globalConf = GlobalConfSchema.fields(apiAddress: ":9997", playbackAddress: ":9996").map { ($0.0, $0.2) }
     }
 
     // MARK: - Test controls

@@ -11,7 +11,8 @@ import MediaMTX
 /// anything fails (a config that does not parse stops earlier, with status 78, like every subcommand).
 struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the installation: config, database, MediaMTX's API and version, hooks, record path, playback server.")
+        abstract:
+            "Check the installation: config, database, MediaMTX's API and version, hooks, auth callback, record path, playback server.")
     @OptionGroup var options: ConfigOptions
 
     /// The MediaMTX the reference exchanges were recorded from; the hooks and fields we rely on are there.
@@ -39,7 +40,7 @@ struct Doctor: AsyncParsableCommand {
                 l.logLevel = .critical
                 return l
             }())
-        outcomes += await Self.mediamtx(config, client)
+        outcomes += await Self.mediamtx(config, client, httpClient: httpClient)
         try await httpClient.shutdown()
         for o in outcomes {
             if o.skipped {
@@ -68,7 +69,7 @@ struct Doctor: AsyncParsableCommand {
         }
     }
 
-    static func mediamtx(_ config: AppConfig, _ client: MediaMTXClient) async -> [Outcome] {
+    static func mediamtx(_ config: AppConfig, _ client: MediaMTXClient, httpClient: HTTPClient) async -> [Outcome] {
         let api = config.mediamtx.apiAddress
         var out: [Outcome] = []
         let info: Info
@@ -79,7 +80,7 @@ struct Doctor: AsyncParsableCommand {
                 Outcome(
                     check: "mediamtx api", problem: "\(api): \(error)", detail: "",
                     fix: "start MediaMTX with `api: yes` (mediamtx.yml.example), or set mediamtx.api_address to where its API listens"))
-            out += ["hooks", "record path"].map { Outcome(check: $0, detail: "needs MediaMTX's API", skipped: true) }
+            out += ["hooks", "auth callback", "record path"].map { Outcome(check: $0, detail: "needs MediaMTX's API", skipped: true) }
             out.append(await playback(config, client))
             return out
         }
@@ -113,6 +114,7 @@ struct Doctor: AsyncParsableCommand {
                             "all \(HookWiring.wanted(command: config.mediamtx.hookCommand, current: hooks).count) run \(config.mediamtx.hookCommand)")
                 )
             }
+            out.append(await authCallback(config, client, httpClient: httpClient))
             let defaults = try await client.getPathDefaults()
             let ours = RecordPathPattern(config.mediamtx.recordPath).pattern
             if let theirs = defaults.recordPath, RecordPathPattern(theirs).pattern != ours {
@@ -131,6 +133,54 @@ struct Doctor: AsyncParsableCommand {
         }
         out.append(await playback(config, client))
         return out
+    }
+
+    /// MediaMTX asks the companion before every publish, read and playback (`authMethod: http`), at our auth route, and
+    /// that address answers as the companion does: 401 to a read without credentials. Asked from this host, which is
+    /// MediaMTX's when the API address is local.
+    static func authCallback(_ config: AppConfig, _ client: MediaMTXClient, httpClient: HTTPClient) async -> Outcome {
+        let wanted = "authMethod: http, authHTTPAddress: http://<companion>/api/v1/mediamtx/auth (mediamtx.yml.example)"
+        let global: GlobalConf
+        do {
+            global = try await client.getGlobalConf()
+        } catch {
+            return Outcome(
+                check: "auth callback", problem: "cannot read MediaMTX's global config: \(error)", detail: "",
+                fix: "allow the companion's address in MediaMTX's authInternalUsers for the `api` action")
+        }
+        guard global.authMethod == "http" else {
+            return Outcome(
+                check: "auth callback",
+                problem: "MediaMTX's authMethod is \(global.authMethod ?? "unset"): it does not ask the companion who may publish, read or play back",
+                detail: "", fix: "set \(wanted)")
+        }
+        let address = global.authHTTPAddress ?? ""
+        guard let url = URLComponents(string: address), url.path == "/api/v1/mediamtx/auth", url.host != nil else {
+            return Outcome(
+                check: "auth callback", problem: "MediaMTX's authHTTPAddress is \"\(address)\", not the companion's auth route", detail: "",
+                fix: "set \(wanted)")
+        }
+        var request = HTTPClientRequest(url: address)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(
+            Data(
+                #"{"user":"","password":"","ip":"127.0.0.1","action":"read","path":"mtx-companion-doctor","protocol":"rtsp","id":null,"query":""}"#
+                    .utf8))
+        do {
+            let response = try await httpClient.execute(request, timeout: .init(config.mediamtx.requestTimeout))
+            guard response.status == .unauthorized else {
+                return Outcome(
+                    check: "auth callback",
+                    problem: "\(address) answered \(response.status.code) to a read without credentials, not 401 as the companion does",
+                    detail: "", fix: "point authHTTPAddress at a running companion: \(wanted)")
+            }
+            return Outcome(check: "auth callback", detail: "\(address) answers (asked from this host)")
+        } catch {
+            return Outcome(
+                check: "auth callback", problem: "\(address) is not reachable from here: \(error)", detail: "",
+                fix: "start the companion (systemctl start mtx-companion), or make authHTTPAddress its address as MediaMTX reaches it")
+        }
     }
 
     static func playback(_ config: AppConfig, _ client: MediaMTXClient) async -> Outcome {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ChildProcess
 import Foundation
 import MediaMTX
 import MediaMTXSimulator
@@ -31,18 +32,85 @@ struct DoctorTests {
         try await client.patchPathDefaultHooks(patch)
     }
 
+    /// MediaMTX's global config (`/v3/config/global/patch`): how it authorises.
+    func setAuth(_ sim: Sim, method: String, address: String) async throws {
+        var request = HTTPClientRequest(url: sim.api + "/v3/config/global/patch")
+        request.method = .PATCH
+        request.body = .bytes(Data(#"{"authMethod":"\#(method)","authHTTPAddress":"\#(address)"}"#.utf8))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        try #require(response.status == .ok)
+    }
+
+    /// `mtx-companion serve` as its own process on a free-looking port, pointed at `sim`: the auth callback's target.
+    func withCompanion(_ sim: Sim, database: String, _ body: (String) async throws -> Void) async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtx-companion")
+        let port = Int.random(in: 40_001...50_000)
+        let environment = ChildProcess.currentEnvironment.merging([
+            "MTX_COMPANION_SERVER_PORT": "\(port)", "MTX_COMPANION_DATABASE_PATH": database, "MTX_COMPANION_MEDIAMTX_API_ADDRESS": sim.api,
+            "MTX_COMPANION_MEDIAMTX_PLAYBACK_ADDRESS": sim.playback,
+        ]) { _, new in new }
+        let process = try ChildProcess.start(
+            binary.path, ["serve", "--env", "test", "--log-level", "critical"], environment: environment, directory: repositoryRoot.path)
+        defer {
+            process.signal(SIGKILL)
+            process.wait()
+        }
+        let base = "http://127.0.0.1:\(port)"
+        var up = false
+        for _ in 0..<150 where !up {
+            try await Task.sleep(for: .milliseconds(100))
+            up = (try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(1)))?.status == .ok
+        }
+        try #require(up, "mtx-companion did not start")
+        try await body(base)
+    }
+
     @Test func aWiredInstallationPassesEveryCheck() async throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try await SimulatorProcess.with { sim in
             try await wireHooks(sim)
-            let result = try await doctor(sim, database: dir.appendingPathComponent("c.sqlite").path)
-            #expect(result.status == 0, "\(result.output)")
-            for check in ["config", "database", "mediamtx api", "hooks", "record path", "playback"] {
-                #expect(result.output.contains("ok    \(check): "), "\(check): \(result.output)")
+            let database = dir.appendingPathComponent("c.sqlite").path
+            try await withCompanion(sim, database: database) { companion in
+                try await setAuth(sim, method: "http", address: companion + "/api/v1/mediamtx/auth")
+                let result = try await doctor(sim, database: database)
+                #expect(result.status == 0, "\(result.output)")
+                for check in ["config", "database", "mediamtx api", "hooks", "auth callback", "record path", "playback"] {
+                    #expect(result.output.contains("ok    \(check): "), "\(check): \(result.output)")
+                }
+                #expect(result.output.contains("MediaMTX v1.20"))
+                #expect(result.output.contains("all 7 checks passed"))
             }
-            #expect(result.output.contains("MediaMTX v1.20"))
-            #expect(result.output.contains("all 6 checks passed"))
+        }
+    }
+
+    /// MediaMTX not asking us, asking the wrong route, or asking an address where no companion answers.
+    @Test func anAuthCallbackNotWiredOrNotReachableFailsWithAFix() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await SimulatorProcess.with { sim in
+            try await wireHooks(sim)
+            let database = dir.appendingPathComponent("c.sqlite").path
+            let unasked = try await doctor(sim, database: database)
+            #expect(unasked.status == 1)
+            #expect(unasked.output.contains("FAIL  auth callback: MediaMTX's authMethod is internal"), "\(unasked.output)")
+            #expect(unasked.output.contains("fix: set authMethod: http, authHTTPAddress: http://<companion>/api/v1/mediamtx/auth"))
+            #expect(unasked.output.contains("1 of 7 checks failed"))
+
+            try await setAuth(sim, method: "http", address: "http://127.0.0.1:9/auth")
+            let route = try await doctor(sim, database: database)
+            #expect(route.output.contains(#"FAIL  auth callback: MediaMTX's authHTTPAddress is "http://127.0.0.1:9/auth", not"#), "\(route.output)")
+
+            // Our route, but nothing listens there (port 9, discard, is closed here); then MediaMTX's own API, which
+            // answers, but not as the companion does.
+            try await setAuth(sim, method: "http", address: "http://127.0.0.1:9/api/v1/mediamtx/auth")
+            let closed = try await doctor(sim, database: database)
+            #expect(
+                closed.output.contains("FAIL  auth callback: http://127.0.0.1:9/api/v1/mediamtx/auth is not reachable from here"), "\(closed.output)")
+            #expect(closed.output.contains("fix: start the companion"))
+            try await setAuth(sim, method: "http", address: sim.api + "/api/v1/mediamtx/auth")
+            let other = try await doctor(sim, database: database)
+            #expect(other.output.contains("answered 404 to a read without credentials, not 401"), "\(other.output)")
         }
     }
 
@@ -58,7 +126,8 @@ struct DoctorTests {
             #expect(result.output.contains("fix: set mediamtx.manage_hooks: true"))
             #expect(result.output.contains("FAIL  record path: MediaMTX records to ./recordings/%path/%Y-%m-%d_%H-%M-%S-%f"), "\(result.output)")
             #expect(result.output.contains("ok    playback: "))
-            #expect(result.output.contains("2 of 6 checks failed"))
+            #expect(result.output.contains("FAIL  auth callback: "))
+            #expect(result.output.contains("3 of 7 checks failed"))
             // Wired hooks whose command does not exist on this host.
             try await wireHooks(sim, command: "/nonexistent/mtx-hook")
             let missing = try await doctor(
@@ -90,6 +159,7 @@ struct DoctorTests {
         #expect(result.output.contains("fix: start MediaMTX with `api: yes`"))
         #expect(result.output.contains("skip  hooks: needs MediaMTX's API"))
         #expect(result.output.contains("FAIL  playback: \(playback)"))
-        #expect(result.output.contains("5 of 6 checks failed"))
+        #expect(result.output.contains("skip  auth callback: needs MediaMTX's API"))
+        #expect(result.output.contains("6 of 7 checks failed"))
     }
 }
