@@ -29,6 +29,7 @@ public struct AppDatabase: Sendable {
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
         )
+        try refuseRootOnAnotherUsersFile(path)
         try makeOwnerOnly(path)
         var config = Configuration()
         config.foreignKeysEnabled = true
@@ -42,6 +43,15 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864")
         }
         return try AppDatabase(DatabasePool(path: path, configuration: config))
+    }
+
+    /// Root opening the server's catalogue (a package install: `mtx-companion users add` run with sudo) would leave the
+    /// WAL and shared-memory files SQLite makes owned by root and owner-only, and the server could no longer open it.
+    static func refuseRootOnAnotherUsersFile(_ path: String) throws {
+        var info = stat()
+        guard geteuid() == 0, stat(path, &info) == 0, info.st_uid != 0 else { return }
+        let name = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? String(info.st_uid)
+        throw CatalogError.ownedByAnotherUser(path: path, owner: name)
     }
 
     /// Creates `path` owner-only if it does not exist, or takes group and other bits off an existing file.
@@ -96,6 +106,22 @@ public enum CatalogError: Error, Equatable, Sendable {
     case nameTaken(String)
     /// A backup would overwrite this file.
     case backupExists(String)
+    /// Root opened a catalogue that belongs to the server's user.
+    case ownedByAnotherUser(path: String, owner: String)
+}
+
+extension CatalogError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .pathNameTaken(let name): return "path_name \(name) is taken"
+        case .notFound: return "not found"
+        case .sourceHasAssets: return "stream assets point at the source"
+        case .nameTaken(let name): return "the name \(name) is taken"
+        case .backupExists(let file): return "\(file) exists"
+        case .ownedByAnotherUser(let path, let owner):
+            return "\(path) belongs to \(owner): run this as that user (runuser -u \(owner) -- mtx-companion ...), not as root"
+        }
+    }
 }
 
 extension DatabaseError {

@@ -168,6 +168,38 @@ struct AppConfigTests {
         }
     }
 
+    /// The package keeps its secrets in `/etc/mtx-companion/env` beside the config: every subcommand reads it, the
+    /// process's environment wins, and a line that is not `KEY=VALUE` names the file and line.
+    @Test func anEnvFileBesideTheConfigGivesItsSecrets() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("envfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("config.production.yaml").path
+        try Self.valid.replacingOccurrences(of: "jwt_secret: test-jwt-secret-0123456789abcdef0123456789", with: "jwt_secret: \"\"")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let env = directory.appendingPathComponent("env").path
+        try """
+        # made by the package
+        MTX_COMPANION_JWT_SECRET='from-the-env-file-0123456789abcdef0123'
+
+        MTX_COMPANION_HOOK_TOKEN="hook token with spaces"
+        """.write(toFile: env, atomically: true, encoding: .utf8)
+        let loaded = try AppConfig.load(file: config, variables: [:])
+        #expect(loaded.auth.jwtSecret == "from-the-env-file-0123456789abcdef0123")
+        #expect(loaded.hooks.token == "hook token with spaces")
+        let overridden = try AppConfig.load(file: config, variables: ["MTX_COMPANION_JWT_SECRET": String(repeating: "p", count: 40)])
+        #expect(overridden.auth.jwtSecret == String(repeating: "p", count: 40))
+
+        for bad in ["MTX_COMPANION_JWT_SECRET", "=x", "1X=y", "lower=case"] {
+            try "# ok\n\(bad)\n".write(toFile: env, atomically: true, encoding: .utf8)
+            #expect(throws: ConfigError(file: env, key: "", reason: "line 2: expected KEY=VALUE")) {
+                try AppConfig.load(file: config, variables: [:])
+            }
+        }
+        try FileManager.default.removeItem(atPath: env)
+        #expect(throws: ConfigError.self) { try AppConfig.load(file: config, variables: [:]) }
+    }
+
     @Test func missingFileAndBadYAML() {
         #expect(throws: ConfigError(file: "configs/config.nope.yaml", key: "", reason: "cannot read the file (missing or not UTF-8)")) {
             try AppConfig.load(environment: "nope", variables: [:])

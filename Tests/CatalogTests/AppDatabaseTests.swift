@@ -23,6 +23,21 @@ struct AppDatabaseTests {
         )
     }
 
+    /// Root (an operator with sudo) opening the catalogue of the packaged server's user would leave SQLite's WAL files
+    /// root's and lock the server out: refused, naming the owner and how to run it instead; nothing is created.
+    @Test(.enabled(if: geteuid() == 0, "needs root: CI runs as root")) func rootMayNotOpenAnotherUsersCatalogue() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("catalog.sqlite").path
+        try AppDatabase.open(path: path).close()
+        #expect(chown(path, 65534, 65534) == 0)
+        #expect(throws: CatalogError.ownedByAnotherUser(path: path, owner: String(cString: getpwuid(65534)!.pointee.pw_name))) {
+            try AppDatabase.open(path: path)
+        }
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        #expect("\(CatalogError.ownedByAnotherUser(path: path, owner: "mtx-companion"))".contains("runuser -u mtx-companion --"))
+    }
+
     @Test func schemaIsMigratedWithWALAndForeignKeys() async throws {
         try await withDatabase { db, path in
             #expect(

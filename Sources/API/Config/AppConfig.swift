@@ -231,14 +231,49 @@ extension AppConfig {
         guard env.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !env.isEmpty else {
             throw ConfigError(file: "--env", key: "", reason: "not an environment name: \"\(env)\"")
         }
-        return try load(file: path(forEnvironment: env, directory: directory), variables: variables)
+        var file = path(forEnvironment: env, directory: directory)
+        let installed = path(forEnvironment: env, directory: InstalledPaths.configuration)
+        if directory == "configs", !FileManager.default.fileExists(atPath: file), FileManager.default.fileExists(atPath: installed) {
+            file = installed
+        }
+        return try load(file: file, variables: variables)
     }
 
+    /// Loads `file`. A file named `env` in the same folder (the package's `/etc/mtx-companion/env`, which holds the
+    /// secrets) is read as `KEY=VALUE` lines, like systemd's `EnvironmentFile`; the process's own variables win.
     public static func load(file: String, variables: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: file, key: "", reason: "cannot read the file (missing or not UTF-8)")
         }
+        let envFile = (file as NSString).deletingLastPathComponent.appending("/env")
+        var variables = variables
+        if FileManager.default.fileExists(atPath: envFile) {
+            guard let data = FileManager.default.contents(atPath: envFile), let text = String(data: data, encoding: .utf8) else {
+                throw ConfigError(file: envFile, key: "", reason: "cannot read the file (run as root or as the server's user)")
+            }
+            variables.merge(try parseEnvironmentFile(text, file: envFile)) { process, _ in process }
+        }
         return try parse(yaml: text, file: file, variables: variables)
+    }
+
+    /// `KEY=VALUE` lines; blank lines and `#` comments are skipped, and a value may be in single or double quotes.
+    static func parseEnvironmentFile(_ text: String, file: String) throws -> [String: String] {
+        var variables: [String: String] = [:]
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "="), equals != line.startIndex, let first = line.first, !first.isNumber,
+                line[..<equals].allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isUppercase || $0.isNumber)) })
+            else {
+                throw ConfigError(file: file, key: "", reason: "line \(number + 1): expected KEY=VALUE")
+            }
+            var value = String(line[line.index(after: equals)...])
+            if value.count >= 2, let quote = value.first, quote == "\"" || quote == "'", value.last == quote {
+                value = String(value.dropFirst().dropLast())
+            }
+            variables[String(line[..<equals])] = value
+        }
+        return variables
     }
 
     /// Parses YAML text; `file` names it in errors. Every key is one `ConfigKey` of `ConfigKey.all`.

@@ -5,6 +5,9 @@ import Foundation
 /// directory (a unit starts in `/`) is looked up there instead.
 public enum InstalledPaths {
     public static let share = "/usr/share/mtx-companion"
+    /// The package's configuration: `config.production.yaml` and the secrets in `env`. `--env NAME` reads
+    /// `configs/config.NAME.yaml` from the working directory, else `config.NAME.yaml` here.
+    public static let configuration = "/etc/mtx-companion"
 
     /// `path` as given when it exists, is absolute or empty (the UI turned off); else the installed file of the same
     /// relative name when that exists; else `path` (the server then says what is missing).
