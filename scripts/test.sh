@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the formatting (.swift-format), builds everything, replays the exchanges recorded from a real MediaMTX against the simulator,
-# then runs every test: the Swift suites, the web UI in headless chromium (screenshots in screenshots/), then
-# Schemathesis against the live server (scripts/fuzz.sh).
+# then runs every test: the Swift suites, the web UI in headless chromium (screenshots in screenshots/),
+# Schemathesis against the live server (scripts/fuzz.sh), then the release package installed in a clean Debian root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -13,3 +13,5 @@ scripts/conformance.sh
 swift test
 python3 Tests/browser/test_ui.py
 scripts/fuzz.sh
+# The release build (once, about 8 minutes on two cores), its .deb installed and run in a clean Debian root.
+python3 Tests/package/test_install.py
