@@ -266,6 +266,25 @@ func post(_ body: String, to target: Target, token: String?, deadline: Int) -> O
     return exchange(fd, body, target, token, deadline)
 }
 
+/// Several companions (`MTX_COMPANION_URL=http://a:8080,http://b:8080`, instances sharing one catalogue): the first
+/// one tried is picked by this process's id, so that hooks spread over the instances; on a connection failure, a
+/// timeout, a 5xx or a refused token the next one is tried, each with an equal share of the time left. A 4xx refusal
+/// of the events themselves is the answer (every instance would give it).
+func post(_ body: String, to targets: [Target], token: String?, deadline: Int) -> Outcome {
+    var reasons: [String] = []
+    let first = Int(getpid()) % targets.count
+    for attempt in 0..<targets.count {
+        let target = targets[(first + attempt) % targets.count]
+        let share = (deadline - monotonicMillis()) / (targets.count - attempt)
+        guard share > 0 else { break }
+        switch post(body, to: target, token: token, deadline: monotonicMillis() + share) {
+        case .retryLater(let why): reasons.append(targets.count > 1 ? "\(target.host):\(target.port): \(why)" : why)
+        case let outcome: return outcome
+        }
+    }
+    return .retryLater(reasons.isEmpty ? "no time left" : reasons.joined(separator: "; "))
+}
+
 /// Sends the request on a connected socket and reads the status line.
 func exchange(_ fd: Int32, _ body: String, _ target: Target, _ token: String?, _ deadline: Int) -> Outcome {
     var request = "POST \(target.prefix)\(HookJSON.endpoint) HTTP/1.1\r\nHost: \(target.host):\(target.port)\r\n"
@@ -320,7 +339,7 @@ func socketError(_ fd: Int32) -> Int32 {
 // MARK: - Run
 
 /// Delivers spooled events, oldest first, in batches; stops at the first batch the companion can't take.
-func flush(_ spool: Spool, _ target: Target, _ token: String?, _ deadline: Int) -> Bool {
+func flush(_ spool: Spool, _ targets: [Target], _ token: String?, _ deadline: Int) -> Bool {
     let names = spool.pending()
     var index = 0
     while index < names.count {
@@ -335,7 +354,7 @@ func flush(_ spool: Spool, _ target: Target, _ token: String?, _ deadline: Int) 
             }
         }
         if !events.isEmpty {
-            switch post("{\"\(HookJSON.events)\":[" + events.joined(separator: ",") + "]}", to: target, token: token, deadline: deadline) {
+            switch post("{\"\(HookJSON.events)\":[" + events.joined(separator: ",") + "]}", to: targets, token: token, deadline: deadline) {
             case .delivered:
                 for file in files { unlink(file) }
             case .retryLater(let why):
@@ -366,8 +385,10 @@ if let text = env(HookSettingsEnv.deadline) {
     deadlineMillis = v
 }
 let deadline = started + deadlineMillis
-guard let urlText = env(HookSettingsEnv.url), let target = Target(urlText) else {
-    usage("\(HookSettingsEnv.url) must be the companion's http://host:port")
+let urls = (env(HookSettingsEnv.url) ?? "").split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
+let targets = urls.compactMap(Target.init)
+guard !urls.isEmpty, targets.count == urls.count else {
+    usage("\(HookSettingsEnv.url) must be the companion's http://host:port, or several separated by commas")
 }
 var token = env(HookSettingsEnv.token)
 if token == nil, let file = env(HookSettingsEnv.tokenFile) {
@@ -377,7 +398,7 @@ if token == nil, let file = env(HookSettingsEnv.tokenFile) {
 let spool = Spool(directory: env(HookSettingsEnv.spoolDirectory) ?? "/var/lib/mtx-hook/spool")
 
 if arguments[1] == "flush" {
-    exit(flush(spool, target, token, deadline) ? 0 : 1)
+    exit(flush(spool, targets, token, deadline) ? 0 : 1)
 }
 guard let event = HookEvent(argument: arguments[1]) else { usage("unknown event \"\(arguments[1])\"") }
 guard let path = env(MediaMTXEnv.path), !path.isEmpty else { usage("\(MediaMTXEnv.path) is not set: run me from a MediaMTX hook") }
@@ -413,8 +434,8 @@ if event.isSegment {
 let json = "{" + fields.joined(separator: ",") + "}"
 
 // Earlier events first, so the companion sees them in order; if it can't take those, it can't take this one.
-let reachable = flush(spool, target, token, deadline)
-let outcome: Outcome = reachable ? post(json, to: target, token: token, deadline: deadline) : .retryLater("companion unreachable")
+let reachable = flush(spool, targets, token, deadline)
+let outcome: Outcome = reachable ? post(json, to: targets, token: token, deadline: deadline) : .retryLater("companion unreachable")
 switch outcome {
 case .delivered:
     exit(0)

@@ -2,8 +2,10 @@ import API
 import ChildProcess
 import Foundation
 import GRDB
+import Hummingbird
 import HummingbirdTesting
 import MediaMTXSimulator
+import Synchronization
 import Testing
 
 /// The real `mtx-hook` binary, run as MediaMTX runs it: a child process with MediaMTX's variables.
@@ -167,6 +169,53 @@ struct HookProcessTests {
             let types = try await stack.database().read { try String.fetchAll($0, sql: "SELECT type FROM hook_events ORDER BY occurred_at") }
             #expect(types == ["online", "offline"])
             #expect(try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasSuffix(".json") }.isEmpty)
+        }
+    }
+
+    /// Several companion instances (`MTX_COMPANION_URL=a,b,c`): an instance that refuses the connection, answers 503 or
+    /// refuses the token is passed over for the next; every event lands once, none is spooled. Each hook process
+    /// starts at an instance picked by its pid, so the runs start at every one of them.
+    @Test func severalCompanionURLsAreTriedInTurnBeforeSpooling() async throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spool = dir.appendingPathComponent("spool")
+        let router = Router()
+        let unavailableHits = Mutex(0)
+        router.post("api/v1/hooks/events") { _, _ -> Response in
+            unavailableHits.withLock { $0 += 1 }
+            return Response(status: .serviceUnavailable)
+        }
+        let unavailable = try await LoopbackServer(router)
+        defer { Task { await unavailable.stop() } }
+        try await withStack { stack in
+            let port = try #require(stack.client.port)
+            let urls = ["http://127.0.0.1:1", "http://127.0.0.1:\(unavailable.port)", " http://127.0.0.1:\(port)/ "]
+            var env = [
+                "MTX_COMPANION_URL": urls.joined(separator: ","), "MTX_COMPANION_HOOK_TOKEN": hookToken,
+                "MTX_COMPANION_SPOOL_DIR": spool.path, "MTX_PATH": "live/a",
+            ]
+            for (index, event) in ["online", "offline", "online", "offline", "online", "offline"].enumerated() {
+                env["MTX_PATH"] = "live/p\(index)"
+                let result = try await Hook.run([event], env)
+                #expect(result.status == 0 && result.stderr.isEmpty, "\(result.stderr)")
+            }
+            let indexed = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM hook_events") }
+            #expect(indexed == 6)
+            #expect(unavailableHits.withLock { $0 } >= 1, "the instance answering 503 was tried and passed over")
+            let spooled = (try? FileManager.default.contentsOfDirectory(atPath: spool.path)) ?? []
+            #expect(spooled.isEmpty)
+
+            // Every instance down: spooled, and the reasons name each one.
+            env["MTX_COMPANION_URL"] = "http://127.0.0.1:1,http://127.0.0.1:\(unavailable.port)"
+            let down = try await Hook.run(["online"], env)
+            #expect(down.status == 0)
+            #expect(try HookProcessTests.eventIDs(in: spool).count == 1)
+            // A list with an empty or non-HTTP entry is a configuration error.
+            for bad in ["http://127.0.0.1:\(port),,http://127.0.0.1:1", "http://127.0.0.1:\(port),https://b:8080", ","] {
+                env["MTX_COMPANION_URL"] = bad
+                let refused = try await Hook.run(["online"], env)
+                #expect(refused.status == 2 && refused.stderr.contains("several separated by commas"), "\(bad): \(refused.stderr)")
+            }
         }
     }
 
