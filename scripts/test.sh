@@ -10,6 +10,11 @@ export PATH="$PATH:/opt/swift/usr/bin"
 swift format lint --strict --recursive --configuration .swift-format Sources Tests Package.swift
 swift build --build-tests
 scripts/conformance.sh
+# A throwaway PostgreSQL (free port, temp data directory, stopped at exit) for the catalogue contract tests.
+postgres_dir="$(mktemp -u /tmp/mtx-postgres.XXXXXX)"
+trap 'scripts/postgres.sh stop "$postgres_dir"' EXIT
+MTX_TEST_POSTGRES_URL="$(scripts/postgres.sh start "$postgres_dir")"
+export MTX_TEST_POSTGRES_URL
 swift test
 python3 Tests/browser/test_ui.py
 scripts/fuzz.sh

@@ -1,0 +1,118 @@
+import Catalog
+import Domain
+import Foundation
+import PostgresNIO
+
+extension PostgresCatalog: SourceStore {
+    static let sourceColumns = "id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at"
+
+    typealias SourceColumns = (UUID, String, String, String, String?, String?, Bool, Bool, Int64, Int64)
+
+    static func source(_ c: SourceColumns) -> MediaSource {
+        MediaSource(
+            id: c.0, name: c.1, pathName: c.2, kind: MediaSource.Kind(rawValue: c.3) ?? .pull, url: c.4, protocol: c.5, enabled: c.6,
+            recordEnabled: c.7, createdAt: Date(micros: c.8), updatedAt: Date(micros: c.9))
+    }
+
+    func fetchSources(_ query: PostgresQuery) async throws -> [MediaSource] {
+        let rows = try await client.query(query, logger: logger)
+        var out: [MediaSource] = []
+        for try await c in rows.decode(SourceColumns.self) { out.append(Self.source(c)) }
+        return out
+    }
+
+    public func insertSource(_ source: MediaSource, announcing events: [ServiceEvent]) async throws {
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO media_sources (id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at)
+                    VALUES (\(source.id), \(source.name), \(source.pathName), \(source.kind.rawValue), \(source.url), \(source.protocol),
+                        \(source.enabled), \(source.recordEnabled), \(source.createdAt.micros), \(source.updatedAt.micros))
+                    """, logger: logger)
+                try await enqueue(events, on: connection)
+            }
+        } catch  where PostgresCatalogError.sqlState(error) == "23505" {
+            throw CatalogError.pathNameTaken(source.pathName)
+        }
+    }
+
+    public func source(id: UUID) async throws -> MediaSource? {
+        try await fetchSources("SELECT \(unescaped: Self.sourceColumns) FROM media_sources WHERE id = \(id)").first
+    }
+
+    public func sourceExists(pathName: String) async throws -> Bool {
+        try await !client.query("SELECT 1 FROM media_sources WHERE path_name = \(pathName)", logger: logger).collect().isEmpty
+    }
+
+    public func updateSource(_ source: MediaSource) async throws {
+        let updated = try await client.query(
+            """
+            UPDATE media_sources SET name = \(source.name), path_name = \(source.pathName), type = \(source.kind.rawValue), url = \(source.url),
+                protocol = \(source.protocol), enabled = \(source.enabled), record_enabled = \(source.recordEnabled),
+                created_at = \(source.createdAt.micros), updated_at = \(source.updatedAt.micros)
+            WHERE id = \(source.id) RETURNING id
+            """, logger: logger
+        ).collect()
+        if updated.isEmpty { throw CatalogError.notFound }
+    }
+
+    @discardableResult
+    public func deleteSource(id: UUID, announcing events: [ServiceEvent]) async throws -> Bool {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                let deleted = try await connection.query("DELETE FROM media_sources WHERE id = \(id) RETURNING id", logger: logger).collect()
+                guard !deleted.isEmpty else { return false }
+                try await enqueue(events, on: connection)
+                return true
+            }
+        } catch  where PostgresCatalogError.sqlState(error) == "23503" {
+            throw CatalogError.sourceHasAssets
+        }
+    }
+
+    public func sources(_ query: SourceQuery) async throws -> Page<MediaSource> {
+        var conditions: [String] = []
+        var bindings = PostgresBindings()
+        if let kind = query.kind {
+            bindings.append(kind.rawValue)
+            conditions.append("type = $\(bindings.count)")
+        }
+        if let enabled = query.enabled {
+            bindings.append(enabled)
+            conditions.append("enabled = $\(bindings.count)")
+        }
+        if let q = query.nameContains, !q.isEmpty {
+            bindings.append("%" + Self.escapeLike(q) + "%")
+            conditions.append("name ILIKE $\(bindings.count) ESCAPE '\\'")
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let total = try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM media_sources \(filter)", binds: bindings), logger: logger)
+            .decode(Int.self).reduce(0, +)
+        bindings.append(query.pageSize)
+        bindings.append((query.page - 1) * query.pageSize)
+        let items = try await fetchSources(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(Self.sourceColumns) FROM media_sources \(filter) ORDER BY created_at DESC, id
+                    LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)
+                    """, binds: bindings))
+        return Page(items: items, total: total)
+    }
+
+    public func sourceIDs(forPaths paths: [String]) async throws -> [String: UUID] {
+        guard !paths.isEmpty else { return [:] }
+        var out: [String: UUID] = [:]
+        let rows = try await client.query("SELECT id, path_name FROM media_sources WHERE path_name = ANY(\(paths))", logger: logger)
+        for try await (id, path) in rows.decode((UUID, String).self) { out[path] = id }
+        return out
+    }
+
+    public func allSources() async throws -> [MediaSource] {
+        try await fetchSources("SELECT \(unescaped: Self.sourceColumns) FROM media_sources ORDER BY created_at, id")
+    }
+
+    static func escapeLike(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+}
