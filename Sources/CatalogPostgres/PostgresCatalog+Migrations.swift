@@ -5,7 +5,9 @@ import PostgresNIO
 /// `schema_migrations`. The meaning follows the SQLite schema (Catalog/AppDatabase*.swift); the names differ where
 /// the two backends' histories do.
 extension PostgresCatalog {
-    static let migrations: [(name: String, statements: [String])] = [
+    static let migrations = coreMigrations + assetMigrations + authMigrations
+
+    static let coreMigrations: [(name: String, statements: [String])] = [
         (
             "v1_media_sources",
             [

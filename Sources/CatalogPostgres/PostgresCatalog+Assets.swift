@@ -1,0 +1,3 @@
+extension PostgresCatalog {
+    static let assetMigrations: [(name: String, statements: [String])] = []
+}

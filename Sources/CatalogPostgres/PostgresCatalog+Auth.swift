@@ -1,0 +1,3 @@
+extension PostgresCatalog {
+    static let authMigrations: [(name: String, statements: [String])] = []
+}
