@@ -130,13 +130,15 @@ extension AppDatabase {
 
     /// The push source's publish key, made on first use.
     public func publishKey(sourceID: UUID) async throws -> String {
-        try await writer.write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)",
-                arguments: [sourceID.uuidString.lowercased(), Self.newKey(), Date()]
-            )
-            return try String.fetchOne(db, sql: "SELECT key FROM publish_keys WHERE source_id = ?", arguments: [sourceID.uuidString.lowercased()])
-                ?? ""
+        try await Self.unknownSourceIsNotFound {
+            try await writer.write { db in
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)",
+                    arguments: [sourceID.uuidString.lowercased(), Self.newKey(), Date()]
+                )
+                return try String.fetchOne(db, sql: "SELECT key FROM publish_keys WHERE source_id = ?", arguments: [sourceID.uuidString.lowercased()])
+                    ?? ""
+            }
         }
     }
 
@@ -152,25 +154,39 @@ extension AppDatabase {
         }
         let found = try await writer.read(read)
         guard found.count < ids.count else { return found }
-        return try await writer.write { db in
-            for id in ids {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)", arguments: [id, Self.newKey(), Date()])
+        return try await Self.unknownSourceIsNotFound {
+            try await writer.write { db in
+                for id in ids {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)",
+                        arguments: [id, Self.newKey(), Date()])
+                }
+                return try read(db)
             }
-            return try read(db)
         }
     }
 
     /// Replaces the publish key: the old one stops working at once.
     public func rotatePublishKey(sourceID: UUID) async throws -> String {
-        try await writer.write { db in
-            let key = Self.newKey()
-            try db.execute(
-                sql:
-                    "INSERT INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at",
-                arguments: [sourceID.uuidString.lowercased(), key, Date()]
-            )
-            return key
+        try await Self.unknownSourceIsNotFound {
+            try await writer.write { db in
+                let key = Self.newKey()
+                try db.execute(
+                    sql:
+                        "INSERT INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at",
+                    arguments: [sourceID.uuidString.lowercased(), key, Date()]
+                )
+                return key
+            }
+        }
+    }
+
+    /// A key for a source that does not exist: `CatalogError.notFound`, not SQLite's foreign key error.
+    static func unknownSourceIsNotFound<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError where error.isForeignKeyViolation {
+            throw CatalogError.notFound
         }
     }
 

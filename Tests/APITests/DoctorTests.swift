@@ -142,10 +142,13 @@ struct DoctorTests {
         // A database path whose folder is a file: it can be neither made nor opened.
         let blocker = dir.appendingPathComponent("blocker")
         try Data("x".utf8).write(to: blocker)
-        let sim = MediaMTXSimulator()
-        try await sim.start()
-        let (api, playback) = await (sim.apiURL, sim.playbackURL)
-        await sim.stop()
+        // Ports held bound but not listening: refused, and no other test's server can take them meanwhile.
+        let apiPort = try PortReservation(), playbackPort = try PortReservation()
+        defer {
+            apiPort.release()
+            playbackPort.release()
+        }
+        let (api, playback) = ("http://127.0.0.1:\(apiPort.port)", "http://127.0.0.1:\(playbackPort.port)")
         let result = try await CommandLineTests().run(
             ["doctor", "--env", "test"],
             environment: [
