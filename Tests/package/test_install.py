@@ -62,13 +62,13 @@ def http(url, method="GET", body=None, token=None):
         return None, b""
 
 
-def wait_for(what, check, timeout=30):
+def wait_for(what, check, timeout=30, interval=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = check()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -294,6 +294,26 @@ def serve_from_the_installed_files(root, work, processes):
     output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output
     assert "database closed" in output, output
+
+    # Cold start, for BENCHMARKS.md: spawn to /readyz 200 (catalogue open and migrated, MediaMTX answering), the median
+    # of 7; the baseline is the same binary's `--version` (process start and the runtime's own set-up) in the same run.
+    def median(samples):
+        return sorted(samples)[len(samples) // 2]
+    starts, versions = [], []
+    for _ in range(7):
+        spawned = time.time()
+        run_as = ["chroot", f"--userspec={user}:{user}", root, "/bin/sh", "-c", f'cd {directory} && exec "$@"', "sh"] + command
+        server = subprocess.Popen(run_as + exec_start, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes.append(server)
+        wait_for("/readyz", lambda: http(base + "/readyz")[0] == 200, interval=0.002)
+        starts.append(time.time() - spawned)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        spawned = time.time()
+        subprocess.run(run_as + ["/usr/bin/mtx-companion", "--version"], check=True, capture_output=True)
+        versions.append(time.time() - spawned)
+    log(f"cold start to /readyz 200: median {median(starts) * 1000:.0f} ms of 7 (min {min(starts) * 1000:.0f}, max {max(starts) * 1000:.0f}); "
+        f"`--version` median {median(versions) * 1000:.0f} ms; ratio {median(starts) / median(versions):.1f}x")
 
 
 if __name__ == "__main__":
