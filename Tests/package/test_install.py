@@ -81,6 +81,22 @@ def build_package():
     return os.path.join(REPO, "dist", f"mtx-companion_{VERSION}_amd64.deb")
 
 
+def check_tarball(deb):
+    """The tarball beside the .deb holds what an operator without apt needs."""
+    import tarfile
+    tarball = os.path.join(os.path.dirname(deb), f"mtx-companion-{VERSION}-linux-amd64.tar.gz")
+    with tarfile.open(tarball) as archive:
+        names = set(archive.getnames())
+        modes = {m.name: m.mode for m in archive.getmembers()}
+    top = f"mtx-companion-{VERSION}-linux-amd64"
+    for name in ["bin/mtx-companion", "bin/mtx-hook", "ui/index.html", "docs/openapi.yaml", "docs/api.md", "configs/config.production.yaml",
+                 "mediamtx.yml.example", "LICENSE", "INSTALL", "mtx-companion.service"]:
+        assert f"{top}/{name}" in names, f"{name} missing from {tarball}"
+    assert modes[f"{top}/bin/mtx-companion"] & 0o111 and modes[f"{top}/bin/mtx-hook"] & 0o111
+    assert not [n for n in names if "mediamtx-sim" in n or "mtx-bench" in n], "test tools in the release"
+    log(f"tarball: {len(names)} entries, binaries, UI, docs, config, INSTALL")
+
+
 def clean_root(work):
     """A fresh minbase Debian root in work/root, from the cached tarball or from debootstrap."""
     root = os.path.join(work, "root")
@@ -111,6 +127,7 @@ def main():
         log("SKIPPED: installing a package into a chroot needs root (CI runs as root)")
         return
     deb = build_package()
+    check_tarball(deb)
     work = tempfile.mkdtemp(prefix="mtx-install-")
     root = clean_root(work)
     mounted = []
