@@ -4,9 +4,10 @@ import Foundation
 // The catalogue's capabilities as interfaces, one per capability, so that each backend implements the same
 // contract: SQLite (`AppDatabase`, the embedded default) and PostgreSQL (`PostgresCatalog` in `CatalogPostgres`,
 // several instances on one database). Tests/CatalogTests/CatalogContractTests.swift runs one suite against both.
-// The PostgreSQL backend covers sources, webhook subscriptions, assets (CatalogStores+Assets.swift) and auth and
-// audit (CatalogStores+Auth.swift) so far; the rest (ingest and index, the webhook outbox worker, retention,
-// maintenance) are still SQLite only, and the server opens SQLite.
+// The PostgreSQL backend implements every capability here and in CatalogStores+*.swift: sources, webhook
+// subscriptions, assets, auth and audit, the hook index and ingest, retention settings and the webhook outbox worker's
+// reads and writes. Not yet on PostgreSQL: retention's segment sweep (expiredSegments, markSegmentDeleted, storage),
+// maintenance (sizes, backup) and claims of webhook deliveries by several instances; the server still opens SQLite.
 
 /// Media sources; `announcing`: webhook events written in the same transaction as the change.
 public protocol SourceStore: Sendable {
