@@ -75,6 +75,13 @@ extension AppDatabase {
         public var segments: Int
         public var bytes: Int64
         public var seconds: Double
+
+        public init(pathName: String, segments: Int, bytes: Int64, seconds: Double) {
+            self.pathName = pathName
+            self.segments = segments
+            self.bytes = bytes
+            self.seconds = seconds
+        }
     }
 
     /// What each path's segments (not deleted) hold: count, bytes, recorded seconds.

@@ -12,6 +12,13 @@ public protocol RetentionStore: Sendable {
     func setRetentionDays(sourceID: UUID, _ days: Int?) async throws
     /// Every source's own retention.
     func retentionOverrides() async throws -> [UUID: Int]
+    /// The path's complete segments that ended before `before` (start + duration), oldest first; one still recording
+    /// or already deleted is never among them.
+    func expiredSegments(path: String, endedBefore before: Int64) async throws -> [Segment]
+    /// Marks a segment deleted (MediaMTX removed its file); the row stays, so history and sessions know it existed.
+    func markSegmentDeleted(path: String, start: Int64, at now: Int64) async throws
+    /// What each path's segments that are not deleted hold: count, bytes, recorded seconds.
+    func storage() async throws -> [String: AppDatabase.PathStorage]
 }
 
 /// The webhook outbox as the worker reads and writes it. Each delivery belongs to a stream: its subscription and its

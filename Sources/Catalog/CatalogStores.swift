@@ -5,9 +5,9 @@ import Foundation
 // contract: SQLite (`AppDatabase`, the embedded default) and PostgreSQL (`PostgresCatalog` in `CatalogPostgres`,
 // several instances on one database). Tests/CatalogTests/CatalogContractTests.swift runs one suite against both.
 // The PostgreSQL backend implements every capability here and in CatalogStores+*.swift: sources, webhook
-// subscriptions, assets, auth and audit, the hook index and ingest, retention settings and the webhook outbox worker's
-// reads and writes. Not yet on PostgreSQL: retention's segment sweep (expiredSegments, markSegmentDeleted, storage),
-// maintenance (sizes, backup) and claims of webhook deliveries by several instances; the server still opens SQLite.
+// subscriptions, assets, auth and audit, the hook index and ingest, retention, and the webhook outbox worker's reads
+// and writes. Not yet on PostgreSQL: maintenance (sizes, backup: pg_dump's job there) and claims of webhook
+// deliveries by several instances; the server still opens SQLite.
 
 /// Media sources; `announcing`: webhook events written in the same transaction as the change.
 public protocol SourceStore: Sendable {

@@ -214,3 +214,34 @@ extension PostgresCatalog: WebhookOutboxStore {
         ).decode(Int.self).reduce(0, +)
     }
 }
+
+// MARK: - Retention's segment sweep
+
+extension PostgresCatalog {
+    public func expiredSegments(path: String, endedBefore before: Int64) async throws -> [Segment] {
+        try await fetchSegments(
+            """
+            SELECT \(unescaped: Self.segmentColumns) FROM segments WHERE path_name = \(path) AND start < \(before) AND state = 'complete'
+                AND start + round(coalesce(duration, 0)::numeric * 1000000)::bigint < \(before)
+            ORDER BY start
+            """)
+    }
+
+    public func markSegmentDeleted(path: String, start: Int64, at now: Int64) async throws {
+        try await client.query(
+            "UPDATE segments SET state = 'deleted', updated_at = \(now) WHERE path_name = \(path) AND start = \(start)", logger: logger)
+    }
+
+    public func storage() async throws -> [String: AppDatabase.PathStorage] {
+        var out: [String: AppDatabase.PathStorage] = [:]
+        let rows = try await client.query(
+            """
+            SELECT path_name, count(*)::bigint, coalesce(sum(size), 0)::bigint, coalesce(sum(duration), 0)::double precision
+            FROM segments WHERE state <> 'deleted' GROUP BY path_name
+            """, logger: logger)
+        for try await (path, count, bytes, seconds) in rows.decode((String, Int64, Int64, Double).self) {
+            out[path] = AppDatabase.PathStorage(pathName: path, segments: Int(count), bytes: bytes, seconds: seconds)
+        }
+        return out
+    }
+}

@@ -454,3 +454,39 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Retention's sweep over the index: which segments have expired, marking them deleted, what each path holds.
+extension CatalogContractTests {
+    @Test(arguments: Backend.allCases)
+    func retentionSweepsOnlyCompleteSegmentsThatEndedAndCountsWhatIsKept(backend: Backend) async throws {
+        try await withIndexStore(backend) { index, store in
+            let retention = try #require(store as? any RetentionStore)
+            let s: Int64 = 1_764_600_000_000_000
+            _ = try await index.ingest(
+                [
+                    Self.event("a1", .segmentComplete, at: s + 10_000_000, segment: Self.segment(s, duration: 10, size: 1_000)),
+                    Self.event("a2", .segmentComplete, at: s + 20_000_000, segment: Self.segment(s + 10_000_000, duration: 9.5, size: 2_000)),
+                    // Still being recorded: never swept, however old.
+                    Self.event("a3", .segmentCreate, at: s + 20_000_000, segment: Self.segment(s + 20_000_000)),
+                    Self.event("b1", .segmentComplete, at: s + 5_000_000, path: "live/other", segment: Self.segment(s, duration: 4, size: 300)),
+                ], receivedAt: s + 30_000_000, sessionGap: 1_000_000)
+            // The first ends at s+10 s exactly: not before s+10 s, but before s+10 s + 1 µs.
+            #expect(try await retention.expiredSegments(path: "live/cam", endedBefore: s + 10_000_000).isEmpty)
+            #expect(try await retention.expiredSegments(path: "live/cam", endedBefore: s + 10_000_001).map(\.start) == [s])
+            #expect(try await retention.expiredSegments(path: "live/cam", endedBefore: s + 1_000_000_000).map(\.start) == [s, s + 10_000_000])
+
+            let before = try await retention.storage()
+            #expect(before["live/cam"] == AppDatabase.PathStorage(pathName: "live/cam", segments: 3, bytes: 3_000, seconds: 19.5))
+            #expect(before["live/other"] == AppDatabase.PathStorage(pathName: "live/other", segments: 1, bytes: 300, seconds: 4))
+
+            try await retention.markSegmentDeleted(path: "live/cam", start: s, at: s + 40_000_000)
+            try await retention.markSegmentDeleted(path: "live/cam", start: s + 999, at: s + 40_000_000)  // no such segment: nothing
+            #expect(try await retention.expiredSegments(path: "live/cam", endedBefore: s + 1_000_000_000).map(\.start) == [s + 10_000_000])
+            #expect(
+                try await retention.storage()["live/cam"] == AppDatabase.PathStorage(pathName: "live/cam", segments: 2, bytes: 2_000, seconds: 9.5))
+            // Listings leave the deleted segment out.
+            let kept = try await index.allSegments(path: "live/cam", from: nil, to: nil)
+            #expect(kept.map(\.start) == [s + 10_000_000, s + 20_000_000] && kept.map(\.state) == [.complete, .recording])
+        }
+    }
+}
