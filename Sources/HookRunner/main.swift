@@ -385,9 +385,19 @@ if let text = env(HookSettingsEnv.deadline) {
     deadlineMillis = v
 }
 let deadline = started + deadlineMillis
-let urls = (env(HookSettingsEnv.url) ?? "").split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
-let targets = urls.compactMap(Target.init)
-guard !urls.isEmpty, targets.count == urls.count else {
+// Comma-separated, split by hand: the generic Collection.split would add to the binary and to every start.
+var targets: [Target] = []
+var urlsValid = true
+var entry = ""
+for c in (env(HookSettingsEnv.url) ?? "") + "," {
+    guard c == "," else {
+        entry.append(c)
+        continue
+    }
+    if let target = Target(entry.trimmingWhitespace()) { targets.append(target) } else { urlsValid = false }
+    entry = ""
+}
+guard urlsValid, !targets.isEmpty else {
     usage("\(HookSettingsEnv.url) must be the companion's http://host:port, or several separated by commas")
 }
 var token = env(HookSettingsEnv.token)
