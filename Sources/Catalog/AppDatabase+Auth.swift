@@ -134,7 +134,7 @@ extension AppDatabase {
             try await writer.write { db in
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)",
-                    arguments: [sourceID.uuidString.lowercased(), Self.newKey(), Date()]
+                    arguments: [sourceID.uuidString.lowercased(), PublishKey.make(), Date()]
                 )
                 return try String.fetchOne(db, sql: "SELECT key FROM publish_keys WHERE source_id = ?", arguments: [sourceID.uuidString.lowercased()])
                     ?? ""
@@ -159,7 +159,7 @@ extension AppDatabase {
                 for id in ids {
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?)",
-                        arguments: [id, Self.newKey(), Date()])
+                        arguments: [id, PublishKey.make(), Date()])
                 }
                 return try read(db)
             }
@@ -170,7 +170,7 @@ extension AppDatabase {
     public func rotatePublishKey(sourceID: UUID) async throws -> String {
         try await Self.unknownSourceIsNotFound {
             try await writer.write { db in
-                let key = Self.newKey()
+                let key = PublishKey.make()
                 try db.execute(
                     sql:
                         "INSERT INTO publish_keys (source_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at",
@@ -201,15 +201,6 @@ extension AppDatabase {
             guard let row = try Row.fetchOne(statement, arguments: [path]) else { return nil }
             return (try SourceRow(row: row).source, row["publish_key"])
         }
-    }
-
-    /// 32 random bytes as 64 hex characters.
-    static func newKey() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
-        }.joined()
     }
 
     // MARK: - Audit log

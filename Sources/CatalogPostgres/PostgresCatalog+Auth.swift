@@ -150,7 +150,7 @@ extension PostgresCatalog: AuthStore {
         do {
             try await client.query(
                 """
-                INSERT INTO publish_keys (source_id, key, created_at) VALUES (\(sourceID), \(Self.newPublishKey()), \(Date().micros))
+                INSERT INTO publish_keys (source_id, key, created_at) VALUES (\(sourceID), \(PublishKey.make()), \(Date().micros))
                 ON CONFLICT (source_id) DO NOTHING
                 """, logger: logger)
         } catch  where PostgresCatalogError.sqlState(error) == "23503" {
@@ -171,7 +171,7 @@ extension PostgresCatalog: AuthStore {
             try await client.query(
                 """
                 INSERT INTO publish_keys (source_id, key, created_at)
-                SELECT k.id, k.key, \(Date().micros) FROM unnest(\(missing)::uuid[], \(missing.map { _ in Self.newPublishKey() })::text[]) AS k (id, key)
+                SELECT k.id, k.key, \(Date().micros) FROM unnest(\(missing)::uuid[], \(missing.map { _ in PublishKey.make() })::text[]) AS k (id, key)
                 ORDER BY k.id
                 ON CONFLICT (source_id) DO NOTHING
                 """, logger: logger)
@@ -182,7 +182,7 @@ extension PostgresCatalog: AuthStore {
     }
 
     public func rotatePublishKey(sourceID: UUID) async throws -> String {
-        let key = Self.newPublishKey()
+        let key = PublishKey.make()
         do {
             try await client.query(
                 """
@@ -207,15 +207,6 @@ extension PostgresCatalog: AuthStore {
             return (Self.source((c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9)), c.10)
         }
         return nil
-    }
-
-    /// 32 random bytes as 64 hex characters, as the SQLite catalogue makes them.
-    static func newPublishKey() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
-        }.joined()
     }
 
     // MARK: - Audit log

@@ -65,3 +65,14 @@ public struct Page<Item: Sendable>: Sendable {
         self.total = total
     }
 }
+
+/// A push source's publish key: 32 random bytes as 64 lowercase hex characters (every catalogue backend makes them so).
+public enum PublishKey {
+    public static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
+    }
+}
