@@ -92,6 +92,7 @@ public struct AppDatabase: Sendable {
         registerRetentionMigrations(&migrator)
         registerWebhookMigrations(&migrator)
         registerSecurityMigrations(&migrator)
+        registerInstanceMigrations(&migrator)
         return migrator
     }
 }
