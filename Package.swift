@@ -50,8 +50,7 @@ let package = Package(
             dependencies: ["Domain", "HookWire", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The catalogue on PostgreSQL (PostgresNIO's client pool), for several instances on one database: the same
-        // interfaces as the SQLite catalogue (Catalog/CatalogStores.swift). In progress (issue 18): not yet opened by
-        // the server; the contract tests run it against a real PostgreSQL (scripts/postgres.sh).
+        // interfaces as the SQLite catalogue (Catalog/CatalogStores*.swift), chosen by `database.url`.
         .target(
             name: "CatalogPostgres",
             dependencies: [
@@ -74,7 +73,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Domain", "Catalog", "MediaMTX", "HookWire",
+                "Domain", "Catalog", "CatalogPostgres", "MediaMTX", "HookWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "mtx-companion",
             dependencies: [
-                "API", "Domain", "Catalog", "MediaMTX", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "API", "Domain", "Catalog", "CatalogPostgres", "MediaMTX", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -98,8 +97,9 @@ let package = Package(
         .executableTarget(
             name: "mtx-bench",
             dependencies: [
-                "Domain", "Catalog", "ChildProcess",
+                "Domain", "Catalog", "CatalogPostgres", "ChildProcess",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,7 +142,9 @@ let package = Package(
             name: "APITests",
             dependencies: [
                 // The executables the tests run as child processes: `swift test` builds them first.
-                "API", "Domain", "Catalog", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion", "HookRunner", "mediamtx-sim",
+                "API", "Domain", "Catalog", "CatalogPostgres", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion", "HookRunner",
+                "mediamtx-sim",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

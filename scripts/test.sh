@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the formatting (.swift-format), builds everything, replays the exchanges recorded from a real MediaMTX against the simulator,
-# then runs every test: the Swift suites, the web UI in headless chromium (screenshots in screenshots/),
-# Schemathesis against the live server (scripts/fuzz.sh), then the release package installed in a clean Debian root.
+# then runs every test: the Swift suites (the core API suites a second time on PostgreSQL), the web UI in headless chromium
+# (screenshots in screenshots/), Schemathesis against the live server (scripts/fuzz.sh), then the release package installed in a
+# clean Debian root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -16,6 +17,11 @@ trap 'scripts/postgres.sh stop "$postgres_dir"' EXIT
 MTX_TEST_POSTGRES_URL="$(scripts/postgres.sh start "$postgres_dir")"
 export MTX_TEST_POSTGRES_URL
 swift test
+# The core API flows again on PostgreSQL (TestStack.swift): each stack on a new database of the same server. Without
+# MTX_TEST_POSTGRES_URL these tests fail, never skip.
+core_suites='APITests\.(CreateSource|CreateSourceValidation|UpdateSource|ReadSource|Asset(Creation|Catalogue|Stream)|HookIngest|StreamEndpoint|EventStream|RoleMatrix|Token|MediaMTXAuth|Audit|AuditCoverage|UIFiles|Hardening|SecretLog|Webhook|CORSAndLockout|Restart)Tests/'
+echo "PostgreSQL pass: the core API suites again, on PostgreSQL (MTX_TEST_BACKEND=postgres)"
+MTX_TEST_BACKEND=postgres swift test --skip-build --filter "$core_suites"
 python3 Tests/browser/test_ui.py
 scripts/fuzz.sh
 # The release build (once, about 8 minutes on two cores), its .deb installed and run in a clean Debian root.

@@ -17,6 +17,8 @@ extension AppDatabase: MaintenanceStore, LeaseStore, LoginFailureStore, ChangeFe
 
     public var backendName: String { "sqlite" }
 
+    public var ingestWriters: Int { 1 }
+
     public func shutdown() async {
         try? close()
     }

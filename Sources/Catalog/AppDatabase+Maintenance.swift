@@ -13,6 +13,14 @@ extension AppDatabase {
         public var databaseBytes: Int64
         /// Webhook deliveries not yet delivered or parked (the outbox backlog).
         public var webhooksPending: Int
+
+        /// Public for the other backends (PostgreSQL) that report their sizes in this shape.
+        public init(sources: Int, segments: [String: Int], databaseBytes: Int64, webhooksPending: Int) {
+            self.sources = sources
+            self.segments = segments
+            self.databaseBytes = databaseBytes
+            self.webhooksPending = webhooksPending
+        }
     }
 
     public func sizes() async throws -> Sizes {

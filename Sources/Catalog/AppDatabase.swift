@@ -109,6 +109,9 @@ public enum CatalogError: Error, Equatable, Sendable {
     case backupExists(String)
     /// Root opened a catalogue that belongs to the server's user.
     case ownedByAnotherUser(path: String, owner: String)
+    /// The database server cannot be reached or used right now (PostgreSQL down, restarting, refusing
+    /// connections): the request may succeed later. The reason names the server, never its password.
+    case unavailable(String)
 }
 
 extension CatalogError: CustomStringConvertible {
@@ -121,6 +124,7 @@ extension CatalogError: CustomStringConvertible {
         case .backupExists(let file): return "\(file) exists"
         case .ownedByAnotherUser(let path, let owner):
             return "\(path) belongs to \(owner): run this as that user (runuser -u \(owner) -- mtx-companion ...), not as root"
+        case .unavailable(let reason): return "database unavailable: \(reason)"
         }
     }
 }

@@ -27,4 +27,11 @@ public protocol AssetStore: Sendable {
     func assetsUsing(sourceID: UUID, limit: Int) async throws -> (count: Int, first: [MediaAsset])
 }
 
+extension AssetStore {
+    /// An asset on an existing source.
+    public func insertAsset(_ asset: MediaAsset, announcing events: [ServiceEvent] = []) async throws {
+        try await insertAsset(asset, withNewSource: nil, announcing: events)
+    }
+}
+
 extension AppDatabase: AssetStore {}

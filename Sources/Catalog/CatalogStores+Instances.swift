@@ -12,6 +12,8 @@ public protocol MaintenanceStore: Sendable {
     /// Group commit: calls `next(nil)` for the first groups, writes each batch in one transaction and hands its
     /// outcome to `next`, which returns the following batch, or nil to end the loop.
     func drainIngest(sessionGap: Int64, _ next: @escaping @Sendable (Result<[IngestResult], any Error>?) -> [[IngestEvent]]?)
+    /// How many such loops may write at once: SQLite has one writer; PostgreSQL takes concurrent transactions.
+    var ingestWriters: Int { get }
     /// Closes the store's connections (SQLite: checkpoints the WAL into the file first).
     func shutdown() async
 }

@@ -525,6 +525,10 @@ extension PostgresCatalog: IndexStore {
     }
 
     /// Rows sorted by (path, start), so that two imports of overlapping segments take their key locks in one order.
+    /// Group-commit loops writing at once (`IngestQueue`): concurrent transactions keep the server's cores busy;
+    /// the per-path advisory locks order the writes that must be ordered.
+    public var ingestWriters: Int { 4 }
+
     public func insertSegments(_ rows: [(path: String, start: Int64, duration: Double, size: Int64)]) async throws {
         guard !rows.isEmpty else { return }
         let sorted = rows.sorted { $0.path != $1.path ? $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) : $0.start < $1.start }

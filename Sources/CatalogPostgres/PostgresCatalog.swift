@@ -9,15 +9,16 @@ import PostgresNIO
 /// versioned migrations applied under an advisory lock (two instances starting at once migrate once), times as
 /// int8 microseconds since 1970 (as the SQLite index keeps them), `jsonb` payloads, `text[]`/`uuid[]` lists.
 public final class PostgresCatalog: Sendable {
-    let client: PostgresClient
+    /// The pool, failing fast with `CatalogError.unavailable` while the server is down (PostgresCatalog+Availability).
+    let client: PostgresPool
     let logger: Logger
-    private let runner: Task<Void, Never>
+    /// The change feed's `LISTEN` connection (`changes()`), made from the URL the catalogue was opened with.
+    let feed: ChangeListener
 
-    init(configuration: PostgresClient.Configuration, logger: Logger) {
-        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    init(configuration: PostgresClient.Configuration, url: PostgresURL? = nil, logger: Logger) {
+        client = PostgresPool(configuration: configuration, url: url, logger: logger)
         self.logger = logger
-        let client = client
-        runner = Task { await client.run() }
+        feed = ChangeListener(url: url, logger: logger)
     }
 
     /// Connects to `url` (`postgres://user:password@host:port/database?sslmode=...`) and migrates the schema. One
@@ -31,7 +32,7 @@ public final class PostgresCatalog: Sendable {
         } catch {
             throw PostgresCatalogError.from(error, at: url)
         }
-        let catalog = PostgresCatalog(configuration: url.clientConfiguration, logger: logger)
+        let catalog = PostgresCatalog(configuration: url.clientConfiguration, url: url, logger: logger)
         do {
             try await catalog.migrate()
         } catch {
@@ -41,10 +42,10 @@ public final class PostgresCatalog: Sendable {
         return catalog
     }
 
-    /// Closes the pool's connections.
+    /// Stops the change feed and closes the pool's connections.
     public func close() async {
-        runner.cancel()
-        await runner.value
+        await feed.stop()
+        await client.close()
     }
 
     /// Names of the migrations applied, oldest first.
@@ -133,7 +134,7 @@ public struct PostgresURL: Sendable {
     }
 
     /// The pool's settings.
-    var clientConfiguration: PostgresClient.Configuration {
+    public var clientConfiguration: PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS =
             switch sslMode {
             case .disable: .disable

@@ -222,12 +222,13 @@ struct BenchServer {
     let process: ChildProcess
     let base: String
 
-    static func start(in dir: URL, settings: String) async throws -> BenchServer {
+    /// `databaseURL`: the catalogue on PostgreSQL instead of a SQLite file in `dir`.
+    static func start(in dir: URL, settings: String, databaseURL: String? = nil) async throws -> BenchServer {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let port = try freePort()
         try """
         server: {host: 127.0.0.1, port: \(port)}
-        database: {path: \(dir.path)/bench.sqlite}
+        database: {path: \(dir.path)/bench.sqlite, url: "\(databaseURL ?? "")"}
         mediamtx:
           api_address: http://127.0.0.1:1
           rtsp_address: rtsp://127.0.0.1:8554
@@ -275,6 +276,11 @@ struct BenchServer {
     func viewerToken(database: String, role: User.Role = .viewer) async throws -> String {
         let name = "bench-\(role.rawValue)"
         try await AppDatabase.open(path: database).addUser(User(username: name, role: role, passwordHash: Bcrypt.hash("bench password", cost: 10)))
+        return try await login(name)
+    }
+
+    /// Logs `name` in (password "bench password"): its access token.
+    func login(_ name: String) async throws -> String {
         var request = HTTPClientRequest(url: base + "/api/v1/auth/login")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

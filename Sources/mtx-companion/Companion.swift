@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import Catalog
+import CatalogPostgres
 import Domain
 import Foundation
 import Hummingbird
@@ -28,8 +29,29 @@ struct ConfigOptions: ParsableArguments {
     }
 
     /// The catalogue the config names (subcommands that need nothing else from the config).
-    func openCatalog() throws -> AppDatabase {
-        try AppDatabase.open(load().database)
+    func openCatalog() async throws -> any CatalogBackend {
+        try await openConfiguredCatalog(load())
+    }
+}
+
+/// The catalogue `config` names; a failure is one line naming the key (exit 78 as for other config errors, or 69
+/// when the database server is unreachable).
+func openConfiguredCatalog(_ config: AppConfig) async throws -> any CatalogBackend {
+    do {
+        return try await openCatalog(config.database, logger: Logger(label: "mtx-companion"))
+    } catch let error as CatalogOpenError {
+        FileHandle.standardError.write(Data("mtx-companion: \(error)\n".utf8))
+        throw ExitCode(error.exitCode)
+    }
+}
+
+/// The services `config` names; a catalogue that cannot be opened is one line naming the key (exit 78).
+func makeServices(_ config: AppConfig, logger: Logger = Logger(label: "mtx-companion")) async throws -> AppServices {
+    do {
+        return try await AppServices(config, logger: logger)
+    } catch let error as CatalogOpenError {
+        FileHandle.standardError.write(Data("mtx-companion: \(error)\n".utf8))
+        throw ExitCode(error.exitCode)
     }
 }
 
@@ -39,7 +61,10 @@ struct Companion: AsyncParsableCommand {
         commandName: "mtx-companion",
         abstract: "The companion server of MediaMTX: media sources, catalogue, recordings.",
         version: BuildInfo.version,
-        subcommands: [Serve.self, Migrate.self, Reconcile.self, Segments.self, Events.self, Users.self, Backup.self, Retention.self, Doctor.self],
+        subcommands: [
+            Serve.self, Migrate.self, Reconcile.self, Segments.self, Events.self, Users.self, Backup.self, Retention.self, Doctor.self,
+            MigrateTo.self,
+        ],
         defaultSubcommand: Serve.self
     )
 }
@@ -65,14 +90,15 @@ struct Serve: AsyncParsableCommand {
         }
         let config = try options.load()
         let logger = Logger(label: "mtx-companion")
-        let services = try AppServices(config, logger: logger)
+        let services = try await makeServices(config, logger: logger)
+        logger.notice("catalogue opened", metadata: ["backend": "\(services.database.backendName)", "at": "\(config.database.location)"])
         let app = try await buildApplication(services)
         // SIGTERM/SIGINT: stop accepting, let requests in flight finish (their transactions commit), stop the
         // reconciler; after the timeout what is left is cancelled. Then the database is closed cleanly.
         var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
         try await ServiceGroup(configuration: group).run()
-        try services.database.close()
+        await services.database.shutdown()
         logger.notice("stopped; database closed")
     }
 }
@@ -85,8 +111,15 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let database = try AppDatabase.open(config.database)
-        print("\(config.database.path): migrations applied: \(try database.appliedMigrations().joined(separator: ", "))")
+        let database = try await openConfiguredCatalog(config)
+        let applied =
+            if let sqlite = database as? AppDatabase {
+                try sqlite.appliedMigrations()
+            } else if let postgres = database as? PostgresCatalog {
+                try await postgres.appliedMigrations()
+            } else { [String]() }
+        print("\(config.database.location): migrations applied: \(applied.joined(separator: ", "))")
+        await database.shutdown()
     }
 }
 
@@ -98,7 +131,7 @@ struct Reconcile: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let services = try AppServices(config, logger: Logger(label: "mtx-companion"))
+        let services = try await makeServices(config)
         do {
             let report = try await services.reconciler.reconcileOnce()
             print(report)
@@ -121,7 +154,11 @@ struct Backup: AsyncParsableCommand {
     @Argument(help: "The new file; an existing file is never overwritten.") var file: String
 
     func run() async throws {
-        let database = try options.openCatalog()
+        guard let database = try await options.openCatalog() as? AppDatabase else {
+            FileHandle.standardError.write(
+                Data("mtx-companion: backup copies a SQLite catalogue; back PostgreSQL up with pg_dump (docs/deployment.md)\n".utf8))
+            throw ExitCode(1)
+        }
         do {
             try database.backup(to: file)
         } catch CatalogError.backupExists(let path) {
@@ -142,7 +179,7 @@ struct Retention: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let services = try AppServices(config, logger: Logger(label: "mtx-companion"))
+        let services = try await makeServices(config)
         let report: RetentionService.Report
         do {
             report = try await services.retention.runOnce(dryRun: dryRun)
@@ -180,7 +217,7 @@ struct Segments: AsyncParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() async throws {
-        let database = try options.openCatalog()
+        let database = try await options.openCatalog()
         let page = try await database.segments(
             SegmentQuery(
                 path: path, from: try from.map(parseTime)?.micros, to: try to.map(parseTime)?.micros, pageSize: limit
@@ -218,11 +255,11 @@ struct Events: AsyncParsableCommand {
     @Flag(help: "Keep printing new events as they are indexed.") var follow = false
 
     func run() async throws {
-        let database = try options.openCatalog()
+        let database = try await options.openCatalog()
         var seen = Set<String>()
         var printedUpTo = Int64.min
         repeat {
-            let events = try await database.history(path: path, limit: limit).reversed()
+            let events = try await database.history(path: path, limit: limit, before: nil).reversed()
             for e in events where !seen.contains(e.eventID) && (e.occurredAt >= printedUpTo || !follow || printedUpTo == Int64.min) {
                 seen.insert(e.eventID)
                 print("\(format(e.occurredAt))\t\(e.type)\t\(e.node ?? "-")\t\(e.payload)")

@@ -55,17 +55,25 @@ struct Doctor: AsyncParsableCommand {
     }
 
     static func database(_ config: AppConfig) async -> Outcome {
-        let path = config.database.path
+        let location = config.database.location
         do {
-            let database = try AppDatabase.open(config.database)
-            try await database.checkWritable()
-            let migrations = try database.appliedMigrations().count
-            try database.close()
-            return Outcome(check: "database", detail: "\(path): migrated (\(migrations) migrations), writable")
+            let database = try await openCatalog(config.database, logger: Logger(label: "mtx-companion"))
+            do {
+                try await database.checkWritable()
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
+            return Outcome(check: "database", detail: "\(location): \(database.backendName), migrated, writable")
         } catch {
-            return Outcome(
-                check: "database", problem: "\(path): \(error)", detail: "",
-                fix: "make the file and its folder writable by the user running mtx-companion, or set database.path")
+            let fix =
+                switch config.database.backend {
+                case .sqlite: "make the file and its folder writable by the user running mtx-companion, or set database.path"
+                case .postgres: "check database.url: the server is up, the user and password are right, the user may create tables"
+                }
+            let problem = (error as? CatalogOpenError).map { "\($0.location): \($0.reason)" } ?? "\(location): \(error)"
+            return Outcome(check: "database", problem: problem, detail: "", fix: fix)
         }
     }
 

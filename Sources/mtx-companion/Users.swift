@@ -27,7 +27,7 @@ struct Users: AsyncParsableCommand {
             guard let role = User.Role(rawValue: role) else { throw ValidationError("role must be admin, operator or viewer") }
             let config = try options.load()
             let password = try readPassword()
-            let database = try AppDatabase.open(config.database)
+            let database = try await openConfiguredCatalog(config)
             let user = User(username: name, role: role, passwordHash: await Authenticator.hashPassword(password, cost: config.auth.bcryptCost))
             do {
                 try await database.addUser(user)
@@ -48,7 +48,7 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let database = try options.openCatalog()
+            let database = try await options.openCatalog()
             for user in try await database.users() {
                 print("\(user.username)\t\(user.role.rawValue)\t\(RFC3339.format(user.createdAt))")
             }
@@ -65,9 +65,10 @@ struct Users: AsyncParsableCommand {
             guard passwordStdin else { throw ValidationError("pass the password on standard input with --password-stdin") }
             let config = try options.load()
             let password = try readPassword()
-            let database = try AppDatabase.open(config.database)
+            let database = try await openConfiguredCatalog(config)
             do {
-                try await database.updateUser(named: name, passwordHash: await Authenticator.hashPassword(password, cost: config.auth.bcryptCost))
+                try await database.updateUser(
+                    named: name, passwordHash: await Authenticator.hashPassword(password, cost: config.auth.bcryptCost), role: nil)
             } catch CatalogError.notFound {
                 throw ValidationError("no user named \(name)")
             }
@@ -86,7 +87,7 @@ struct Users: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let database = try options.openCatalog()
+            let database = try await options.openCatalog()
             do {
                 try await database.removeUser(named: name)
             } catch CatalogError.notFound {

@@ -15,7 +15,9 @@ import Testing
 /// The value of the sample `name{labels…}` in a Prometheus text answer (labels in any order).
 func sample(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
     for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
-        let head = line.split(separator: " ").dropLast().joined(separator: " ")
+        // Every series carries `instance`; a sample asked for without labels is the one with no others.
+        let head = line.split(separator: " ").dropLast().joined(separator: " ").replacing(/instance="[^"]*",?/, with: "")
+            .replacing(/,?}/, with: "}").replacing("{}", with: "")
         guard labels.allSatisfy({ head.contains("\($0.key)=\"\($0.value)\"") }) else { continue }
         if labels.isEmpty, head != name { continue }
         return Double(line.split(separator: " ").last ?? "")
@@ -66,6 +68,9 @@ struct OperationsTests {
             #expect(sample(text, "mtx_companion_auth_decisions_total", ["action": "read"]) == 1)
             #expect(sample(text, "mtx_companion_sources") == 1)
             #expect((sample(text, "mtx_companion_database_size_bytes") ?? 0) > 0)
+            // Several instances scraped by one Prometheus stay apart: every series names its instance.
+            let series = text.split(separator: "\n").filter { $0.hasPrefix("mtx_companion_") }
+            #expect(!series.isEmpty && series.allSatisfy { $0.contains("instance=\"\(stack.config.server.instanceName)\"") }, "\(series.prefix(3))")
         }
     }
 
@@ -75,6 +80,10 @@ struct OperationsTests {
             let ready = try await stack.raw.call(.get, "/readyz")
             #expect(ready.status == .ok)
             #expect(ready["checks"]?["database"]?.stringValue == "ok" && ready["checks"]?["mediamtx"]?.stringValue == "ok")
+            // One instance on SQLite holds every lease: it runs all the background work.
+            #expect(ready["backend"]?.stringValue == "sqlite")
+            #expect(ready["instance"]?.stringValue == stack.config.server.instanceName)
+            for lease in ["reconciler", "retention", "webhooks"] { #expect(ready["leases"]?[lease] != nil, "\(ready.json)") }
 
             let port = await stack.sim.apiPort
             await stack.sim.stop()
@@ -174,7 +183,7 @@ struct RetentionTests {
                 try await stack.raw.call(.post, "/api/v1/hooks/events", json: ["events": events], headers: [.authorization: "Bearer \(hookToken)"])
                     .status == .ok)
 
-            let services = try AppServices(stack.config, logger: quietLogger)
+            let services = try await AppServices(stack.config, logger: quietLogger)
             let dry = try await services.retention.runOnce(dryRun: true, now: now)
             #expect(dry.segments.map(\.start) == expired.map(\.micros))
             #expect(await stack.state.segmentStarts(path: path).count == 5, "a dry run deletes nothing")

@@ -12,16 +12,16 @@ import Testing
 @Suite("Reconciler", .timeLimit(.minutes(3)))
 struct ReconcilerTests {
     /// The reconciler of a companion wired like the stack's.
-    func reconciler(_ stack: TestStack, manageHooks: Bool = false) throws -> (Reconciler, AppServices) {
+    func reconciler(_ stack: TestStack, manageHooks: Bool = false) async throws -> (Reconciler, AppServices) {
         var config = stack.config
         config.mediamtx.manageHooks = manageHooks
         config.mediamtx.hookCommand = "/usr/local/bin/mtx-hook"
-        let services = try AppServices(config, logger: quietLogger)
+        let services = try await AppServices(config, logger: quietLogger)
         return (services.reconciler, services)
     }
 
     func once(_ stack: TestStack, manageHooks: Bool = false) async throws -> Reconciler.Report {
-        let (reconciler, services) = try reconciler(stack, manageHooks: manageHooks)
+        let (reconciler, services) = try await reconciler(stack, manageHooks: manageHooks)
         do {
             let report = try await reconciler.reconcileOnce()
             try await services.httpClient.shutdown()
@@ -53,7 +53,8 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func indexesMissedSegmentsAndMarksDeletedOnes() async throws {
+    @Test(.disabled(if: TestBackend.isPostgres, "reads the segments from the SQLite file"))
+    func indexesMissedSegmentsAndMarksDeletedOnes() async throws {
         try await withStack { stack in
             let source = try await stack.client.createSource(["name": "cam", "type": "push", "record_enabled": true])
             let id = try #require(source["id"]?.stringValue)
@@ -103,7 +104,8 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func oldHistoryIsPrunedButStateStays() async throws {
+    @Test(.disabled(if: TestBackend.isPostgres, "writes an old event into the SQLite file with AppDatabase"))
+    func oldHistoryIsPrunedButStateStays() async throws {
         try await withStack { stack in
             let db = try AppDatabase.open(path: stack.config.database.path)
             let old = Date().addingTimeInterval(-40 * 86_400).micros
@@ -138,7 +140,7 @@ struct ReconcilerTests {
         try await MediaMTXSimulator.with { sim in
             var config = await testConfig(sim: sim, databasePath: dir.appendingPathComponent("c.sqlite").path)
             config.mediamtx.reconcileInterval = .seconds(3600)
-            let services = try AppServices(config, logger: quietLogger)
+            let services = try await AppServices(config, logger: quietLogger)
             let source = try await services.sources.create(
                 .init(name: "cam", kind: .push, url: nil, protocol: "rtmp", enabled: true, recordEnabled: false))
             let reconciler = Reconciler(sources: services.sources, settings: config.mediamtx, logger: quietLogger, restartCheck: .milliseconds(100))

@@ -53,7 +53,7 @@ struct RoleMatrixTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         return try await MediaMTXSimulator.with { sim in
             let config = await testConfig(sim: sim, databasePath: dir.appendingPathComponent("c.sqlite").path)
-            let (router, background) = try await buildRouter(try AppServices(config, logger: quietLogger))
+            let (router, background) = try await buildRouter(try await AppServices(config, logger: quietLogger))
             // Started and stopped at once: the background services close their HTTP clients as the server would.
             let group = ServiceGroup(configuration: .init(services: background, logger: quietLogger))
             await group.triggerGracefulShutdown()

@@ -7,7 +7,7 @@ import MediaMTX
 /// Stream assets (design §3, §4): catalogue entries that point at a media source. Everything that touches
 /// MediaMTX goes through `SourcesService`.
 public struct AssetsService: Sendable {
-    let database: AppDatabase
+    let database: any CatalogBackend
     let sources: SourcesService
     let logger: Logger
 

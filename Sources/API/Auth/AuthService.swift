@@ -5,7 +5,7 @@ import Foundation
 /// Users, signing in and out, and the audit log: accounts stored with hashed passwords, access tokens issued.
 struct AuthService: Sendable {
     let authenticator: Authenticator
-    let database: AppDatabase
+    let database: any CatalogBackend
 
     // MARK: - Signing in and out
 

@@ -49,7 +49,7 @@ struct MediaClaims: JWTPayload {
 public struct Authenticator: Sendable {
     let keys: JWTKeyCollection
     let settings: AppConfig.Auth
-    let database: AppDatabase
+    let database: any CatalogBackend
     let throttle: LoginThrottle
     /// `auth.external`, when configured.
     let external: ExternalIssuer?
@@ -57,7 +57,7 @@ public struct Authenticator: Sendable {
     /// either way. Made in the background at start (a cost-12 hash takes a quarter of a second).
     let decoyHash: Task<String, Never>
 
-    public init(settings: AppConfig.Auth, database: AppDatabase, httpClient: HTTPClient) async throws {
+    public init(settings: AppConfig.Auth, database: any CatalogBackend, httpClient: HTTPClient) async throws {
         if let settings = settings.external {
             external = try await ExternalIssuer(settings: settings, httpClient: httpClient)
         } else {
@@ -67,7 +67,7 @@ public struct Authenticator: Sendable {
         await keys.add(hmac: HMACKey(from: settings.jwtSecret), digestAlgorithm: .sha256)
         self.settings = settings
         self.database = database
-        throttle = LoginThrottle(maxFailures: settings.loginMaxFailures, window: settings.loginWindow)
+        throttle = LoginThrottle(database: database, maxFailures: settings.loginMaxFailures, window: settings.loginWindow)
         let cost = settings.bcryptCost
         decoyHash = Task { await Self.hashPassword("decoy password never used", cost: cost) }
     }
@@ -88,7 +88,7 @@ public struct Authenticator: Sendable {
     /// `username` is in its normal form (`User.normalizedName`), so every spelling of a name shares one lockout.
     func login(username: String, password: String, ip: String?) async throws -> User {
         let keys = ["user:" + username.lowercased(), "ip:" + (ip ?? "?")]
-        if let wait = await throttle.retryAfter(keys) {
+        if let wait = try await throttle.retryAfter(keys) {
             throw ServiceError(.tooManyAttempts(retryAfter: wait), .tooManyLogins(retryAfter: wait))
         }
         let user = try await database.user(named: username)
@@ -96,10 +96,10 @@ public struct Authenticator: Sendable {
         if let user { hash = user.passwordHash } else { hash = await decoyHash.value }
         let matches = await Self.verifyPassword(password, hash: hash)
         guard let user, matches else {
-            await throttle.fail(keys)
+            try await throttle.fail(keys)
             throw ServiceError(.badCredentials, .badCredentials)
         }
-        await throttle.succeed("user:" + username.lowercased())
+        try await throttle.succeed("user:" + username.lowercased())
         return user
     }
 

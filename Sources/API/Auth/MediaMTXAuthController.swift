@@ -49,6 +49,14 @@ struct MediaMTXAuthController {
                     "action": "\(action)", "path": "\(path)", "ip": "\(body.ip ?? "")", "protocol": "\(body.protocol ?? "")", "reason": "\(reason)",
                 ])
             return Response(status: .forbidden)
+        case .unavailable(let reason):
+            // A refusal too: MediaMTX takes any answer but 2xx as one.
+            stats.count(action, "refused")
+            metrics.authDecision(action: action, outcome: "refused")
+            logger.warning(
+                "mediamtx auth refused: the catalogue is unavailable",
+                metadata: ["action": "\(action)", "path": "\(path)", "ip": "\(body.ip ?? "")", "error": "\(reason)"])
+            throw APIError.databaseUnavailable
         }
     }
 }

@@ -1,4 +1,5 @@
 import Catalog
+import CatalogPostgres
 import Domain
 import Foundation
 
@@ -6,7 +7,7 @@ import Foundation
 /// tokens, trusted addresses.
 struct MediaMTXAuthService: Sendable {
     let authenticator: Authenticator
-    let database: AppDatabase
+    let database: any CatalogBackend
     let trustedAddresses: Set<String>
 
     /// What MediaMTX posts (reference/mediamtx transcript.json); `id` is null for playback.
@@ -28,6 +29,8 @@ struct MediaMTXAuthService: Sendable {
         /// No credentials given: ask for them.
         case challenge(String)
         case deny(String)
+        /// The catalogue cannot be read: refused (see `decide`).
+        case unavailable(String)
     }
 
     func decide(_ body: AuthRequest, action: String, path: String) async throws -> Decision {
@@ -37,12 +40,22 @@ struct MediaMTXAuthService: Sendable {
             // Credentials first, whatever the path: a client without any is asked for them, and learns nothing.
             let given = [body.password, body.token, query["key"], query["pass"]].compactMap { $0 }.filter { !$0.isEmpty }
             guard !given.isEmpty else { return .challenge("no publish key") }
-            guard let target = try await database.publishTarget(path: path) else { return .deny("no source has this path") }
+            let found: (source: MediaSource, key: String?)?
+            do {
+                found = try await database.publishTarget(path: path)
+            } catch where PostgresCatalogError.isUnavailable(error) {
+                // Fail closed: publish keys live in the catalogue, and without it no key can be checked; allowing would
+                // let anyone publish to any path. The pool answers within seconds, so MediaMTX is not kept waiting.
+                return .unavailable("\(error)")
+            }
+            guard let target = found else { return .deny("no source has this path") }
             guard target.source.kind == .push else { return .deny("not a push source") }
             guard target.source.enabled else { return .deny("source disabled") }
             guard let key = target.key, given.contains(where: { constantTimeEquals($0, key) }) else { return .deny("wrong publish key") }
             return .allow
         case "read", "playback":
+            // Media tokens are signed by us and checked by signature alone: no catalogue needed, so readers holding a
+            // valid one keep being allowed while the database is down, and anything else is refused as usual.
             let given = [body.token, body.password, query["token"], query["jwt"]].compactMap { $0 }.filter { !$0.isEmpty }
             guard !given.isEmpty else { return .challenge("no token") }
             for token in given where await authenticator.mediaTokenAllows(token, path: path, action: action) { return .allow }

@@ -17,15 +17,18 @@ public struct Reconciler: Service {
     let metrics: AppMetrics?
     /// How often `/v3/info` is asked whether MediaMTX restarted.
     let restartCheck: Duration
+    /// Several instances: only the holder of the `reconciler` lease runs it (nil: always, as in one-off commands).
+    let leases: Leases?
 
-    var database: AppDatabase { sources.database }
+    var database: any CatalogBackend { sources.database }
     var mediamtx: MediaMTXClient { sources.mediamtx }
 
     public init(
         sources: SourcesService, settings: AppConfig.MediaMTX, retentionDays: Int = 30, logger: Logger, metrics: AppMetrics? = nil,
-        restartCheck: Duration = .seconds(5)
+        restartCheck: Duration = .seconds(5), leases: Leases? = nil
     ) {
         self.sources = sources
+        self.leases = leases
         self.metrics = metrics
         self.settings = settings
         self.retentionDays = retentionDays
@@ -51,6 +54,13 @@ public struct Reconciler: Service {
         var lastStarted: String?
         var lastFull = ContinuousClock.now - settings.reconcileInterval
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            if let leases, await !leases.holds(.reconciler) {
+                // Another instance reconciles; when this one takes over, it starts with a full pass.
+                lastStarted = nil
+                lastFull = ContinuousClock.now - settings.reconcileInterval
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(restartCheck, .seconds(1))) }
+                continue
+            }
             do {
                 let started = try await mediamtx.info().started
                 let restarted = lastStarted != nil && started != lastStarted

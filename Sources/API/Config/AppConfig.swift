@@ -14,6 +14,14 @@ public struct AppConfig: Sendable {
         public var uiDirectory = "ui"
         /// The OpenAPI document served at `GET /api/openapi.yaml` (relative paths from the working directory).
         public var openAPIFile = "docs/openapi.yaml"
+        /// Load balancers whose `X-Forwarded-For` names the client (login throttle, audit log).
+        public var trustedProxies: [String] = []
+        /// This instance's name among several (metrics' `instance` label, lease holders); empty: host name and port.
+        public var instance = ""
+
+        public var instanceName: String {
+            instance.isEmpty ? "\(ProcessInfo.processInfo.hostName):\(port)" : instance
+        }
 
         public init(host: String, port: Int) {
             self.host = host
@@ -21,7 +29,7 @@ public struct AppConfig: Sendable {
         }
     }
 
-    /// The catalogue's settings (`database` section); `AppDatabase.open(config.database)` opens it.
+    /// The catalogue's settings (`database` section); `openCatalog(config.database, logger:)` opens it.
     public typealias Database = CatalogSettings
 
     /// The design's `mediamtx` section (§1.1, §2.4, §5.1) plus request timeouts.
@@ -320,6 +328,15 @@ extension AppConfig {
                 continue
             }
             try key.read(&config, value.text, fail)
+        }
+        if config.database.url.isEmpty, config.database.path.trimmingCharacters(in: .whitespaces).isEmpty {
+            let origin = values["database.path"]?.origin ?? .file(file)
+            throw ConfigError(key: "database.path", reason: values["database.path"] == nil ? "missing" : "must not be empty", origin: origin)
+        }
+        if let bad = config.server.trustedProxies.first(where: { TrustedProxyMiddleware.normalized($0) == nil }) {
+            throw ConfigError(
+                key: "server.trusted_proxies", reason: "not an IP address (\"\(bad)\")",
+                origin: values["server.trusted_proxies"]?.origin ?? .file(file))
         }
         try config.checkJWTSecret { key, reason in ConfigError(key: key, reason: reason, origin: values[key]?.origin ?? .file(file)) }
         try config.checkExternal { key, reason in ConfigError(key: key, reason: reason, origin: values[key]?.origin ?? .file(file)) }

@@ -1,3 +1,4 @@
+import CatalogPostgres
 import Domain
 import Foundation
 import HookWire
@@ -12,7 +13,30 @@ extension ConfigKey {
         .text("server.ui_directory", "MTX_COMPANION_SERVER_UI_DIRECTORY", \.server.uiDirectory, "web UI files served at `/`; empty turns the UI off"),
         .text(
             "server.openapi_file", "MTX_COMPANION_SERVER_OPENAPI_FILE", \.server.openAPIFile, "the OpenAPI document served at `/api/openapi.yaml`"),
-        .text("database.path", "MTX_COMPANION_DATABASE_PATH", \.database.path, required: true, "the SQLite file (made owner-only)"),
+        .list(
+            "server.trusted_proxies", "MTX_COMPANION_SERVER_TRUSTED_PROXIES", \.server.trustedProxies,
+            "load balancers' addresses: their `X-Forwarded-For` names the client (login throttle, audit log)"),
+        .text(
+            "server.instance", "MTX_COMPANION_SERVER_INSTANCE", \.server.instance,
+            "this instance's name among several on one PostgreSQL (metrics' `instance` label); empty: host name and port"),
+        .text("database.path", "MTX_COMPANION_DATABASE_PATH", \.database.path, "the SQLite file (made owner-only), when `database.url` is empty"),
+        .text(
+            "database.url", "MTX_COMPANION_DATABASE_URL", \.database.url,
+            check: { url in
+                if url.isEmpty || url.hasPrefix("sqlite:") { return url == "sqlite:" ? "sqlite: needs a file (sqlite:PATH)" : nil }
+                do {
+                    _ = try PostgresURL(url)
+                    return nil
+                } catch {
+                    return "\(error) (\"\(PostgresURL.redacted(url))\")"
+                }
+            },
+            "empty or `sqlite:PATH`: SQLite; `postgres://user:password@host:port/database?sslmode=disable|prefer|require|verify-full`: "
+                + "PostgreSQL, shared by several instances"),
+        .duration(
+            "database.lease_timeout", "MTX_COMPANION_DATABASE_LEASE_TIMEOUT", \.database.leaseTimeout,
+            "PostgreSQL: how long background work (reconciler, retention, webhook delivery) waits before another instance takes over from one that died"
+        ),
         .address(
             "mediamtx.api_address", "MTX_COMPANION_MEDIAMTX_API_ADDRESS", \.mediamtx.apiAddress, schemes: ["http", "https"], "MediaMTX's v3 API"),
         .address(

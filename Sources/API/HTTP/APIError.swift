@@ -87,6 +87,13 @@ extension APIError {
         APIError(.serviceUnavailable, code: "mediamtx_unavailable", message: .mediamtxUnavailable(detail))
     }
 
+    /// The catalogue's database server is unreachable (PostgreSQL down or restarting): try again shortly.
+    static var databaseUnavailable: APIError {
+        var error = APIError(.serviceUnavailable, code: "database_unavailable", message: .databaseUnavailable)
+        error.headers[.retryAfter] = "5"
+        return error
+    }
+
     static func pathConflict(_ path: String) -> APIError {
         APIError(.conflict, code: "conflict", message: .pathConflict(path))
     }

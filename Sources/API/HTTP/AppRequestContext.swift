@@ -13,6 +13,8 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     /// What `AuditMiddleware` records about a mutating call; a class so the handler's additions reach the middleware.
     public let audit = AuditNote()
     public let remoteAddress: SocketAddress?
+    /// The client behind a trusted proxy (`TrustedProxyMiddleware`).
+    public var forwardedFor: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -22,8 +24,8 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var maxUploadSize: Int { Self.maxBodySize }
     public var responseEncoder: JSONEncoder { .api }
 
-    /// The client's IP address, without the port.
-    public var clientIP: String? { remoteAddress?.ipAddress }
+    /// The client's IP address, without the port: behind a trusted proxy, the address it forwarded for.
+    public var clientIP: String? { forwardedFor ?? remoteAddress?.ipAddress }
 
     /// The `:id` path parameter. Ids that are not UUIDs can't name a `thing`: 404, like any unknown id.
     func id(of thing: Message.Thing) throws -> UUID {

@@ -14,20 +14,22 @@ public typealias AppRouter = Router<AppRequestContext>
 /// The long-lived parts the server and the admin commands share.
 public struct AppServices: Sendable {
     public let config: AppConfig
-    public let database: AppDatabase
+    public let database: any CatalogBackend
     public let httpClient: HTTPClient
     public let sources: SourcesService
     public let assets: AssetsService
     public let metrics: AppMetrics
+    public let leases: Leases
     public let logger: Logger
 
     /// `makeSourceID` exists so tests can provoke a path_name clash; the server uses random UUIDs.
-    public init(_ config: AppConfig, logger: Logger, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }) throws {
+    public init(_ config: AppConfig, logger: Logger, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }) async throws {
         self.config = config
         self.logger = logger
-        let metrics = AppMetrics()
+        let metrics = AppMetrics(instance: config.server.instanceName)
         self.metrics = metrics
-        database = try AppDatabase.open(config.database)
+        database = try await openCatalog(config.database, logger: logger)
+        leases = Leases(database: database, instance: config.server.instanceName, timeout: config.database.leaseTimeout, logger: logger)
         httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
         let mediamtx = MediaMTXClient(
             apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
@@ -43,11 +45,14 @@ public struct AppServices: Sendable {
 
     public var retention: RetentionService {
         RetentionService(
-            database: database, mediamtx: sources.mediamtx, sources: sources, settings: config.recordings, logger: logger, metrics: metrics)
+            database: database, mediamtx: sources.mediamtx, sources: sources, settings: config.recordings, logger: logger, metrics: metrics,
+            leases: leases)
     }
 
     public var reconciler: Reconciler {
-        Reconciler(sources: sources, settings: config.mediamtx, retentionDays: config.hooks.eventRetentionDays, logger: logger, metrics: metrics)
+        Reconciler(
+            sources: sources, settings: config.mediamtx, retentionDays: config.hooks.eventRetentionDays, logger: logger, metrics: metrics,
+            leases: leases)
     }
 }
 
@@ -55,7 +60,7 @@ public struct AppServices: Sendable {
 public func buildApplication(
     _ config: AppConfig, logger: Logger? = nil, makeSourceID: @escaping @Sendable () -> UUID = { UUID() }
 ) async throws -> some ApplicationProtocol {
-    try await buildApplication(AppServices(config, logger: logger ?? Logger(label: "mtx-companion"), makeSourceID: makeSourceID))
+    try await buildApplication(await AppServices(config, logger: logger ?? Logger(label: "mtx-companion"), makeSourceID: makeSourceID))
 }
 
 /// The application on services the caller keeps (`serve` closes the database after the server stopped).
@@ -82,6 +87,9 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
         logger.warning("auth.jwt_secret is empty: generated a random key for this run (tokens end with a restart); set MTX_COMPANION_JWT_SECRET")
     }
     let router = AppRouter(context: AppRequestContext.self)
+    if !config.server.trustedProxies.isEmpty {
+        router.add(middleware: TrustedProxyMiddleware(proxies: Set(config.server.trustedProxies.compactMap(TrustedProxyMiddleware.normalized))))
+    }
     router.add(middleware: RequestLogMiddleware(metrics: app.metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
@@ -109,18 +117,20 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
     let bus = EventBus()
     let webhooks = WebhookWorker(
-        database: app.database, settings: config.webhooks, retentionDays: config.hooks.eventRetentionDays, metrics: app.metrics, logger: logger
+        database: app.database, settings: config.webhooks, retentionDays: config.hooks.eventRetentionDays, metrics: app.metrics, logger: logger,
+        leases: app.leases
     )
+    let live = LiveFeed(database: app.database, bus: bus, webhooks: webhooks, logger: logger)
     WebhooksController(service: WebhooksService(database: app.database, settings: config.webhooks, worker: webhooks, logger: logger))
         .addRoutes(to: router.group("api/v1/webhooks"))
     let ingest = HookIngestService(
-        queue: IngestQueue(database: app.database, sessionGap: app.sources.sessionGap), database: app.database, metrics: app.metrics,
-        webhooks: webhooks)
+        queue: IngestQueue(database: app.database, sessionGap: app.sources.sessionGap), metrics: app.metrics, webhooks: webhooks)
     HooksController(
-        service: ingest, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), bus: bus,
+        service: ingest, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), live: live,
         maxClockSkew: config.hooks.maxClockSkew
     ).addRoutes(to: router)
-    HealthController(service: HealthService(database: app.database, mediamtx: app.sources.mediamtx), metrics: app.metrics).addRoutes(to: router)
+    HealthController(service: HealthService(database: app.database, mediamtx: app.sources.mediamtx, leases: app.leases), metrics: app.metrics)
+        .addRoutes(to: router)
     RetentionController(service: app.retention).addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
     RecordingsController(service: RecordingsService(database: app.database)).addRoutes(to: router.group("api/v1/recordings"))
@@ -128,7 +138,7 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
     // Last: it wraps only the router's not-found answer.
     router.add(middleware: MethodNotAllowedMiddleware<AppRequestContext>(router.routes.map { ($0.path.description, $0.method.rawValue) }))
     if config.hooks.token.isEmpty { logger.warning("hooks.token is empty: hook events are refused (set MTX_COMPANION_HOOK_TOKEN)") }
-    var services: [any Service] = [HTTPClientService(client: app.httpClient), webhooks]
+    var services: [any Service] = [HTTPClientService(client: app.httpClient), app.leases, webhooks, live]
     if config.mediamtx.reconcileInterval > .zero { services.append(app.reconciler) }
     services.append(app.retention)
     return (router, services)

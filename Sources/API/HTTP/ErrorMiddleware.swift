@@ -1,4 +1,5 @@
 import Catalog
+import CatalogPostgres
 import Domain
 import Foundation
 import Hummingbird
@@ -32,6 +33,14 @@ struct ErrorMiddleware: RouterMiddleware {
             return .pathConflict(path)
         case CatalogError.notFound:
             return .notFound(.source)
+        case CatalogError.unavailable(let reason):
+            // 503, not a hang or a 500 (design §5.3): mtx-hook spools the event, balancers see /readyz fail.
+            context.logger.debug("database unavailable", metadata: ["error": "\(reason)"])
+            return .databaseUnavailable
+        case let error where PostgresCatalogError.isUnavailable(error):
+            // Raised while reading rows, past the pool's own mapping (the error's text may hold a query: only its type).
+            context.logger.debug("database unavailable", metadata: ["error": "\(type(of: error))"])
+            return .databaseUnavailable
         case let error as HTTPError where error.status == .contentTooLarge:
             return .bodyTooLarge
         case is NIOTooManyBytesError:

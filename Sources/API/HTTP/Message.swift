@@ -46,6 +46,7 @@ public enum Message: Sendable, Equatable {
     case bodyTooLarge
     case internalError
     case mediamtxUnavailable(String)
+    case databaseUnavailable
     case mediamtxRejected(String)
     case pathConflict(String)
     case sourceHasAssets(count: Int, names: [String])
@@ -120,6 +121,7 @@ public enum Message: Sendable, Equatable {
         case .bodyTooLarge: return "The request body is larger than 1 MiB."
         case .internalError: return "Internal error; the server log has the details."
         case .mediamtxUnavailable(let detail): return "The streaming server (MediaMTX) is unavailable right now (\(detail)). Try again later."
+        case .databaseUnavailable: return "The database is unavailable right now. Try again in a few seconds."
         case .mediamtxRejected(let detail): return "The streaming server (MediaMTX) refused the request: \(detail)"
         case .pathConflict(let path): return "The path \(path) already exists in MediaMTX. Please retry."
         case .sourceHasAssets(let count, let names):
@@ -194,6 +196,7 @@ public enum Message: Sendable, Equatable {
         case .bodyTooLarge: return "请求体超过 1 MiB。"
         case .internalError: return "服务器内部错误，详情见服务日志。"
         case .mediamtxUnavailable(let detail): return "流媒体服务暂不可用（\(detail)），请稍后重试。"
+        case .databaseUnavailable: return "数据库暂时不可用，请稍后重试。"
         case .mediamtxRejected(let detail): return "流媒体服务（MediaMTX）拒绝了请求：\(detail)"
         case .pathConflict(let path): return "路径 \(path) 在 MediaMTX 中已存在，请重试。"
         case .sourceHasAssets(let count, let names):

@@ -4,10 +4,9 @@ import Foundation
 import HookWire
 
 /// Indexes checked hook events (group commit through the ingest queue), counts them, wakes the webhook worker
-/// when they made deliveries, and reads what live listeners are told about the paths they changed.
+/// when they made deliveries.
 struct HookIngestService: Sendable {
     let queue: IngestQueue
-    let database: AppDatabase
     let metrics: AppMetrics
     let webhooks: WebhookWorker
 
@@ -29,10 +28,5 @@ struct HookIngestService: Sendable {
         }
         if result.webhooks > 0 { webhooks.wake() }
         return result
-    }
-
-    /// The indexed state of each of `paths`, and the source that owns each managed one.
-    func liveFacts(of paths: [String]) async throws -> (states: [String: PathState], owners: [String: UUID]) {
-        (try await database.pathStates(paths), try await database.sourceIDs(forPaths: paths))
     }
 }

@@ -9,7 +9,7 @@ struct HooksController {
     let service: HookIngestService
     let token: String
     let pattern: RecordPathPattern
-    let bus: EventBus
+    let live: LiveFeed
     /// `hooks.max_clock_skew`: how far in the future an event may be dated.
     let maxClockSkew: Duration
 
@@ -72,49 +72,8 @@ struct HooksController {
         }
         let result = try await service.ingest(events)
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
-        if result.accepted > 0, bus.listenerCount > 0 { try await announce(events, result) }
+        if result.accepted > 0 || result.webhooks > 0 { await live.indexed(events, result) }
         return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)
-    }
-
-    /// Tells live listeners what changed: each new event, with its path's state after it.
-    func announce(_ events: [IngestEvent], _ result: IngestResult) async throws {
-        let (states, owners) = try await service.liveFacts(of: result.paths)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        for event in events where result.paths.contains(event.path) {
-            let message = LiveEvent(
-                eventID: event.eventID, type: event.type.rawValue, pathName: event.path,
-                occurredAt: Timestamp.format(Date(micros: event.occurredAt)),
-                sourceID: owners[event.path]?.uuidString.lowercased(),
-                status: LiveStatusResponse(states[event.path] ?? .idle(event.path)),
-                segment: event.segment.map {
-                    SegmentResponse(
-                        Segment(
-                            id: 0, pathName: event.path, filePath: $0.filePath, start: $0.start, duration: $0.duration, size: $0.size,
-                            state: event.type == .segmentComplete ? .complete : .recording
-                        ))
-                }
-            )
-            bus.publish(event: event.type.rawValue, data: String(decoding: try encoder.encode(message), as: UTF8.self))
-        }
-    }
-
-    struct LiveEvent: Encodable {
-        var eventID: String
-        var type: String
-        var pathName: String
-        var occurredAt: String
-        var sourceID: String?
-        var status: LiveStatusResponse
-        var segment: SegmentResponse?
-
-        enum CodingKeys: String, CodingKey {
-            case type, status, segment
-            case eventID = "event_id"
-            case pathName = "path_name"
-            case occurredAt = "occurred_at"
-            case sourceID = "source_id"
-        }
     }
 
     static func refuseNulls(_ data: Data) throws {

@@ -4,72 +4,87 @@ import Synchronization
 
 /// Group commit for hook events: requests that arrive while a transaction is being written wait and go into the
 /// next one together, each answered after that commit. One request alone is written at once (no added delay);
-/// under load, many single-event requests share a transaction instead of queueing for one each. The loop runs on
-/// the database's writer queue and hands requests over under a lock: no actor or task between a request and
-/// its transaction.
+/// under load, many single-event requests share a transaction instead of queueing for one each. Each loop runs on
+/// the catalogue's writer (`drainIngest`) and takes requests over under a lock: no actor or task between a request
+/// and its transaction. SQLite has one writer loop; PostgreSQL runs `ingestWriters` at once.
 final class IngestQueue: Sendable {
     typealias Reply = CheckedContinuation<IngestResult, any Error>
     struct State {
         var pending: [(events: [IngestEvent], reply: Reply)] = []
-        /// Requests in the transaction being written.
-        var writing: [Reply] = []
-        var draining = false
+        /// Loops running.
+        var writers = 0
     }
 
-    let database: AppDatabase
+    let database: any CatalogBackend
     /// At most this many events per transaction.
     let maxEvents: Int
     /// Segments further apart (µs) are separate recording sessions (webhook session events).
     let sessionGap: Int64
     private let state = Mutex(State())
 
-    init(database: AppDatabase, sessionGap: Int64, maxEvents: Int = 5_000) {
+    init(database: any CatalogBackend, sessionGap: Int64, maxEvents: Int = 5_000) {
         self.database = database
         self.sessionGap = sessionGap
         self.maxEvents = maxEvents
     }
 
     func ingest(_ events: [IngestEvent]) async throws -> IngestResult {
-        try await withCheckedThrowingContinuation { reply in
+        let writers = database.ingestWriters
+        return try await withCheckedThrowingContinuation { reply in
             let start = state.withLock { state in
                 state.pending.append((events, reply))
-                defer { state.draining = true }
-                return !state.draining
+                guard state.writers < writers else { return false }
+                state.writers += 1
+                return true
             }
-            if start { database.drainIngest(sessionGap: sessionGap) { self.next($0) } }
+            if start {
+                let loop = Loop(queue: self)
+                database.drainIngest(sessionGap: sessionGap) { loop.next($0) }
+            }
         }
     }
 
-    /// Answers the requests of the transaction just written, then takes the oldest waiting ones, up to
-    /// `maxEvents` events (always at least one request); nil, and the loop ends, when none is waiting.
-    private func next(_ outcome: Result<[IngestResult], any Error>?) -> [[IngestEvent]]? {
-        let done = state.withLock { state in
-            defer { state.writing = [] }
-            return state.writing
+    /// One writer loop: the requests of the transaction it is writing.
+    final class Loop: Sendable {
+        let queue: IngestQueue
+        private let writing = Mutex<[Reply]>([])
+
+        init(queue: IngestQueue) {
+            self.queue = queue
         }
-        switch outcome {
-        case .success(let results)?:
-            for (reply, result) in zip(done, results) { reply.resume(returning: result) }
-        case .failure(let error)?:
-            for reply in done { reply.resume(throwing: error) }
-        case nil:
-            break
-        }
-        return state.withLock { state -> [[IngestEvent]]? in
-            guard !state.pending.isEmpty else {
-                state.draining = false
-                return nil
+
+        /// Answers the requests of the transaction just written, then takes the oldest waiting ones, up to
+        /// `maxEvents` events (always at least one request); nil, and the loop ends, when none is waiting.
+        func next(_ outcome: Result<[IngestResult], any Error>?) -> [[IngestEvent]]? {
+            let done = writing.withLock { writing in
+                defer { writing = [] }
+                return writing
             }
-            var count = state.pending[0].events.count
-            var take = 1
-            while take < state.pending.count, count + state.pending[take].events.count <= maxEvents {
-                count += state.pending[take].events.count
-                take += 1
+            switch outcome {
+            case .success(let results)?:
+                for (reply, result) in zip(done, results) { reply.resume(returning: result) }
+            case .failure(let error)?:
+                for reply in done { reply.resume(throwing: error) }
+            case nil:
+                break
             }
-            state.writing = state.pending.prefix(take).map(\.reply)
-            let group = state.pending.prefix(take).map(\.events)
-            state.pending.removeFirst(take)
-            return group
+            let taken = queue.state.withLock { state -> [(events: [IngestEvent], reply: Reply)]? in
+                guard !state.pending.isEmpty else {
+                    state.writers -= 1
+                    return nil
+                }
+                var count = state.pending[0].events.count
+                var take = 1
+                while take < state.pending.count, count + state.pending[take].events.count <= queue.maxEvents {
+                    count += state.pending[take].events.count
+                    take += 1
+                }
+                defer { state.pending.removeFirst(take) }
+                return Array(state.pending.prefix(take))
+            }
+            guard let taken else { return nil }
+            writing.withLock { $0 = taken.map(\.reply) }
+            return taken.map(\.events)
         }
     }
 }

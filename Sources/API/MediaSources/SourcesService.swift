@@ -7,7 +7,7 @@ import MediaMTX
 /// Orchestrates the catalogue and MediaMTX for media sources (design §2): MediaMTX first, then the row,
 /// undoing the MediaMTX change when the row write fails.
 public struct SourcesService: Sendable {
-    let database: AppDatabase
+    let database: any CatalogBackend
     let mediamtx: MediaMTXClient
     let settings: AppConfig.MediaMTX
     let logger: Logger
@@ -17,7 +17,7 @@ public struct SourcesService: Sendable {
     let makeID: @Sendable () -> UUID
 
     public init(
-        database: AppDatabase, mediamtx: MediaMTXClient, settings: AppConfig.MediaMTX, logger: Logger,
+        database: any CatalogBackend, mediamtx: MediaMTXClient, settings: AppConfig.MediaMTX, logger: Logger,
         sessionGap: Duration = .seconds(1), makeID: @escaping @Sendable () -> UUID = { UUID() }
     ) {
         self.database = database

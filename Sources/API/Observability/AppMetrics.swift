@@ -23,7 +23,12 @@ public final class AppMetrics: Sendable {
     private let counters = Mutex<[String: Metrics.Counter]>([:])
     private let timers = Mutex<[String: Metrics.Timer]>([:])
 
-    public init() {
+    /// Every series carries `instance` (`server.instance`), so several instances' series stay apart when one
+    /// Prometheus scrapes them all.
+    let instance: String
+
+    public init(instance: String = "") {
+        self.instance = instance
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000].map { .microseconds(Int64($0 * 1000)) }
         self.factory = factory
@@ -34,6 +39,7 @@ public final class AppMetrics: Sendable {
     }
 
     func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Metrics.Counter {
+        let dimensions = dimensions + [("instance", instance)]
         let key = Self.key(label, dimensions)
         if let known = counters.withLock({ $0[key] }) { return known }
         let made = Metrics.Counter(label: label, dimensions: dimensions, factory: factory)
@@ -42,6 +48,7 @@ public final class AppMetrics: Sendable {
     }
 
     func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
+        let dimensions = dimensions + [("instance", instance)]
         let key = Self.key(label, dimensions)
         if let known = timers.withLock({ $0[key] }) { return known }
         let made = Metrics.Timer(label: label, dimensions: dimensions, factory: factory)
@@ -92,12 +99,13 @@ public final class AppMetrics: Sendable {
 
     /// The catalogue's sizes, read when scraped.
     func catalogue(_ sizes: AppDatabase.Sizes) {
-        Gauge(label: "mtx_companion_sources", factory: factory).record(sizes.sources)
+        let at = [("instance", instance)]
+        Gauge(label: "mtx_companion_sources", dimensions: at, factory: factory).record(sizes.sources)
         for (state, count) in sizes.segments {
-            Gauge(label: "mtx_companion_segments", dimensions: [("state", state)], factory: factory).record(count)
+            Gauge(label: "mtx_companion_segments", dimensions: [("state", state)] + at, factory: factory).record(count)
         }
-        Gauge(label: "mtx_companion_database_size_bytes", factory: factory).record(sizes.databaseBytes)
-        Gauge(label: "mtx_companion_webhook_deliveries_pending", factory: factory).record(sizes.webhooksPending)
+        Gauge(label: "mtx_companion_database_size_bytes", dimensions: at, factory: factory).record(sizes.databaseBytes)
+        Gauge(label: "mtx_companion_webhook_deliveries_pending", dimensions: at, factory: factory).record(sizes.webhooksPending)
     }
 
     /// One webhook attempt: `delivered`, `retry` (to be tried again) or `failed` (parked), and its round trip.

@@ -6,8 +6,10 @@ import MediaMTX
 /// What readiness checks (the database takes a write, MediaMTX's API answers) and what metrics read of the
 /// catalogue.
 struct HealthService: Sendable {
-    let database: AppDatabase
+    let database: any CatalogBackend
     let mediamtx: MediaMTXClient
+    let leases: Leases
+    var instance: String { leases.instance }
 
     /// `ok`, or what failed, for `database` and `mediamtx`.
     func checks() async -> [String: String] {
@@ -28,6 +30,11 @@ struct HealthService: Sendable {
     }
 
     /// Rows and bytes of the catalogue, for metrics.
+    /// The leases this instance holds (name → fencing token).
+    func heldLeases() -> [String: Int64] {
+        leases.snapshot()
+    }
+
     func catalogueSizes() async throws -> AppDatabase.Sizes {
         try await database.sizes()
     }

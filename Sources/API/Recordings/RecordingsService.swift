@@ -4,7 +4,7 @@ import Foundation
 
 /// Indexed segments across sources, each with the source that manages its path (if any).
 struct RecordingsService: Sendable {
-    let database: AppDatabase
+    let database: any CatalogBackend
 
     /// A page of segments and the owning source of each path in it.
     struct Listing: Sendable {

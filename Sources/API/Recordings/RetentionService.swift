@@ -10,18 +10,21 @@ import ServiceLifecycle
 /// the files), then marked deleted in the index. The pass runs every `recordings.retention_interval` in the server,
 /// and once from `mtx-companion retention [--dry-run]`.
 public struct RetentionService: Service {
-    let database: AppDatabase
+    let database: any CatalogBackend
     let mediamtx: MediaMTXClient
     /// Finds the source a retention belongs to.
     let sources: SourcesService
     let settings: AppConfig.Recordings
     let logger: Logger
     let metrics: AppMetrics?
+    /// Several instances: only the holder of the `retention` lease runs the pass (nil: always).
+    let leases: Leases?
 
     public init(
-        database: AppDatabase, mediamtx: MediaMTXClient, sources: SourcesService, settings: AppConfig.Recordings, logger: Logger,
-        metrics: AppMetrics? = nil
+        database: any CatalogBackend, mediamtx: MediaMTXClient, sources: SourcesService, settings: AppConfig.Recordings, logger: Logger,
+        metrics: AppMetrics? = nil, leases: Leases? = nil
     ) {
+        self.leases = leases
         self.database = database
         self.mediamtx = mediamtx
         self.sources = sources
@@ -92,6 +95,10 @@ public struct RetentionService: Service {
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully {
+            if let leases, await !leases.holds(.retention) {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+                continue
+            }
             do {
                 let report = try await runOnce()
                 if !report.segments.isEmpty || report.failed > 0 {

@@ -16,7 +16,7 @@ import Synchronization
 /// stay pending).
 public final class WebhookWorker: Service, Sendable {
 
-    let database: AppDatabase
+    let database: any CatalogBackend
     let settings: AppConfig.Webhooks
     let retentionDays: Int
     let metrics: AppMetrics
@@ -25,9 +25,14 @@ public final class WebhookWorker: Service, Sendable {
     private let load: Mutex<AppDatabase.WorkerLoad>
     private let outcomes = Mutex<(items: [(WebhookDelivery, WebhookAttempt)], flushing: Bool)>(([], false))
     private let wakeup = Wakeup()
+    /// Several instances: only the holder of the `webhooks` lease sends (no delivery sent by two instances).
+    let leases: Leases?
 
-    public init(database: AppDatabase, settings: AppConfig.Webhooks, retentionDays: Int, metrics: AppMetrics, logger: Logger) {
+    public init(
+        database: any CatalogBackend, settings: AppConfig.Webhooks, retentionDays: Int, metrics: AppMetrics, logger: Logger, leases: Leases? = nil
+    ) {
         self.database = database
+        self.leases = leases
         self.metrics = metrics
         load = Mutex(AppDatabase.WorkerLoad(slots: max(1, settings.concurrency / 4)))
         self.settings = settings
@@ -61,6 +66,10 @@ public final class WebhookWorker: Service, Sendable {
     private func loop(group: inout DiscardingTaskGroup) async {
         var lastPrune = ContinuousClock.now - .seconds(3600)
         while !Task.isCancelled {
+            if let leases, await !leases.holds(.webhooks) {
+                await wakeup.wait(timeout: .seconds(1))
+                continue
+            }
             let now = Date().micros
             var nextPoll: Duration = .seconds(1)
             do {

@@ -6,7 +6,7 @@ import Logging
 /// Webhook subscriptions: checked input (URL form and the addresses its host resolves to, event types, sources),
 /// secrets made and rotated, the delivery log, test pings and redeliveries.
 public struct WebhooksService: Sendable {
-    let database: AppDatabase
+    let database: any CatalogBackend
     let settings: AppConfig.Webhooks
     let worker: WebhookWorker
     let logger: Logger
@@ -156,7 +156,7 @@ public struct WebhooksService: Sendable {
 
     /// Queues a delivery's event again (a new delivery with the same payload and event id).
     public func redeliver(_ deliveryID: Int64) async throws -> WebhookDelivery {
-        guard let queued = try await database.redeliver(id: deliveryID) else { throw ServiceError.notFound(.delivery) }
+        guard let queued = try await database.redeliver(id: deliveryID, now: Date().micros) else { throw ServiceError.notFound(.delivery) }
         worker.wake()
         return queued
     }

@@ -1,0 +1,197 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Catalog
+import CatalogPostgres
+import Domain
+import Foundation
+import HummingbirdBcrypt
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The catalogue backends side by side, in one run: SQLite (the default) against PostgreSQL with one instance and
+/// with two instances on one database. Segment window query at scale (catalogue calls), hook ingest through the
+/// real server (wrk: one event per request and batches; with two instances, one wrk per instance at once), and
+/// hook-to-visible latency (POST an event to one instance, read it from the SSE stream of the other).
+/// `--postgres URL` names a server where the benchmark may create and drop databases (scripts/postgres.sh start DIR).
+struct BackendsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "backends", abstract: "SQLite vs PostgreSQL (1 and 2 instances).")
+
+    @Option(help: "A PostgreSQL server URL whose user may create databases.") var postgres: String
+    @Option(help: "Segments in the index for the window query.") var segments = 1_000_000
+    @Option(help: "Seconds of load for each ingest figure.") var ingestSeconds = 5
+    @Option(help: "Samples of hook-to-visible latency.") var samples = 200
+
+    func run() async throws {
+        let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        let admin = PostgresClient(configuration: try PostgresURL(postgres).clientConfiguration, backgroundLogger: logger)
+        let runner = Task { await admin.run() }
+        defer { runner.cancel() }
+        func scratch() async throws -> String {
+            let name = "bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            var url = URLComponents(string: postgres)!
+            url.path = "/" + name
+            return url.string!
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mtx-bench-backends-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+
+        // 1. Window query at `segments` segments.
+        let sqlite = try AppDatabase.open(path: dir.appendingPathComponent("window.sqlite").path)
+        let windowURL = try await scratch()
+        let pg = try await PostgresCatalog.open(url: windowURL, logger: logger)
+        var window: [String: (median: Double, p99: Double)] = [:]
+        for (name, store) in [("sqlite", sqlite as any IndexStore), ("postgres", pg as any IndexStore)] {
+            let seeded = ContinuousClock.now
+            try await seedSegments(store)
+            if name == "postgres" {
+                // What autovacuum does to a table in service after a bulk insert (planner statistics, visibility map
+                // for index-only counts); done at once here instead of waiting for it.
+                let vacuum = PostgresClient(configuration: try PostgresURL(windowURL).clientConfiguration, backgroundLogger: logger)
+                let task = Task { await vacuum.run() }
+                try await vacuum.query("VACUUM ANALYZE segments", logger: logger)
+                task.cancel()
+            }
+            let w = try await windowQuery(store)
+            window[name] = w
+            print(
+                "window query, \(name), \(segments) segments (seeded in \(ContinuousClock.now - seeded)): median \(ms(w.median)) ms, p99 \(ms(w.p99)) ms"
+            )
+        }
+        print("window query ratio postgres/sqlite (p99): \(String(format: "%.2f", window["postgres"]!.p99 / window["sqlite"]!.p99))x")
+        try sqlite.close()
+        await pg.close()
+
+        // 2 and 3. Servers: SQLite, PostgreSQL ×1, PostgreSQL ×2.
+        guard let wrk = HooksBench().which("wrk") else { throw ValidationError("wrk is not installed (scripts/install-deps.sh --bench)") }
+        let token = "bench-token"
+        var rates: [String: [String: Double]] = [:]
+        for setup in ["sqlite", "postgres x1", "postgres x2"] {
+            let sub = dir.appendingPathComponent(setup.replacingOccurrences(of: " ", with: "-"))
+            var servers: [BenchServer] = []
+            defer { for s in servers { s.stop() } }
+            let url = setup == "sqlite" ? nil : try await scratch()
+            for i in 0..<(setup == "postgres x2" ? 2 : 1) {
+                let home = sub.appendingPathComponent("\(i)")
+                try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+                servers.append(try await BenchServer.start(in: home, settings: "hooks: {token: \(token)}", databaseURL: url))
+            }
+            for (label, connections, batch) in [("one event per request, 16 connections", 16, 1), ("batches of 100, 4 connections", 4, 100)] {
+                // A warm-up, then every instance loaded at once, each by its own wrk (what a load balancer spreads).
+                let prefix = "\(setup.prefix(2))\(connections)x\(batch)"
+                _ = try await load(wrk, servers, token, sub, "warm-\(prefix)", connections, batch, seconds: 3)
+                let rate = try await load(wrk, servers, token, sub, prefix, connections, batch, seconds: ingestSeconds)
+                rates[label, default: [:]][setup] = rate
+                print("ingest, \(setup), \(label): \(Int(rate)) events/s")
+            }
+            let latency = try await visibleLatency(servers, token: token, databaseURL: url, home: sub.appendingPathComponent("0"))
+            print(
+                "hook → visible on the SSE stream of \(servers.count == 2 ? "the other" : "the same") instance, \(setup) (\(samples) runs): p50 \(ms(latency.median)) ms, p99 \(ms(latency.p99)) ms"
+            )
+        }
+        for (label, bySetup) in rates.sorted(by: { $0.key < $1.key }) {
+            let one = bySetup["postgres x1"] ?? 1, two = bySetup["postgres x2"] ?? 0, lite = bySetup["sqlite"] ?? 1
+            print(
+                "ratios, \(label): postgres x1 / sqlite \(String(format: "%.2f", one / lite))x, postgres x2 / postgres x1 \(String(format: "%.2f", two / one))x"
+            )
+        }
+    }
+
+    func seedSegments(_ store: any IndexStore) async throws {
+        let paths = 100, perPath = segments / paths
+        let t0: Int64 = 1_795_000_000_000_000
+        for p in 0..<paths {
+            for chunk in stride(from: 0, to: perPath, by: 5_000) {
+                try await store.insertSegments(
+                    (chunk..<min(perPath, chunk + 5_000)).map { i in
+                        (path: "live/cam-\(p)", start: t0 + Int64(i) * 2_000_000, duration: 2.0, size: Int64(500_000))
+                    })
+            }
+        }
+    }
+
+    /// One hour in the middle of one path's recordings: first page of 100 plus the total, 200 times.
+    func windowQuery(_ store: any IndexStore) async throws -> (median: Double, p99: Double) {
+        let perPath = segments / 100
+        let from: Int64 = 1_795_000_000_000_000 + Int64(perPath / 2) * 2_000_000
+        let query = SegmentQuery(path: "live/cam-42", from: from, to: from + 3_600_000_000, page: 1, pageSize: 100)
+        var times: [Double] = []
+        for _ in 0..<205 {
+            let start = ContinuousClock.now
+            _ = try await store.segments(query)
+            times.append(seconds(ContinuousClock.now - start))
+        }
+        return stats(Array(times.dropFirst(5)))
+    }
+
+    /// Events/s over every instance, each loaded by its own wrk at the same time.
+    func load(
+        _ wrk: String, _ servers: [BenchServer], _ token: String, _ dir: URL, _ prefix: String, _ connections: Int, _ batch: Int, seconds: Int
+    ) async throws -> Double {
+        try await withThrowingTaskGroup(of: Double.self) { group in
+            for (i, server) in servers.enumerated() {
+                group.addTask {
+                    try HooksBench().ingestRate(
+                        wrk: wrk, base: server.base, token: token, dir: dir, prefix: "\(prefix)-\(i)", connections: connections, batch: batch,
+                        seconds: seconds
+                    ).events
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+    }
+
+    /// POST one event to the first instance; time until it arrives on the last instance's SSE stream.
+    func visibleLatency(_ servers: [BenchServer], token: String, databaseURL: String?, home: URL) async throws -> (median: Double, p99: Double) {
+        let viewer: String
+        if let databaseURL {
+            let catalog = try await PostgresCatalog.open(url: databaseURL, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            viewer = try await servers[0].token(adding: catalog)
+            await catalog.close()
+        } else {
+            viewer = try await servers[0].viewerToken(database: home.appendingPathComponent("bench.sqlite").path)
+        }
+        var request = HTTPClientRequest(url: servers[servers.count - 1].base + "/api/v1/events/stream")
+        request.headers.add(name: "Authorization", value: "Bearer \(viewer)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
+        var lines = response.body.makeAsyncIterator()
+        var times: [Double] = []
+        for i in 0..<samples {
+            let id = "visible-\(UUID().uuidString)"
+            var post = HTTPClientRequest(url: servers[0].base + "/api/v1/hooks/events")
+            post.method = .POST
+            post.headers.add(name: "Authorization", value: "Bearer \(token)")
+            post.headers.add(name: "Content-Type", value: "application/json")
+            post.body = .bytes(
+                ByteBuffer(
+                    string:
+                        #"{"event_id":"\#(id)","type":"\#(i % 2 == 0 ? "online" : "offline")","occurred_at":"\#(RFC3339Now())","path":"live/visible"}"#
+                ))
+            let t0 = ContinuousClock.now
+            _ = try await HTTPClient.shared.execute(post, timeout: .seconds(5))
+            var seen = ""
+            while !seen.contains(id) {
+                guard let chunk = try await lines.next() else { throw ValidationError("the event stream ended") }
+                seen += String(buffer: chunk)
+            }
+            times.append(seconds(ContinuousClock.now - t0))
+        }
+        return stats(times)
+    }
+}
+
+func RFC3339Now() -> String {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return f.string(from: Date())
+}
+
+extension BenchServer {
+    /// An admin's access token, the user added to `catalog` (PostgreSQL), then a login.
+    func token(adding catalog: PostgresCatalog) async throws -> String {
+        try await catalog.addUser(User(username: "bench-viewer", role: .viewer, passwordHash: Bcrypt.hash("bench password", cost: 10)))
+        return try await login("bench-viewer")
+    }
+}
