@@ -96,14 +96,10 @@ struct AssetCreationTests {
     }
 
     /// Each failure point of the one-step entry leaves no MediaMTX path, no source row, no asset row.
-    @Test(arguments: [
-        "CREATE TRIGGER fail BEFORE INSERT ON media_sources BEGIN SELECT RAISE(ABORT, 'injected'); END",
-        "CREATE TRIGGER fail BEFORE INSERT ON media_assets BEGIN SELECT RAISE(ABORT, 'injected'); END",
-        "CREATE TRIGGER fail BEFORE INSERT ON media_asset_tags BEGIN SELECT RAISE(ABORT, 'injected'); END",
-    ])
-    func failureAfterAddPathLeavesNothing(trigger: String) async throws {
+    @Test(arguments: ["media_sources", "media_assets", "media_asset_tags"])
+    func failureAfterAddPathLeavesNothing(table: String) async throws {
         try await withStack { stack in
-            try await stack.database().write { try $0.execute(sql: trigger) }
+            try await stack.failWrites("INSERT", on: table)
             let reply = try await stack.client.call(
                 .post, "/api/v1/assets",
                 json: [
@@ -140,7 +136,7 @@ struct AssetCreationTests {
     func expectEmptyCatalogue(_ stack: TestStack, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         #expect(try await stack.client.call(.get, "/api/v1/sources")["total"]?.intValue == 0, sourceLocation: sourceLocation)
         #expect(try await stack.client.call(.get, "/api/v1/assets")["total"]?.intValue == 0, sourceLocation: sourceLocation)
-        let tags = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM media_asset_tags") }
+        let tags = try await stack.integer("SELECT COUNT(*) FROM media_asset_tags")
         #expect(tags == 0, sourceLocation: sourceLocation)
     }
 
@@ -348,13 +344,11 @@ struct AssetStreamTests {
     @Test func assetsOfAnotherTypeHaveNoStream() async throws {
         try await withStack { stack in
             let id = UUID().uuidString.lowercased()
-            try await stack.database().write { db in
-                try db.execute(
-                    sql:
-                        "INSERT INTO media_assets (id, name, type, source_type, created_at, updated_at) VALUES (?, 'Manual', 'document', 'live', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')",
-                    arguments: [id]
-                )
-            }
+            // Times as each backend keeps them: SQLite text, PostgreSQL µs since 1970.
+            let created = TestBackend.isPostgres ? "1767225600000000" : "'2026-01-01 00:00:00.000'"
+            try await stack.execute(
+                "INSERT INTO media_assets (id, name, type, source_type, created_at, updated_at) VALUES ('\(id)', 'Manual', 'document', 'live', \(created), \(created))"
+            )
             let reply = try await stack.client.call(.get, "/api/v1/assets/\(id)/preview")
             #expect(reply.status == .badRequest)
             #expect(reply.errorCode == "not_a_stream_asset")

@@ -131,9 +131,7 @@ struct CreateSourceTests {
 
     @Test func insertFailureRemovesThePathFromMediaMTX() async throws {
         try await withStack { stack in
-            try await stack.database().write { db in
-                try db.execute(sql: "CREATE TRIGGER fail_insert BEFORE INSERT ON media_sources BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-            }
+            try await stack.failWrites("INSERT", on: "media_sources")
             let reply = try await stack.client.call(.post, "/api/v1/sources", json: ["name": "cam", "type": "pull", "url": "rtsp://cam/s"])
             #expect(reply.status == .internalServerError)
             #expect(reply.errorCode == "internal")

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HummingbirdTesting
 import MediaMTXSimulator
 import Testing
@@ -7,7 +6,7 @@ import Testing
 @Suite("POST /api/v1/hooks/events", .timeLimit(.minutes(3)))
 struct HookIngestTests {
     func count(_ stack: TestStack, _ table: String) async throws -> Int {
-        try await stack.database().read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+        try await stack.integer("SELECT COUNT(*) FROM \(table)")
     }
 
     @Test func theHookTokenIsRequired() async throws {
@@ -68,11 +67,8 @@ struct HookIngestTests {
             let events = segmentEvents(path: "live/a", start: Date(timeIntervalSince1970: 1_795_000_000), duration: 2, size: 4096)
             try await stack.client.postEvents([events[1]])
             try await stack.client.postEvents([events[0]])
-            let rows = try stack.database().read { try Row.fetchAll($0, sql: "SELECT state, duration, size FROM segments") }
-            #expect(rows.count == 1)
-            #expect(rows.first?["state"] == "complete")
-            #expect(rows.first?["duration"] == 2.0)
-            #expect(rows.first?["size"] == 4096)
+            #expect(try await count(stack, "segments") == 1)
+            #expect(try await stack.integer("SELECT count(*) FROM segments WHERE state = 'complete' AND duration = 2 AND size = 4096") == 1)
         }
     }
 

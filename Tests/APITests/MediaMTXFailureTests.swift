@@ -65,22 +65,21 @@ struct MediaMTXFailureTests {
 @Suite("The catalogue survives a restart", .timeLimit(.minutes(3)))
 struct RestartTests {
     @Test func dataSurvivesARestartOfTheServer() async throws {
-        let dir = try makeTempDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let db = dir.appendingPathComponent("catalog.sqlite").path
-        try await MediaMTXSimulator.with { sim in
-            let created = CreatedBox()
-            try await withStack(databasePath: db, sim: sim) { stack in
-                let a = try await stack.client.createSource(["name": "cam A", "type": "pull", "url": "rtsp://a/s", "record_enabled": true])
-                let b = try await stack.client.createSource(["name": "cam B", "type": "push", "enabled": false])
-                await created.set([a, b])
-            }
-            try await withStack(databasePath: db, sim: sim) { stack in
-                let list = try await stack.client.call(.get, "/api/v1/sources")
-                #expect(list["total"]?.intValue == 2)
-                for source in await created.value {
-                    let id = try #require(source["id"]?.stringValue)
-                    #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)").json == source)
+        try await withTestCatalogue { catalogue in
+            try await MediaMTXSimulator.with { sim in
+                let created = CreatedBox()
+                try await withStack(catalogue: catalogue, sim: sim) { stack in
+                    let a = try await stack.client.createSource(["name": "cam A", "type": "pull", "url": "rtsp://a/s", "record_enabled": true])
+                    let b = try await stack.client.createSource(["name": "cam B", "type": "push", "enabled": false])
+                    await created.set([a, b])
+                }
+                try await withStack(catalogue: catalogue, sim: sim) { stack in
+                    let list = try await stack.client.call(.get, "/api/v1/sources")
+                    #expect(list["total"]?.intValue == 2)
+                    for source in await created.value {
+                        let id = try #require(source["id"]?.stringValue)
+                        #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)").json == source)
+                    }
                 }
             }
         }

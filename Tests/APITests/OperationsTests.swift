@@ -80,8 +80,8 @@ struct OperationsTests {
             let ready = try await stack.raw.call(.get, "/readyz")
             #expect(ready.status == .ok)
             #expect(ready["checks"]?["database"]?.stringValue == "ok" && ready["checks"]?["mediamtx"]?.stringValue == "ok")
-            // One instance on SQLite holds every lease: it runs all the background work.
-            #expect(ready["backend"]?.stringValue == "sqlite")
+            // A lone instance holds every lease: it runs all the background work.
+            #expect(ready["backend"]?.stringValue == (TestBackend.isPostgres ? "postgres" : "sqlite"))
             #expect(ready["instance"]?.stringValue == stack.config.server.instanceName)
             for lease in ["reconciler", "retention", "webhooks"] { #expect(ready["leases"]?[lease] != nil, "\(ready.json)") }
 

@@ -35,7 +35,8 @@ struct SecurityFindingsTests {
     }
 
     // 2. Viewers read publish keys in the event history.
-    @Test func theEventHistoryNeverShowsAPublishKey() async throws {
+    @Test(.disabled(if: TestBackend.isPostgres, "writes an event with a key into the SQLite file"))
+    func theEventHistoryNeverShowsAPublishKey() async throws {
         try await withStack { stack in
             let source = try await stack.client.createSource(["name": "obs", "type": "push"])
             let id = try #require(source["id"]?.stringValue)
@@ -214,7 +215,7 @@ struct SecurityFindingsTests {
             #expect(reply.errorField == "events[0].segment_path")
             let own = hookEvent("segment-create", path: "live/a", at: start, extra: ["segment_path": segmentFile("live/a", start)])
             #expect(try await stack.client.postEvents([own]).status == .ok)
-            let count = try await stack.database().read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM segments") }
+            let count = try await stack.integer("SELECT count(*) FROM segments")
             #expect(count == 1)
         }
     }

@@ -1,5 +1,6 @@
 import API
 import Catalog
+import CatalogPostgres
 import Domain
 import Foundation
 import GRDB
@@ -10,21 +11,166 @@ import Logging
 import MediaMTXSimulator
 import NIOCore
 import NIOFoundationCompat
+import PostgresNIO
 import Testing
 
-/// A companion on a temp SQLite file, talking to a fresh simulator, driven over loopback HTTP. `client` signs its
-/// requests as the admin unless a request carries its own Authorization header; `raw` sends what it is given.
+/// A companion on a fresh catalogue of the backend under test (`TestBackend`), talking to a fresh simulator, driven
+/// over loopback HTTP. `client` signs its requests as the admin unless a request carries its own Authorization
+/// header; `raw` sends what it is given.
 struct TestStack {
     let sim: MediaMTXSimulator
     let config: AppConfig
     let client: any TestClientProtocol
     let raw: any TestClientProtocol
+    let catalogue: TestCatalogue
 
     var state: SimulatorState { sim.state }
 
-    /// Opens the companion's database file directly (e.g. to inject a failure with a trigger).
+    /// Opens the companion's SQLite file directly. On PostgreSQL it throws rather than open an empty file: a test
+    /// that needs it is disabled there (`.disabled(if: TestBackend.isPostgres, …)`).
     func database() throws -> DatabaseQueue {
-        try DatabaseQueue(path: config.database.path)
+        guard case .sqlite(let path) = config.database.backend else {
+            throw TestBackend.SQLiteOnly(description: "stack.database() opens the SQLite file, and this stack runs on \(config.database.location)")
+        }
+        return try DatabaseQueue(path: path)
+    }
+}
+
+/// The catalogue backend of the API tests: a SQLite file per stack, or with `MTX_TEST_BACKEND=postgres` a new
+/// database per stack on the server in `MTX_TEST_POSTGRES_URL` (scripts/test.sh runs the core suites both ways).
+enum TestBackend {
+    static let name = ProcessInfo.processInfo.environment["MTX_TEST_BACKEND"] ?? ""
+    static let isPostgres = name == "postgres"
+
+    struct SQLiteOnly: Error, CustomStringConvertible {
+        var description: String
+    }
+}
+
+/// One test's catalogue, which several stacks in a row may share (a restart): a SQLite file, or a PostgreSQL database
+/// with a pool (connecting on first use) for the tests' own SQL.
+struct TestCatalogue: Sendable {
+    let settings: CatalogSettings
+    let postgres: PostgresClient?
+}
+
+/// Runs `body` with a new catalogue of the backend under test, deleted afterwards.
+func withTestCatalogue(_ body: (TestCatalogue) async throws -> Void) async throws {
+    switch TestBackend.name {
+    case "", "sqlite":
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await body(TestCatalogue(settings: CatalogSettings(path: dir.appendingPathComponent("catalog.sqlite").path), postgres: nil))
+    case "postgres":
+        // Never a skip: a run that asks for PostgreSQL (scripts/test.sh's second pass, CI) fails without a server.
+        let server = try #require(
+            ProcessInfo.processInfo.environment["MTX_TEST_POSTGRES_URL"],
+            "MTX_TEST_BACKEND=postgres needs MTX_TEST_POSTGRES_URL (scripts/postgres.sh start DIR prints one)")
+        await PostgresSlots.shared.acquire()
+        do {
+            try await withScratchDatabase(on: server) { url, client in
+                try await body(TestCatalogue(settings: CatalogSettings(path: "", url: url), postgres: client))
+            }
+        } catch {
+            await PostgresSlots.shared.release()
+            throw error
+        }
+        await PostgresSlots.shared.release()
+    default:
+        Issue.record("MTX_TEST_BACKEND is sqlite or postgres, not \"\(TestBackend.name)\"")
+    }
+}
+
+/// Stacks on PostgreSQL at once. Swift Testing starts every test together, and each stack's pool may open 20
+/// connections (plus the change feed's, the users', this file's): 8 stay under the test server's 200
+/// (scripts/postgres.sh). Fewer would make the last tests wait past their time limit (waiting counts).
+actor PostgresSlots {
+    static let shared = PostgresSlots(8)
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ slots: Int) { free = slots }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+        } else {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
+}
+
+/// A new database on the server `serverURL` names, and a pool on it, for `body`; dropped afterwards (FORCE: the
+/// companion's connections may not all be closed yet). As CatalogTests' PostgresScratch, which another target has.
+private func withScratchDatabase(on serverURL: String, _ body: (String, PostgresClient) async throws -> Void) async throws {
+    let name = "api_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    var components = try #require(URLComponents(string: serverURL))
+    components.path = "/" + name
+    let url = try #require(components.string)
+    let admin = PostgresClient(configuration: try PostgresURL(serverURL).clientConfiguration, backgroundLogger: quietLogger)
+    let scratch = PostgresClient(configuration: try PostgresURL(url).clientConfiguration, backgroundLogger: quietLogger)
+    try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { await admin.run() }
+        group.addTask { await scratch.run() }
+        defer { group.cancelAll() }
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
+        do {
+            try await body(url, scratch)
+        } catch {
+            _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: quietLogger)
+            throw error
+        }
+        try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: quietLogger)
+    }
+}
+
+/// The tests' own SQL on the stack's catalogue, whichever the backend: the SQL must mean the same to SQLite and
+/// PostgreSQL (or be chosen with `TestBackend.isPostgres`).
+extension TestStack {
+    /// The first row of `sql` as integers, NULL as 0 (e.g. `SELECT count(*) …`).
+    func integers(_ sql: String) async throws -> [Int] {
+        if let client = catalogue.postgres {
+            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger) {
+                return try row.map { try $0.decode(Int?.self) ?? 0 }
+            }
+            return []
+        }
+        return try await database().read { db in
+            guard let row = try Row.fetchOne(db, sql: sql) else { return [] }
+            return (0..<row.count).map { (row[$0] as Int?) ?? 0 }
+        }
+    }
+
+    func integer(_ sql: String) async throws -> Int { try await integers(sql).first ?? 0 }
+
+    func execute(_ sql: String) async throws {
+        if let client = catalogue.postgres {
+            try await client.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger)
+        } else {
+            try await database().write { try $0.execute(sql: sql) }
+        }
+    }
+
+    /// Makes every `operation` (INSERT, UPDATE or DELETE) of a row of `table` fail, as a full disk would, until
+    /// `allowWrites`: a trigger that raises.
+    func failWrites(_ operation: String, on table: String) async throws {
+        let trigger = "fail_\(operation.lowercased())_\(table)"
+        if catalogue.postgres != nil {
+            try await execute(
+                "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$")
+            try await execute("CREATE TRIGGER \(trigger) BEFORE \(operation) ON \(table) FOR EACH ROW EXECUTE FUNCTION injected_failure()")
+        } else {
+            try await execute("CREATE TRIGGER \(trigger) BEFORE \(operation) ON \(table) BEGIN SELECT RAISE(ABORT, 'injected'); END")
+        }
+    }
+
+    func allowWrites(_ operation: String, on table: String) async throws {
+        let trigger = "fail_\(operation.lowercased())_\(table)"
+        try await execute(catalogue.postgres != nil ? "DROP TRIGGER \(trigger) ON \(table)" : "DROP TRIGGER \(trigger)")
     }
 }
 
@@ -163,10 +309,12 @@ var quietLogger: Logger {
     return logger
 }
 
-/// Runs `body` against a live companion and a simulator; both are torn down afterwards.
+/// Runs `body` against a live companion and a simulator; both are torn down afterwards. The catalogue is a new one
+/// of the backend under test, or `catalogue` (to restart on one), or the SQLite file `databasePath`.
 func withStack(
     apiAddress: String? = nil,
     requestTimeout: Duration = .seconds(5),
+    catalogue: TestCatalogue? = nil,
     databasePath: String? = nil,
     recordPath: String = "/srv/mediamtx/recordings/%path/%Y-%m-%d_%H-%M-%S-%f",
     makeSourceID: @escaping @Sendable () -> UUID = { UUID() },
@@ -176,23 +324,37 @@ func withStack(
     configure: (inout AppConfig) -> Void = { _ in },
     _ body: @Sendable (TestStack) async throws -> Void
 ) async throws {
-    let dir = try makeTempDirectory()
-    defer { try? FileManager.default.removeItem(at: dir) }
+    guard let catalogue else {
+        if let databasePath {
+            // A file the test itself reads or reuses: such a test is disabled on PostgreSQL, or shares a TestCatalogue.
+            try #require(!TestBackend.isPostgres, "withStack(databasePath:) names a SQLite file, and the backend is postgres")
+            let file = TestCatalogue(settings: CatalogSettings(path: databasePath), postgres: nil)
+            return try await withStack(
+                apiAddress: apiAddress, requestTimeout: requestTimeout, catalogue: file, recordPath: recordPath, makeSourceID: makeSourceID,
+                sim: existing, logger: logger, webhooks: webhooks, configure: configure, body)
+        }
+        return try await withTestCatalogue { catalogue in
+            try await withStack(
+                apiAddress: apiAddress, requestTimeout: requestTimeout, catalogue: catalogue, recordPath: recordPath, makeSourceID: makeSourceID,
+                sim: existing, logger: logger, webhooks: webhooks, configure: configure, body)
+        }
+    }
     let sim = existing ?? MediaMTXSimulator()
     if existing == nil { try await sim.start() }
     let config = await testConfig(
-        sim: sim, databasePath: databasePath ?? dir.appendingPathComponent("catalog.sqlite").path,
-        apiAddress: apiAddress, requestTimeout: requestTimeout, recordPath: recordPath
+        sim: sim, databasePath: catalogue.settings.path, apiAddress: apiAddress, requestTimeout: requestTimeout, recordPath: recordPath
     ).with {
+        $0.database = catalogue.settings
         $0.webhooks = webhooks
         configure(&$0)
     }
     do {
-        try await addTestUsers(databasePath: config.database.path)
+        try await addTestUsers(config.database)
         let app = try await buildApplication(config, logger: logger ?? quietLogger, makeSourceID: makeSourceID)
         let adminToken = try await TestUser.admin.token
         try await app.test(.live) { client in
-            try await body(TestStack(sim: sim, config: config, client: SignedClient(base: client, token: adminToken), raw: client))
+            try await body(
+                TestStack(sim: sim, config: config, client: SignedClient(base: client, token: adminToken), raw: client, catalogue: catalogue))
         }
     } catch {
         if existing == nil { await sim.stop() }
@@ -201,13 +363,24 @@ func withStack(
     if existing == nil { await sim.stop() }
 }
 
-/// The admin, operator and viewer test users, unless they exist (a stack may reuse a database file).
-func addTestUsers(databasePath: String) async throws {
-    let database = try AppDatabase.open(path: databasePath)
-    let hash = await testPasswordHash.value
-    for user in TestUser.allCases where try await database.user(id: user.id) == nil {
-        try await database.addUser(User(id: user.id, username: user.name, role: user.role, passwordHash: hash))
+/// The admin, operator and viewer test users, unless they exist (a stack may reuse a catalogue), added through the
+/// catalogue `settings` names.
+func addTestUsers(_ settings: CatalogSettings) async throws {
+    let catalog = try await openCatalog(settings, logger: quietLogger)
+    do {
+        let hash = await testPasswordHash.value
+        for user in TestUser.allCases where try await catalog.user(id: user.id) == nil {
+            try await catalog.addUser(User(id: user.id, username: user.name, role: user.role, passwordHash: hash))
+        }
+    } catch {
+        await catalog.shutdown()
+        throw error
     }
+    await catalog.shutdown()
+}
+
+func addTestUsers(databasePath: String) async throws {
+    try await addTestUsers(CatalogSettings(path: databasePath))
 }
 
 /// A URL handed out by the API, split into the URL without its media token and the token.

@@ -29,9 +29,7 @@ struct UpdateSourceTests {
             let source = try await stack.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://old/s"])
             let id = try #require(source["id"]?.stringValue)
             let path = try #require(source["path_name"]?.stringValue)
-            try await stack.database().write { db in
-                try db.execute(sql: "CREATE TRIGGER fail_update BEFORE UPDATE ON media_sources BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-            }
+            try await stack.failWrites("UPDATE", on: "media_sources")
             let reply = try await stack.client.call(.put, "/api/v1/sources/\(id)", json: ["url": "rtsp://new/s", "record_enabled": true])
             #expect(reply.status == .internalServerError)
             let conf = try #require(await stack.state.pathConfig(path))
@@ -48,9 +46,7 @@ struct UpdateSourceTests {
             let source = try await stack.client.createSource(["name": "cam", "type": "push", "record_enabled": true])
             let id = try #require(source["id"]?.stringValue)
             let path = try #require(source["path_name"]?.stringValue)
-            try await stack.database().write { db in
-                try db.execute(sql: "CREATE TRIGGER fail_update BEFORE UPDATE ON media_sources BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-            }
+            try await stack.failWrites("UPDATE", on: "media_sources")
             #expect(try await stack.client.call(.post, "/api/v1/sources/\(id)/disable").status == .internalServerError)
             let conf = try #require(await stack.state.pathConfig(path))
             #expect(conf["record"]?.boolValue == true)
@@ -69,23 +65,19 @@ struct UpdateSourceTests {
             let recID = try #require(rec["id"]?.stringValue)
             let recPath = try #require(rec["path_name"]?.stringValue)
             #expect(await stack.state.pathConfig(offPath) == nil)
-            try await stack.database().write { db in
-                try db.execute(sql: "CREATE TRIGGER fail_update BEFORE UPDATE ON media_sources BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-            }
+            try await stack.failWrites("UPDATE", on: "media_sources")
             #expect(try await stack.client.call(.post, "/api/v1/sources/\(offID)/enable").status == .internalServerError)
             #expect(await stack.state.pathConfig(offPath) == nil, "the path added for the enable is removed again")
             #expect(try await stack.client.call(.post, "/api/v1/sources/\(recID)/record/start").status == .internalServerError)
             #expect(await stack.state.pathConfig(recPath)?["record"]?.boolValue == false, "recording switched back off")
 
             // And the other way: stopping a recording that cannot be written leaves MediaMTX recording.
-            try await stack.database().write { try $0.execute(sql: "DROP TRIGGER fail_update") }
+            try await stack.allowWrites("UPDATE", on: "media_sources")
             #expect(try await stack.client.call(.post, "/api/v1/sources/\(recID)/record/start").status == .ok)
-            try await stack.database().write { db in
-                try db.execute(sql: "CREATE TRIGGER fail_update BEFORE UPDATE ON media_sources BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-            }
+            try await stack.failWrites("UPDATE", on: "media_sources")
             #expect(try await stack.client.call(.post, "/api/v1/sources/\(recID)/record/stop").status == .internalServerError)
             #expect(await stack.state.pathConfig(recPath)?["record"]?.boolValue == true, "recording switched back on")
-            try await stack.database().write { try $0.execute(sql: "DROP TRIGGER fail_update") }
+            try await stack.allowWrites("UPDATE", on: "media_sources")
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(offID)")["enabled"]?.boolValue == false)
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(recID)")["record_enabled"]?.boolValue == true)
         }
@@ -196,9 +188,7 @@ struct UpdateSourceTests {
             let source = try await stack.client.createSource(["name": "cam", "type": "push"])
             let id = try #require(source["id"]?.stringValue)
             let path = try #require(source["path_name"]?.stringValue)
-            try await stack.database().write { db in
-                try db.execute(sql: "CREATE TRIGGER fail_delete BEFORE DELETE ON media_sources BEGIN SELECT RAISE(ABORT, 'locked'); END")
-            }
+            try await stack.failWrites("DELETE", on: "media_sources")
             #expect(try await stack.client.call(.delete, "/api/v1/sources/\(id)").status == .internalServerError)
             #expect(await stack.state.pathConfig(path)?["source"]?.stringValue == "publisher")
             #expect(try await stack.client.call(.get, "/api/v1/sources/\(id)").status == .ok)

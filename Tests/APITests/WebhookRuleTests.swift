@@ -1,6 +1,5 @@
 import API
 import Foundation
-import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import Testing
@@ -15,18 +14,14 @@ extension WebhookTests {
         defer { Task { await receiver.stop() } }
         try await withStack { stack in
             _ = try await subscribe(stack, receiver.url, events: ["stream.online"])
-            try await stack.database().write {
-                try $0.execute(sql: "CREATE TRIGGER fail BEFORE INSERT ON webhook_deliveries BEGIN SELECT RAISE(ABORT, 'injected'); END")
-            }
+            try await stack.failWrites("INSERT", on: "webhook_deliveries")
             let event = hookEvent("available", path: "live/a")
             let refused = try await stack.client.postEvents([event])
             #expect(refused.status.code >= 500, "an event whose webhook cannot be stored is not acknowledged")
-            let indexed = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT count(*) FROM hook_events") }
-            #expect(indexed == 0)
-            let status = try await stack.database().read { try Int.fetchOne($0, sql: "SELECT count(*) FROM path_status WHERE available") }
-            #expect(status == 0)
+            #expect(try await stack.integer("SELECT count(*) FROM hook_events") == 0)
+            #expect(try await stack.integer("SELECT count(*) FROM path_status WHERE available") == 0)
             // Sent again (as mtx-hook does), it is stored with its delivery.
-            try await stack.database().write { try $0.execute(sql: "DROP TRIGGER fail") }
+            try await stack.allowWrites("INSERT", on: "webhook_deliveries")
             #expect(try await stack.client.postEvents([event])["accepted"]?.intValue == 1)
             try await waitForDeliveries(stack) { $0.delivered == 1 }
             #expect(receiver.hits.map(\.id) == [event["event_id"] as! String])

@@ -3,7 +3,6 @@ import Catalog
 import Crypto
 import Domain
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdTesting
 import MediaMTXSimulator
@@ -24,19 +23,12 @@ struct OutboxCounts: Sendable {
 func waitForDeliveries(_ stack: TestStack, timeout: Duration = .seconds(15), until condition: (OutboxCounts) -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while true {
-        let counts = try await stack.database().read { db in
-            var counts = OutboxCounts()
-            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n, sum(attempts > 0) AS tried FROM webhook_deliveries GROUP BY state") {
-                let n: Int = row["n"]
-                switch row["state"] as String {
-                case "pending": counts.pending = n
-                case "delivered": counts.delivered = n
-                default: counts.failed = n
-                }
-                counts.attempted += row["tried"] as Int
-            }
-            return counts
-        }
+        let n = try await stack.integers(
+            """
+            SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'delivered'),
+                count(*) FILTER (WHERE state = 'failed'), count(*) FILTER (WHERE attempts > 0) FROM webhook_deliveries
+            """)
+        let counts = OutboxCounts(pending: n[0], delivered: n[1], failed: n[2], attempted: n[3])
         if condition(counts) { return }
         guard ContinuousClock.now < deadline else {
             Issue.record("the outbox never got there: \(counts)")
@@ -224,28 +216,27 @@ struct WebhookTests {
     }
 
     @Test func pendingDeliveriesSurviveARestart() async throws {
-        let dir = try makeTempDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let db = dir.appendingPathComponent("catalog.sqlite").path
         let receiver = WebhookReceiver()
         let reserved = try PortReservation()
         defer { Task { await receiver.stop() } }
         let events = (0..<5).map { hookEvent("read", path: "live/a", at: Date().addingTimeInterval(Double($0)), extra: ["reader_id": "r\($0)"]) }
         let ids = events.map { $0["event_id"] as! String }
-        try await MediaMTXSimulator.with { sim in
-            try await withStack(databasePath: db, sim: sim) { stack in
-                let (id, _) = try await subscribe(stack, "http://127.0.0.1:\(reserved.port)/hook", events: ["reader.joined"])
-                try await stack.client.postEvents(events)
-                // Tried while the receiver is down, and still pending when the server stops.
-                try await waitForDeliveries(stack) { $0.pending == 5 && $0.attempted > 0 }
-                let pending = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries?state=pending")
-                #expect(pending["total"]?.intValue == 5)
+        try await withTestCatalogue { catalogue in
+            try await MediaMTXSimulator.with { sim in
+                try await withStack(catalogue: catalogue, sim: sim) { stack in
+                    let (id, _) = try await subscribe(stack, "http://127.0.0.1:\(reserved.port)/hook", events: ["reader.joined"])
+                    try await stack.client.postEvents(events)
+                    // Tried while the receiver is down, and still pending when the server stops.
+                    try await waitForDeliveries(stack) { $0.pending == 5 && $0.attempted > 0 }
+                    let pending = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries?state=pending")
+                    #expect(pending["total"]?.intValue == 5)
+                }
+                try await receiver.start(on: reserved)
+                try await withStack(catalogue: catalogue, sim: sim) { stack in
+                    try await waitForDeliveries(stack) { $0.delivered == 5 }
+                }
+                #expect(receiver.hits.map(\.id) == ids)
             }
-            try await receiver.start(on: reserved)
-            try await withStack(databasePath: db, sim: sim) { stack in
-                try await waitForDeliveries(stack) { $0.delivered == 5 }
-            }
-            #expect(receiver.hits.map(\.id) == ids)
         }
     }
 
@@ -285,29 +276,28 @@ struct WebhookTests {
     /// The address is checked again before each attempt: a URL saved when it was allowed (as if its name resolved
     /// to a public address then) is not called once it points at a blocked one.
     @Test func theAddressIsCheckedAgainBeforeEachAttempt() async throws {
-        let dir = try makeTempDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let db = dir.appendingPathComponent("catalog.sqlite").path
         let receiver = WebhookReceiver()
         try await receiver.start()
         defer { Task { await receiver.stop() } }
-        try await MediaMTXSimulator.with { sim in
-            let saved = Mutex<String?>(nil)
-            try await withStack(databasePath: db, sim: sim) { stack in
-                let id = try await subscribe(stack, receiver.url, events: ["stream.online"]).id
-                saved.withLock { $0 = id }
-            }
-            let id = try #require(saved.withLock { $0 })
-            try await withStack(databasePath: db, sim: sim, webhooks: testWebhookSettings { $0.allowPrivateTargets = false }) { stack in
-                try await stack.client.postEvents([hookEvent("available", path: "live/a")])
-                var log = JSONValue.null
-                for _ in 0..<100 {
-                    log = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries?state=failed").json
-                    if log["total"]?.intValue == 1 { break }
-                    try await Task.sleep(for: .milliseconds(30))
+        try await withTestCatalogue { catalogue in
+            try await MediaMTXSimulator.with { sim in
+                let saved = Mutex<String?>(nil)
+                try await withStack(catalogue: catalogue, sim: sim) { stack in
+                    let id = try await subscribe(stack, receiver.url, events: ["stream.online"]).id
+                    saved.withLock { $0 = id }
                 }
-                #expect(log["items"]?.arrayValue.first?["error"]?.stringValue == "blocked address 127.0.0.1")
-                #expect(log["items"]?.arrayValue.first?["attempts"]?.intValue == 1)
+                let id = try #require(saved.withLock { $0 })
+                try await withStack(catalogue: catalogue, sim: sim, webhooks: testWebhookSettings { $0.allowPrivateTargets = false }) { stack in
+                    try await stack.client.postEvents([hookEvent("available", path: "live/a")])
+                    var log = JSONValue.null
+                    for _ in 0..<100 {
+                        log = try await stack.client.call(.get, "/api/v1/webhooks/\(id)/deliveries?state=failed").json
+                        if log["total"]?.intValue == 1 { break }
+                        try await Task.sleep(for: .milliseconds(30))
+                    }
+                    #expect(log["items"]?.arrayValue.first?["error"]?.stringValue == "blocked address 127.0.0.1")
+                    #expect(log["items"]?.arrayValue.first?["attempts"]?.intValue == 1)
+                }
             }
         }
         #expect(receiver.hits.isEmpty)
@@ -414,16 +404,14 @@ struct WebhookTests {
             _ = try await subscribe(stack, receiver.url, events: ["source.created", "source.deleted", "clip.created"])
             let kept = try await stack.client.createSource(["name": "Kept", "type": "push"])
             let keptID = try #require(kept["id"]?.stringValue)
-            try await stack.database().write {
-                try $0.execute(sql: "CREATE TRIGGER fail BEFORE INSERT ON webhook_deliveries BEGIN SELECT RAISE(ABORT, 'injected'); END")
-            }
+            try await stack.failWrites("INSERT", on: "webhook_deliveries")
             let refused = try await stack.client.call(.post, "/api/v1/sources", json: ["name": "Lost", "type": "push"])
             #expect(refused.status == .internalServerError)
             #expect(try await stack.client.call(.delete, "/api/v1/sources/\(keptID)").status == .internalServerError)
             #expect(try await stack.client.call(.get, "/api/v1/sources")["total"]?.intValue == 1)
             #expect(await stack.state.configuredPathNames() == [try #require(kept["path_name"]?.stringValue)])
 
-            try await stack.database().write { try $0.execute(sql: "DROP TRIGGER fail") }
+            try await stack.allowWrites("INSERT", on: "webhook_deliveries")
             let asset = try await stack.client.createAsset(["type": "stream", "source_type": "live", "name": "Gate", "stream_url": "rtsp://cam/gate"])
             let path = try #require(asset["path"]?.stringValue)
             let t0 = Date(timeIntervalSince1970: 1_795_000_000)
