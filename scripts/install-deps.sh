@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a Debian machine: the SQLite headers GRDB links against,
 # with --test also python3 (the MediaMTX conformance check), ffmpeg (the simulator's segment files), chromium,
-# chromedriver and Selenium from PyPI (the web UI's browser tests), debootstrap and systemd (the package test), PostgreSQL (the catalogue contract tests) and Schemathesis from PyPI (scripts/fuzz.sh), and with
+# chromedriver and Selenium from PyPI (the web UI's browser tests), debootstrap and systemd (the package test), PostgreSQL (the catalogue contract tests), nginx (the multi-instance test) and Schemathesis from PyPI (scripts/fuzz.sh), and with
 # --bench also wrk and GNU time (the load generator and RSS meter of `mtx-bench hooks`).
 # The Swift 6 toolchain itself comes from swift.org.
 set -euo pipefail
@@ -23,6 +23,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   # The catalogue contract tests' PostgreSQL server (scripts/postgres.sh).
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  # The multi-instance test's load balancer (packaging/nginx/mtx-companion.conf).
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 fi
 if [ "${1:-}" = "--bench" ]; then
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
