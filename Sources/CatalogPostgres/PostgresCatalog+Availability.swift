@@ -199,6 +199,9 @@ final class PostgresPool: Sendable {
         do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try? await connection.close()
+        } catch  where PostgresCatalogError.sqlState(error) == "53300" {
+            // Out of connection slots: the server answers, and the pool's open connections still serve (calls wait
+            // for one, as under any load). Not down: no fast 503s, no new pool.
         } catch {
             failure = describe(error)
         }

@@ -43,7 +43,7 @@ struct MediaMTXAuthService: Sendable {
             let found: (source: MediaSource, key: String?)?
             do {
                 found = try await database.publishTarget(path: path)
-            } catch where PostgresCatalogError.isUnavailable(error) {
+            } catch  where PostgresCatalogError.isUnavailable(error) {
                 // Fail closed: publish keys live in the catalogue, and without it no key can be checked; allowing would
                 // let anyone publish to any path. The pool answers within seconds, so MediaMTX is not kept waiting.
                 return .unavailable("\(error)")
