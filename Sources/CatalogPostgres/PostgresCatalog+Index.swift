@@ -81,6 +81,69 @@ extension PostgresCatalog {
         )
     ]
 
+    /// `v8_apply_events`: the state change of each indexed event, applied in the database, in order, one call per
+    /// batch (a statement per event from the companion was a round trip per event). The same conditional upserts as
+    /// SQLite's (`AppDatabase+Index.swift`): a state only moves to an event at least as recent as the one that set it.
+    static let ingestMigrations: [(name: String, statements: [String])] = [
+        (
+            "v8_apply_events",
+            [
+                """
+                CREATE FUNCTION mtx_apply_events(batch jsonb, now_us bigint) RETURNS void LANGUAGE plpgsql AS $$
+                DECLARE
+                    e record;
+                BEGIN
+                    FOR e IN
+                        SELECT * FROM jsonb_to_recordset(batch) AS r (
+                            n int, type text, path text, at bigint, source_type text, source_id text, reader_type text, reader_id text,
+                            file_path text, start bigint, duration double precision, size bigint)
+                        ORDER BY n
+                    LOOP
+                        IF e.type IN ('available', 'unavailable') THEN
+                            INSERT INTO path_status AS s (path_name, available, available_at, source_type, source_id)
+                            VALUES (e.path, e.type = 'available', e.at, e.source_type, e.source_id)
+                            ON CONFLICT (path_name) DO UPDATE SET available = EXCLUDED.available, available_at = EXCLUDED.available_at,
+                                source_type = CASE WHEN EXCLUDED.available THEN EXCLUDED.source_type ELSE s.source_type END,
+                                source_id = CASE WHEN EXCLUDED.available THEN EXCLUDED.source_id ELSE s.source_id END
+                            WHERE s.available_at IS NULL OR s.available_at <= EXCLUDED.available_at;
+                            IF e.type = 'unavailable' THEN
+                                -- Readers end with the stream.
+                                UPDATE path_readers SET active = false, changed_at = e.at
+                                WHERE path_name = e.path AND active AND changed_at <= e.at;
+                            END IF;
+                        ELSIF e.type IN ('online', 'offline') THEN
+                            INSERT INTO path_status AS s (path_name, online, online_at) VALUES (e.path, e.type = 'online', e.at)
+                            ON CONFLICT (path_name) DO UPDATE SET online = EXCLUDED.online, online_at = EXCLUDED.online_at
+                            WHERE s.online_at IS NULL OR s.online_at <= EXCLUDED.online_at;
+                        ELSIF e.type IN ('read', 'unread') THEN
+                            -- A read older than the stream's last coming up or going down is already over (PathStatusModel).
+                            INSERT INTO path_readers AS r (path_name, reader_id, reader_type, active, changed_at)
+                            VALUES (e.path, e.reader_id, e.reader_type,
+                                e.type = 'read' AND NOT EXISTS (SELECT 1 FROM path_status WHERE path_name = e.path AND available_at > e.at),
+                                e.at)
+                            ON CONFLICT (path_name, reader_id) DO UPDATE SET active = EXCLUDED.active, changed_at = EXCLUDED.changed_at,
+                                reader_type = coalesce(EXCLUDED.reader_type, r.reader_type)
+                            WHERE r.changed_at <= EXCLUDED.changed_at;
+                        ELSIF e.type IN ('segment-create', 'segment-complete') AND e.start IS NOT NULL THEN
+                            INSERT INTO segments AS g (path_name, file_path, start, duration, size, state, updated_at)
+                            VALUES (e.path, e.file_path, e.start, e.duration, e.size,
+                                CASE WHEN e.type = 'segment-complete' THEN 'complete' ELSE 'recording' END, now_us)
+                            ON CONFLICT (path_name, start) DO UPDATE SET
+                                file_path = coalesce(EXCLUDED.file_path, g.file_path),
+                                duration = coalesce(EXCLUDED.duration, g.duration),
+                                size = greatest(coalesce(EXCLUDED.size, 0), coalesce(g.size, 0)),
+                                state = CASE WHEN g.state = 'deleted' THEN 'deleted'
+                                    WHEN EXCLUDED.state = 'complete' OR g.state = 'complete' THEN 'complete' ELSE 'recording' END,
+                                updated_at = EXCLUDED.updated_at;
+                        END IF;
+                    END LOOP;
+                END
+                $$
+                """
+            ]
+        )
+    ]
+
     /// The first key of the per-path advisory locks (`pg_advisory_xact_lock(int4, int4)`, the second key being
     /// `hashtext(path)`'s bucket): a key space of its own, apart from the migration lock's int8 key.
     static let pathLockSpace: Int32 = 0x6D74_7869
@@ -112,109 +175,96 @@ extension PostgresCatalog: IndexStore {
         try await ingest(groups: [events], receivedAt: receivedAt, sessionGap: sessionGap)[0]
     }
 
-    /// One transaction: the paths' advisory locks first, then each event as on SQLite: the history row
-    /// (`ON CONFLICT DO NOTHING`: a duplicate changes nothing), its webhook events (read before it is applied), then
-    /// the conditional upserts of the state.
+    /// One transaction, a handful of statements whatever the batch's size: the paths' advisory locks; the history rows
+    /// in one insert (`ON CONFLICT DO NOTHING`: a duplicate changes nothing, within the batch too); the state changes
+    /// of the accepted events, in order, by `mtx_apply_events` (one call for each run of events whose webhook events
+    /// need nothing read from the index; an event that does, a recording's start or a stream going down, reads its
+    /// facts between runs, as on SQLite); and every webhook delivery of the batch in one insert, in event order.
     public func ingest(groups: [[IngestEvent]], receivedAt: Int64, sessionGap: Int64) async throws -> [IngestResult] {
         try await client.withTransaction(logger: logger) { connection in
-            try await lockPaths(groups.flatMap { $0.map(\.path) }, on: connection)
+            let all = groups.flatMap { $0 }
+            try await lockPaths(all.map(\.path), on: connection)
             let subscribers = try await subscribers(on: connection)
+            let stored = try await record(all, receivedAt: receivedAt, on: connection)
+            var first = Set<String>()
+            var run: [IngestEvent] = []
+            var outgoing: [(group: Int, path: String, event: WebhookEvents.Outgoing)] = []
             var results: [IngestResult] = []
-            for events in groups {
+            for (group, events) in groups.enumerated() {
                 var result = IngestResult(accepted: 0, duplicates: 0, paths: [])
                 var paths = Set<String>()
                 for e in events {
-                    let stored = try await connection.query(
-                        """
-                        INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload)
-                        VALUES (\(e.eventID), \(e.type.rawValue), \(e.path), \(e.occurredAt), \(receivedAt), \(e.node), \(e.payload)::jsonb)
-                        ON CONFLICT (event_id) DO NOTHING RETURNING 1
-                        """, logger: logger
-                    ).collect()
-                    guard !stored.isEmpty else {
+                    // The first occurrence of an id the insert stored is accepted; any other is a duplicate.
+                    guard stored.contains(e.eventID), first.insert(e.eventID).inserted else {
                         result.duplicates += 1
                         result.duplicatesByType[e.type, default: 0] += 1
                         continue
                     }
                     result.accepted += 1
                     paths.insert(e.path)
-                    // Worked out even with no subscriber, so the open-session marks stay right for later ones.
-                    let outgoing = try await webhookEvents(for: e, on: connection, sessionGap: sessionGap)
-                    try await apply(e, on: connection, now: receivedAt)
-                    guard !subscribers.isEmpty, !outgoing.isEmpty else { continue }
-                    let source = try await sourceOf(path: e.path, on: connection)
-                    for w in outgoing {
-                        result.webhooks += try await enqueue(
-                            id: w.id, type: w.type, at: w.at, path: e.path, source: source, data: w.data, to: subscribers, on: connection,
-                            now: receivedAt)
+                    let made: [WebhookEvents.Outgoing]
+                    if WebhookEvents.needs(e.type) == .nothing {
+                        made = WebhookEvents.of(e, facts: .init(), sessionGap: sessionGap).events
+                    } else {
+                        // Its facts are what the events before it made of the index. Worked out even with no
+                        // subscriber, so the open-session marks stay right for later ones.
+                        try await apply(run, on: connection, now: receivedAt)
+                        run = []
+                        made = try await webhookEvents(for: e, on: connection, sessionGap: sessionGap)
                     }
+                    run.append(e)
+                    if !subscribers.isEmpty { outgoing += made.map { (group, e.path, $0) } }
                 }
                 result.paths = paths.sorted()
                 results.append(result)
+            }
+            try await apply(run, on: connection, now: receivedAt)
+            for (group, count) in try await enqueue(outgoing, to: subscribers, on: connection, now: receivedAt) {
+                results[group].webhooks += count
             }
             return results
         }
     }
 
-    func apply(_ e: IngestEvent, on connection: PostgresConnection, now: Int64) async throws {
-        switch e.type {
-        case .available, .unavailable:
-            let on = e.type == .available
-            try await connection.query(
-                """
-                INSERT INTO path_status AS s (path_name, available, available_at, source_type, source_id)
-                VALUES (\(e.path), \(on), \(e.occurredAt), \(e.sourceType), \(e.sourceID))
-                ON CONFLICT (path_name) DO UPDATE SET available = EXCLUDED.available, available_at = EXCLUDED.available_at,
-                    source_type = CASE WHEN EXCLUDED.available THEN EXCLUDED.source_type ELSE s.source_type END,
-                    source_id = CASE WHEN EXCLUDED.available THEN EXCLUDED.source_id ELSE s.source_id END
-                WHERE s.available_at IS NULL OR s.available_at <= EXCLUDED.available_at
-                """, logger: logger)
-            if !on {
-                // Readers end with the stream.
-                try await connection.query(
-                    """
-                    UPDATE path_readers SET active = false, changed_at = \(e.occurredAt)
-                    WHERE path_name = \(e.path) AND active AND changed_at <= \(e.occurredAt)
-                    """, logger: logger)
-            }
-        case .online, .offline:
-            try await connection.query(
-                """
-                INSERT INTO path_status AS s (path_name, online, online_at) VALUES (\(e.path), \(e.type == .online), \(e.occurredAt))
-                ON CONFLICT (path_name) DO UPDATE SET online = EXCLUDED.online, online_at = EXCLUDED.online_at
-                WHERE s.online_at IS NULL OR s.online_at <= EXCLUDED.online_at
-                """, logger: logger)
-        case .read, .unread:
-            // A read older than the stream's last coming up or going down is already over (PathStatusModel).
-            try await connection.query(
-                """
-                INSERT INTO path_readers AS r (path_name, reader_id, reader_type, active, changed_at)
-                VALUES (\(e.path), \(e.readerID), \(e.readerType),
-                    \(e.type == .read) AND NOT EXISTS (
-                        SELECT 1 FROM path_status WHERE path_name = \(e.path) AND available_at > \(e.occurredAt)),
-                    \(e.occurredAt))
-                ON CONFLICT (path_name, reader_id) DO UPDATE SET active = EXCLUDED.active, changed_at = EXCLUDED.changed_at,
-                    reader_type = coalesce(EXCLUDED.reader_type, r.reader_type)
-                WHERE r.changed_at <= EXCLUDED.changed_at
-                """, logger: logger)
-        case .segmentCreate, .segmentComplete:
-            guard let s = e.segment else { return }
-            let state = e.type == .segmentComplete ? "complete" : "recording"
-            try await connection.query(
-                """
-                INSERT INTO segments AS g (path_name, file_path, start, duration, size, state, updated_at)
-                VALUES (\(e.path), \(s.filePath), \(s.start), \(s.duration), \(s.size), \(state), \(now))
-                ON CONFLICT (path_name, start) DO UPDATE SET
-                    file_path = coalesce(EXCLUDED.file_path, g.file_path),
-                    duration = coalesce(EXCLUDED.duration, g.duration),
-                    size = greatest(coalesce(EXCLUDED.size, 0), coalesce(g.size, 0)),
-                    state = CASE WHEN g.state = 'deleted' THEN 'deleted' WHEN EXCLUDED.state = 'complete' OR g.state = 'complete' THEN 'complete'
-                        ELSE 'recording' END,
-                    updated_at = EXCLUDED.updated_at
-                """, logger: logger)
-        default:
-            break
+    /// Stores the events' history rows in one statement, in order; returns the ids it stored (not those stored before).
+    func record(_ events: [IngestEvent], receivedAt: Int64, on connection: PostgresConnection) async throws -> Set<String> {
+        guard !events.isEmpty else { return [] }
+        struct Row: Encodable {
+            var n: Int, event_id: String, type: String, path: String, at: Int64, node: String?, payload: String
         }
+        let rows = try String(
+            decoding: JSONEncoder().encode(
+                events.enumerated().map {
+                    Row(n: $0, event_id: $1.eventID, type: $1.type.rawValue, path: $1.path, at: $1.occurredAt, node: $1.node, payload: $1.payload)
+                }), as: UTF8.self)
+        return try await connection.query(
+            """
+            INSERT INTO hook_events (event_id, type, path_name, occurred_at, received_at, node, payload)
+            SELECT event_id, type, path, at, \(receivedAt), node, payload::jsonb
+            FROM jsonb_to_recordset(\(rows)::jsonb) AS r (n int, event_id text, type text, path text, at int8, node text, payload text)
+            ORDER BY n
+            ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+            """, logger: logger
+        ).decode(String.self).reduce(into: Set<String>()) { $0.insert($1) }
+    }
+
+    /// Applies accepted events to the paths' state and segments, in order, in one call of `mtx_apply_events`.
+    func apply(_ events: [IngestEvent], on connection: PostgresConnection, now: Int64) async throws {
+        guard !events.isEmpty else { return }
+        struct Row: Encodable {
+            var n: Int, type: String, path: String, at: Int64
+            var source_type: String?, source_id: String?, reader_type: String?, reader_id: String?
+            var file_path: String?, start: Int64?, duration: Double?, size: Int64?
+        }
+        let rows = try String(
+            decoding: JSONEncoder().encode(
+                events.enumerated().map { n, e in
+                    Row(
+                        n: n, type: e.type.rawValue, path: e.path, at: e.occurredAt, source_type: e.sourceType, source_id: e.sourceID,
+                        reader_type: e.readerType, reader_id: e.readerID, file_path: e.segment?.filePath, start: e.segment?.start,
+                        duration: e.segment?.duration, size: e.segment?.size)
+                }), as: UTF8.self)
+        try await connection.query("SELECT mtx_apply_events(\(rows)::jsonb, \(now))", logger: logger)
     }
 
     // MARK: - Webhook events inside the ingest transaction
@@ -284,36 +334,49 @@ extension PostgresCatalog: IndexStore {
         return start
     }
 
-    /// The source that manages a path, for the payload's `source`.
-    func sourceOf(path: String, on connection: PostgresConnection) async throws -> (id: String, name: String)? {
-        var source: (id: String, name: String)?
-        for try await (id, name) in try await connection.query("SELECT id, name FROM media_sources WHERE path_name = \(path)", logger: logger)
-            .decode((UUID, String).self)
-        {
-            source = (id.uuidString.lowercased(), name)
-        }
-        return source
-    }
-
-    /// Writes one outbox row per subscriber that wants `type` for this source; returns how many.
+    /// Writes one outbox row per subscriber that wants each webhook event for its path's source, in one insert, in
+    /// the events' order (per-stream order); returns how many rows each group made.
     func enqueue(
-        id: String, type: String, at: Int64, path: String, source: (id: String, name: String)?, data: [String: WebhookValue],
-        to subscribers: [Subscriber], on connection: PostgresConnection, now: Int64
-    ) async throws -> Int {
-        let matching = subscribers.filter {
-            WebhookSubscription.wants(events: $0.events, sourceIDs: $0.sourceIDs, type: type, sourceID: source?.id)
+        _ outgoing: [(group: Int, path: String, event: WebhookEvents.Outgoing)], to subscribers: [Subscriber], on connection: PostgresConnection,
+        now: Int64
+    ) async throws -> [Int: Int] {
+        guard !outgoing.isEmpty, !subscribers.isEmpty else { return [:] }
+        var sources: [String: (id: String, name: String)] = [:]
+        let rows = try await connection.query(
+            "SELECT path_name, id, name FROM media_sources WHERE path_name = ANY(\(Array(Set(outgoing.map(\.path))))::text[])", logger: logger)
+        for try await (path, id, name) in rows.decode((String, UUID, String).self) {
+            sources[path] = (id.uuidString.lowercased(), name)
         }
-        guard !matching.isEmpty else { return 0 }
-        let payload = try WebhookPayload(
-            id: id, type: type, occurredAt: at, source: .init(id: source?.id, name: source?.name, path_name: path), data: data
-        ).json()
+        var subscriptions: [UUID] = [], ids: [String] = [], types: [String] = [], keys: [String] = [], payloads: [String] = []
+        var counts: [Int: Int] = [:]
+        for (group, path, w) in outgoing {
+            let source = sources[path]
+            let matching = subscribers.filter {
+                WebhookSubscription.wants(events: $0.events, sourceIDs: $0.sourceIDs, type: w.type, sourceID: source?.id)
+            }
+            guard !matching.isEmpty else { continue }
+            let payload = try WebhookPayload(
+                id: w.id, type: w.type, occurredAt: w.at, source: .init(id: source?.id, name: source?.name, path_name: path), data: w.data
+            ).json()
+            for s in matching {
+                subscriptions.append(s.id)
+                ids.append(w.id)
+                types.append(w.type)
+                keys.append(path)
+                payloads.append(payload)
+            }
+            counts[group, default: 0] += matching.count
+        }
+        guard !subscriptions.isEmpty else { return counts }
         try await connection.query(
             """
             INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, order_key, payload, state, next_attempt_at, created_at)
-            SELECT s, \(id), \(type), \(path), \(payload)::jsonb, 'pending', \(now), \(now)
-            FROM unnest(\(matching.map(\.id))::uuid[]) WITH ORDINALITY AS m (s, n) ORDER BY n
+            SELECT s, e, t, k, p::jsonb, 'pending', \(now), \(now)
+            FROM unnest(\(subscriptions)::uuid[], \(ids)::text[], \(types)::text[], \(keys)::text[], \(payloads)::text[])
+                WITH ORDINALITY AS d (s, e, t, k, p, n)
+            ORDER BY n
             """, logger: logger)
-        return matching.count
+        return counts
     }
 
     // MARK: - Reads
@@ -353,19 +416,11 @@ extension PostgresCatalog: IndexStore {
         return out
     }
 
-    /// Where a range scan for segments overlapping `from` can start. A path's segments follow each other, so only the
-    /// last couple that started before `from` can reach into it; across all paths, segments are at most a day.
-    func lowerBound(path: String?, from: Int64) async throws -> Int64 {
-        guard let path else { return from - 86_400_000_000 }
-        let before = try await client.query(
-            "SELECT start FROM segments WHERE path_name = \(path) AND start < \(from) ORDER BY start DESC LIMIT 2", logger: logger
-        ).decode(Int64.self).reduce(into: [Int64]()) { $0.append($1) }
-        return before.last ?? from
-    }
-
-    /// The conditions of a range query, binds appended to `bindings`. The end is computed as SQLite's
+    /// The conditions of a range query, binds appended to `bindings`. Where the range scan starts: a path's segments
+    /// follow each other, so only the last couple that started before `from` can reach into it (a subquery the
+    /// planner runs once); across all paths, segments are at most a day. The end is computed as SQLite's
     /// `CAST(duration * 1000000 AS INTEGER)` does (truncated).
-    func rangeConditions(path: String?, from: Int64?, to: Int64?, into bindings: inout PostgresBindings) async throws -> [String] {
+    func rangeConditions(path: String?, from: Int64?, to: Int64?, into bindings: inout PostgresBindings) -> [String] {
         var conditions: [String] = []
         if let path {
             bindings.append(path)
@@ -376,35 +431,55 @@ extension PostgresCatalog: IndexStore {
             conditions.append("start < $\(bindings.count)")
         }
         if let from {
-            bindings.append(try await lowerBound(path: path, from: from))
             bindings.append(from)
-            conditions.append(
-                "start >= $\(bindings.count - 1) AND (duration IS NULL OR start + trunc(duration * 1000000)::bigint > $\(bindings.count))")
+            let f = "$\(bindings.count)"
+            let lower =
+                path == nil
+                ? "\(f) - 86400000000"
+                : """
+                coalesce((SELECT min(b.start) FROM (SELECT start FROM segments WHERE path_name = $1 AND start < \(f)
+                    ORDER BY start DESC LIMIT 2) AS b), \(f))
+                """
+            conditions.append("start >= \(lower) AND (duration IS NULL OR start + trunc(duration * 1000000)::bigint > \(f))")
         }
         return conditions
     }
 
+    /// The total and the page in one statement (one round trip): the count from the covering index, the page from
+    /// the range, each on its own plan.
     public func segments(_ query: SegmentQuery) async throws -> Page<Segment> {
         var bindings = PostgresBindings()
-        var conditions = try await rangeConditions(path: query.path, from: query.from, to: query.to, into: &bindings)
+        var conditions = rangeConditions(path: query.path, from: query.from, to: query.to, into: &bindings)
         if !query.includeDeleted { conditions.append("state <> 'deleted'") }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let total = try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM segments \(filter)", binds: bindings), logger: logger)
-            .decode(Int.self).reduce(0, +)
         bindings.append(query.pageSize)
         bindings.append((query.page - 1) * query.pageSize)
-        let items = try await fetchSegments(
+        let rows = try await client.query(
             PostgresQuery(
                 unsafeSQL: """
-                    SELECT \(Self.segmentColumns) FROM segments \(filter) ORDER BY path_name, start
-                    LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)
-                    """, binds: bindings))
+                    SELECT t.total, p.id, p.path_name, p.file_path, p.start, p.duration, p.size, p.state
+                    FROM (SELECT count(*) AS total FROM segments \(filter)) AS t
+                    LEFT JOIN LATERAL (
+                        SELECT \(Self.segmentColumns) FROM segments \(filter) ORDER BY path_name, start
+                        LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)
+                    ) AS p ON true
+                    ORDER BY p.path_name, p.start
+                    """, binds: bindings), logger: logger)
+        var total = 0
+        var items: [Segment] = []
+        for try await c in rows.decode((Int, Int64?, String?, String?, Int64?, Double?, Int64?, String?).self) {
+            total = c.0
+            guard let id = c.1, let path = c.2, let start = c.4, let state = c.7 else { continue }
+            items.append(
+                Segment(
+                    id: id, pathName: path, filePath: c.3, start: start, duration: c.5, size: c.6, state: SegmentState(rawValue: state) ?? .complete))
+        }
         return Page(items: items, total: total)
     }
 
     public func allSegments(path: String, from: Int64?, to: Int64?) async throws -> [Segment] {
         var bindings = PostgresBindings()
-        let conditions = try await rangeConditions(path: path, from: from, to: to, into: &bindings) + ["state <> 'deleted'"]
+        let conditions = rangeConditions(path: path, from: from, to: to, into: &bindings) + ["state <> 'deleted'"]
         return try await fetchSegments(
             PostgresQuery(
                 unsafeSQL: "SELECT \(Self.segmentColumns) FROM segments WHERE \(conditions.joined(separator: " AND ")) ORDER BY start",

@@ -5,7 +5,9 @@ import PostgresNIO
 /// `schema_migrations`. The meaning follows the SQLite schema (Catalog/AppDatabase*.swift); the names differ where
 /// the two backends' histories do.
 extension PostgresCatalog {
-    static let migrations = coreMigrations + assetMigrations + authMigrations + indexMigrations + operationsMigrations + instanceMigrations
+    static let migrations =
+        coreMigrations + assetMigrations + authMigrations + indexMigrations + operationsMigrations + instanceMigrations
+        + ingestMigrations
 
     static let coreMigrations: [(name: String, statements: [String])] = [
         (
