@@ -119,8 +119,7 @@ extension AppDatabase {
     private static func ingest(_ groups: [[IngestEvent]], _ db: Database, receivedAt: Int64, sessionGap: Int64) throws -> [IngestResult] {
         let subscribers = try Self.subscribers(db)
         return try groups.map { events in
-            var result = IngestResult(accepted: 0, duplicates: 0, paths: [])
-            var paths = Set<String>()
+            var result = IngestResult()
             for e in events {
                 try db.cachedStatement(
                     sql:
@@ -132,7 +131,7 @@ extension AppDatabase {
                     continue
                 }
                 result.accepted += 1
-                paths.insert(e.path)
+                result.acceptedIDs.append(e.eventID)
                 // Worked out even with no subscriber, so the open-session marks stay right for later ones.
                 let outgoing = try webhookEvents(for: e, db, sessionGap: sessionGap)
                 try apply(e, db, now: receivedAt)
@@ -143,7 +142,6 @@ extension AppDatabase {
                         id: w.id, type: w.type, at: w.at, path: e.path, source: source, data: w.data, to: subscribers, db, now: receivedAt)
                 }
             }
-            result.paths = paths.sorted()
             return result
         }
     }

@@ -27,6 +27,8 @@ extension AppDatabase: MaintenanceStore, LeaseStore, LoginFailureStore, ChangeFe
 
     public func releaseLease(_ name: String, holder: String) async throws {}
 
+    public var reachesOtherInstances: Bool { false }
+
     public func broadcast(_ message: String) async throws {}
 
     public func changes() -> AsyncStream<String> {

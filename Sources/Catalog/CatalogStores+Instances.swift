@@ -44,6 +44,9 @@ public protocol LoginFailureStore: Sendable {
 /// elsewhere and wake-ups for background work. A message is at most `maxBroadcastBytes` of UTF-8. SQLite has one
 /// instance: nothing is sent and nothing arrives.
 public protocol ChangeFeed: Sendable {
+    /// Whether other instances can share this catalogue and so hear its messages (PostgreSQL); false for SQLite, one
+    /// process's file, where there is nobody to tell.
+    var reachesOtherInstances: Bool { get }
     /// Sends `message` to every listening instance, the sender's own included.
     func broadcast(_ message: String) async throws
     /// Messages from every instance (the sender's own included), from now on, until the stream is dropped.

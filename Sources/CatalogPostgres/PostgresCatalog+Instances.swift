@@ -152,6 +152,8 @@ extension PostgresCatalog: LoginFailureStore {
 }
 
 extension PostgresCatalog: ChangeFeed {
+    public var reachesOtherInstances: Bool { true }
+
     /// `NOTIFY` through the pool: delivered at commit (at once here, autocommit) to every session listening, this
     /// instance's own listener included.
     public func broadcast(_ message: String) async throws {

@@ -52,17 +52,17 @@ public struct IngestEvent: Sendable, Equatable {
 public struct IngestResult: Sendable, Equatable {
     public var accepted: Int
     public var duplicates: Int
-    /// Paths whose state changed, for live updates.
-    public var paths: [String]
+    /// The ids of the events accepted (stored for the first time), in order: what live listeners are told.
+    public var acceptedIDs: [String]
     /// How many of the duplicates were of each type (metrics).
     public var duplicatesByType: [HookEvent: Int] = [:]
     /// Webhook deliveries written to the outbox.
     public var webhooks = 0
 
-    public init(accepted: Int = 0, duplicates: Int = 0, paths: [String] = [], duplicatesByType: [HookEvent: Int] = [:], webhooks: Int = 0) {
+    public init(accepted: Int = 0, duplicates: Int = 0, acceptedIDs: [String] = [], duplicatesByType: [HookEvent: Int] = [:], webhooks: Int = 0) {
         self.accepted = accepted
         self.duplicates = duplicates
-        self.paths = paths
+        self.acceptedIDs = acceptedIDs
         self.duplicatesByType = duplicatesByType
         self.webhooks = webhooks
     }

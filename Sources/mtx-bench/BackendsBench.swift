@@ -82,9 +82,15 @@ struct BackendsBench: AsyncParsableCommand {
                 // A warm-up, then every instance loaded at once, each by its own wrk (what a load balancer spreads).
                 let prefix = "\(setup.prefix(2))\(connections)x\(batch)"
                 _ = try await load(wrk, servers, token, sub, "warm-\(prefix)", connections, batch, seconds: 3)
+                let before = CPUTime.now(companions: servers.map(\.process.pid))
                 let rate = try await load(wrk, servers, token, sub, prefix, connections, batch, seconds: ingestSeconds)
+                let used = CPUTime.now(companions: servers.map(\.process.pid)) - before
                 rates[label, default: [:]][setup] = rate
-                print("ingest, \(setup), \(label): \(Int(rate)) events/s")
+                let events = rate * Double(ingestSeconds) / 1_000
+                print(
+                    "ingest, \(setup), \(label): \(Int(rate)) events/s; CPU per 1,000 events: companion\(servers.count == 2 ? "s" : "") \(ms(used.companions / events)) ms"
+                        + (url == nil ? "" : ", PostgreSQL \(ms(used.postgres / events)) ms")
+                )
             }
             let latency = try await visibleLatency(servers, token: token, databaseURL: url, home: sub.appendingPathComponent("0"))
             print(
@@ -179,6 +185,36 @@ struct BackendsBench: AsyncParsableCommand {
             times.append(seconds(ContinuousClock.now - t0))
         }
         return stats(times)
+    }
+}
+
+/// CPU time (user + system, seconds) used so far by the companions and by every PostgreSQL server process, from
+/// /proc: where an ingest figure's time goes, and so what more instances can gain (the database's share does not
+/// shrink with them).
+struct CPUTime {
+    var companions = 0.0, postgres = 0.0
+
+    static func now(companions pids: [pid_t]) -> CPUTime {
+        let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+        func seconds(_ pid: String) -> Double? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return nil }
+            // Fields after the command's closing parenthesis: state is the 3rd of the line, utime the 14th, stime the 15th.
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+            return (user + system) / tick
+        }
+        var time = CPUTime()
+        for pid in pids { time.companions += seconds(String(pid)) ?? 0 }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
+            if (try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8))?.hasPrefix("postgres") == true {
+                time.postgres += seconds(entry) ?? 0
+            }
+        }
+        return time
+    }
+
+    static func - (a: CPUTime, b: CPUTime) -> CPUTime {
+        CPUTime(companions: a.companions - b.companions, postgres: a.postgres - b.postgres)
     }
 }
 

@@ -147,10 +147,10 @@ extension CatalogContractTests {
             #expect(outcomes.first.map { $0 == nil } == true)
             let first = try #require(try outcomes[1]?.get())
             #expect(first.count == 2)
-            #expect(first[0].accepted == 2 && first[0].duplicates == 0 && first[0].paths == ["live/a"])
-            #expect(first[1].accepted == 1 && first[1].paths == ["live/a"])
+            #expect(first[0].accepted == 2 && first[0].duplicates == 0 && first[0].acceptedIDs == ["e1", "e2"])
+            #expect(first[1].accepted == 1 && first[1].acceptedIDs == ["e3"])
             let second = try #require(try outcomes[2]?.get())
-            #expect(second.count == 1 && second[0].accepted == 1 && second[0].duplicates == 1 && second[0].paths == ["live/b"])
+            #expect(second.count == 1 && second[0].accepted == 1 && second[0].duplicates == 1 && second[0].acceptedIDs == ["e4"])
 
             #expect(
                 try await catalog.pathState("live/a")

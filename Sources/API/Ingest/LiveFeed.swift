@@ -4,6 +4,7 @@ import Foundation
 import HookWire
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Live events for SSE listeners on every instance. The instance that indexed events tells its own listeners at
 /// once, and every other instance through the catalogue's change feed (PostgreSQL `NOTIFY`): a compact note per
@@ -49,9 +50,19 @@ final class LiveFeed: Service, Sendable {
         self.logger = logger
     }
 
+    /// Notes waiting to be sent to the other instances, and whether a sender is running.
+    struct Outbox {
+        var notes: [Note] = []
+        var wake = false
+        var sending = false
+    }
+    private let outbox = Mutex(Outbox())
+
     /// After a commit: this instance's listeners, then the other instances.
     func indexed(_ events: [IngestEvent], _ result: IngestResult) async {
-        let fresh = events.filter { result.paths.contains($0.path) }
+        // Each accepted event once: not a duplicate, nor a repeat of one within the batch.
+        var accepted = Set(result.acceptedIDs)
+        let fresh = events.filter { accepted.remove($0.eventID) != nil }
         if !fresh.isEmpty, bus.listenerCount > 0 {
             do {
                 try await announce(fresh)
@@ -59,24 +70,49 @@ final class LiveFeed: Service, Sendable {
                 logger.warning("live event not announced", metadata: ["error": "\(error)"])
             }
         }
-        guard database.backendName != "sqlite", !fresh.isEmpty || result.webhooks > 0 else { return }
-        do {
-            for message in Self.messages(fresh, origin: String(origin), wake: result.webhooks > 0) { try await database.broadcast(message) }
-        } catch {
-            // The events are indexed; only other instances' live listeners miss them (the history has them).
-            logger.warning("live events not sent to other instances", metadata: ["error": "\(error)"])
+        guard database.reachesOtherInstances, !fresh.isEmpty || result.webhooks > 0 else { return }
+        send(fresh.map(Note.init), wake: result.webhooks > 0)
+    }
+
+    /// Queues notes for the other instances. One sender at a time sends everything queued, in as few messages as
+    /// fit: under load, the notes of many requests share a `NOTIFY` (a statement each would cost a round trip per
+    /// request); alone, a note goes at once.
+    func send(_ notes: [Note], wake: Bool) {
+        let start = outbox.withLock { o in
+            o.notes += notes
+            o.wake = o.wake || wake
+            defer { o.sending = true }
+            return !o.sending
+        }
+        guard start else { return }
+        Task {
+            while let (notes, wake) = outbox.withLock({ o -> ([Note], Bool)? in
+                guard !o.notes.isEmpty || o.wake else {
+                    o.sending = false
+                    return nil
+                }
+                defer { (o.notes, o.wake) = ([], false) }
+                return (o.notes, o.wake)
+            }) {
+                do {
+                    for message in Self.messages(notes, origin: String(origin), wake: wake) { try await database.broadcast(message) }
+                } catch {
+                    // The events are indexed; only other instances' live listeners miss them (the history has them).
+                    logger.warning("live events not sent to other instances", metadata: ["error": "\(error)"])
+                }
+            }
         }
     }
 
     /// `e ORIGIN W JSON`: notes packed into as few messages as fit; W is 1 when webhook deliveries were made.
-    static func messages(_ events: [IngestEvent], origin: String, wake: Bool) -> [String] {
+    static func messages(_ notes: [Note], origin: String, wake: Bool) -> [String] {
         let encoder = JSONEncoder()
         let head = "e \(origin) \(wake ? 1 : 0) "
         var messages: [String] = []
         var batch: [String] = []
         var size = head.utf8.count + 2
-        for event in events {
-            guard let data = try? encoder.encode(Note(event)), data.count + head.utf8.count + 2 <= maxBroadcastBytes else { continue }
+        for note in notes {
+            guard let data = try? encoder.encode(note), data.count + head.utf8.count + 2 <= maxBroadcastBytes else { continue }
             if size + data.count + 1 > maxBroadcastBytes {
                 messages.append(head + "[" + batch.joined(separator: ",") + "]")
                 (batch, size) = ([], head.utf8.count + 2)
@@ -89,7 +125,7 @@ final class LiveFeed: Service, Sendable {
     }
 
     func run() async throws {
-        guard database.backendName != "sqlite" else { return try await gracefulShutdown() }
+        guard database.reachesOtherInstances else { return try await gracefulShutdown() }
         await cancelWhenGracefulShutdown {
             for await message in self.database.changes() { await self.received(message) }
         }
