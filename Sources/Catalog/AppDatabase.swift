@@ -112,6 +112,8 @@ public enum CatalogError: Error, Equatable, Sendable {
     /// The database server cannot be reached or used right now (PostgreSQL down, restarting, refusing
     /// connections): the request may succeed later. The reason names the server, never its password.
     case unavailable(String)
+    /// The lease the work runs under (`LeaseFence`) has another token or expired: another instance does the work now.
+    case leaseLost(String)
 }
 
 extension CatalogError: CustomStringConvertible {
@@ -122,6 +124,7 @@ extension CatalogError: CustomStringConvertible {
         case .sourceHasAssets: return "stream assets point at the source"
         case .nameTaken(let name): return "the name \(name) is taken"
         case .backupExists(let file): return "\(file) exists"
+        case .leaseLost(let name): return "the lease \(name) is held by another instance now"
         case .ownedByAnotherUser(let path, let owner):
             return "\(path) belongs to \(owner): run this as that user (runuser -u \(owner) -- mtx-companion ...), not as root"
         case .unavailable(let reason): return "database unavailable: \(reason)"

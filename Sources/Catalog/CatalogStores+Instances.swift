@@ -53,6 +53,23 @@ public protocol ChangeFeed: Sendable {
     func changes() -> AsyncStream<String>
 }
 
+/// The lease a piece of background work runs under, with the fencing token it was granted. Work under a lease binds
+/// it (`LeaseFence.$current.withValue`); every PostgreSQL transaction started meanwhile first checks that the lease
+/// still has this token and has not expired, keeping the lease row share-locked until it commits (a hand-over waits
+/// for the write), and fails with `CatalogError.leaseLost` otherwise, writing nothing. An instance that stalled past
+/// its lease cannot overwrite what the new holder wrote. On SQLite, one process's file, the lease is always held.
+public struct LeaseFence: Sendable, Equatable {
+    public var name: String
+    public var token: Int64
+
+    public init(name: String, token: Int64) {
+        self.name = name
+        self.token = token
+    }
+
+    @TaskLocal public static var current: LeaseFence?
+}
+
 /// PostgreSQL's `NOTIFY` payload limit is 8,000 bytes; a little is kept back.
 public let maxBroadcastBytes = 7_900
 

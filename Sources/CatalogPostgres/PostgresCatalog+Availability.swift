@@ -102,12 +102,35 @@ final class PostgresPool: Sendable {
         try await run { client in try await client.query(query, logger: logger, file: file, line: line) }
     }
 
+    /// Under a lease (`LeaseFence.current`), the transaction first checks the fence. Writes that may run under a lease
+    /// go through here, never through `query`.
     func withTransaction<Result>(
         logger: Logger, file: String = #file, line: Int = #line, _ closure: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await run { client in
-            try await client.withTransaction(logger: logger, file: file, line: line) { Unchecked(try await closure($0)) }.value
+        let fence = LeaseFence.current
+        do {
+            return try await run { client in
+                try await client.withTransaction(logger: logger, file: file, line: line) { connection in
+                    if let fence { try await Self.check(fence, on: connection, logger: logger) }
+                    return Unchecked(try await closure(connection))
+                }.value
+            }
+        } catch let error as PostgresTransactionError where error.closureError is CatalogError {
+            // Rolled back; the catalogue's own error comes out as itself.
+            throw error.closureError!
         }
+    }
+
+    /// The lease still has the fence's token and has not expired; its row stays share-locked until the transaction
+    /// ends, so a hand-over (an update of the row) waits for this transaction's writes.
+    static func check(_ fence: LeaseFence, on connection: PostgresConnection, logger: Logger) async throws {
+        let held = try await connection.query(
+            """
+            SELECT 1 FROM leases WHERE name = \(fence.name) AND token = \(fence.token) AND expires_at > \(unescaped: PostgresCatalog.databaseNow)
+            FOR SHARE
+            """, logger: logger
+        ).collect()
+        guard !held.isEmpty else { throw CatalogError.leaseLost(fence.name) }
     }
 
     func withConnection<Result>(_ closure: (PostgresConnection) async throws -> Result) async throws -> Result {

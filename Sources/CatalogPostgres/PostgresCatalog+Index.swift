@@ -637,9 +637,12 @@ extension PostgresCatalog: IndexStore {
 
     @discardableResult
     public func pruneHistory(receivedBefore before: Int64) async throws -> Int {
-        try await client.query(
-            "WITH gone AS (DELETE FROM hook_events WHERE received_at < \(before) RETURNING 1) SELECT count(*) FROM gone", logger: logger
-        ).decode(Int.self).reduce(0, +)
+        // A transaction: the reconciler prunes under its lease (`LeaseFence`).
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "WITH gone AS (DELETE FROM hook_events WHERE received_at < \(before) RETURNING 1) SELECT count(*) FROM gone", logger: logger
+            ).decode(Int.self).reduce(0, +)
+        }
     }
 
     public func pathsWithSegments() async throws -> [String] {

@@ -206,12 +206,15 @@ extension PostgresCatalog: WebhookOutboxStore {
 
     @discardableResult
     public func pruneDeliveries(createdBefore before: Int64) async throws -> Int {
-        try await client.query(
-            """
-            WITH dropped AS (DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < \(before) RETURNING 1)
-            SELECT count(*) FROM dropped
-            """, logger: logger
-        ).decode(Int.self).reduce(0, +)
+        // A transaction: the webhook worker prunes under its lease (`LeaseFence`).
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                WITH dropped AS (DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < \(before) RETURNING 1)
+                SELECT count(*) FROM dropped
+                """, logger: logger
+            ).decode(Int.self).reduce(0, +)
+        }
     }
 }
 
@@ -228,8 +231,11 @@ extension PostgresCatalog {
     }
 
     public func markSegmentDeleted(path: String, start: Int64, at now: Int64) async throws {
-        try await client.query(
-            "UPDATE segments SET state = 'deleted', updated_at = \(now) WHERE path_name = \(path) AND start = \(start)", logger: logger)
+        // A transaction: retention marks under its lease (`LeaseFence`).
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "UPDATE segments SET state = 'deleted', updated_at = \(now) WHERE path_name = \(path) AND start = \(start)", logger: logger)
+        }
     }
 
     public func storage() async throws -> [String: AppDatabase.PathStorage] {

@@ -222,6 +222,55 @@ extension CatalogContractTests {
         }
     }
 
+    /// Work under a lease (`LeaseFence`) writes while the lease has its token; once another instance has taken it
+    /// over, the old holder's writes are refused and change nothing, the new holder's go through. SQLite's lease is
+    /// always held, so its writes always go through.
+    @Test(arguments: Backend.allCases)
+    func writesUnderALeaseAreRefusedOnceItIsHandedOver(backend: Backend) async throws {
+        try await withCatalog(backend) { catalog, _ in
+            let path = "live/fenced"
+            try await catalog.insertSegments([
+                (path: path, start: 1_000_000, duration: 2, size: 10), (path: path, start: 5_000_000, duration: 2, size: 10),
+            ])
+            func deleted() async throws -> [Int64] {
+                try await catalog.segments(SegmentQuery(path: path, includeDeleted: true)).items.filter { $0.state == .deleted }.map(\.start)
+            }
+            let a = try #require(try await catalog.acquireLease("retention", holder: "a", ttl: .milliseconds(300)))
+            try await LeaseFence.$current.withValue(LeaseFence(name: "retention", token: a)) {
+                try await catalog.markSegmentDeleted(path: path, start: 1_000_000, at: 10)
+            }
+            #expect(try await deleted() == [1_000_000])
+            try await Task.sleep(for: .milliseconds(450))
+            let b = try #require(try await catalog.acquireLease("retention", holder: "b", ttl: .seconds(60)))
+            let stale = LeaseFence(name: "retention", token: a)
+            guard backend == .postgres else {
+                try await LeaseFence.$current.withValue(stale) { try await catalog.markSegmentDeleted(path: path, start: 5_000_000, at: 20) }
+                #expect(try await deleted() == [1_000_000, 5_000_000])
+                return
+            }
+            #expect(b > a)
+            await #expect(throws: CatalogError.leaseLost("retention")) {
+                try await LeaseFence.$current.withValue(stale) { try await catalog.markSegmentDeleted(path: path, start: 5_000_000, at: 20) }
+            }
+            await #expect(throws: CatalogError.leaseLost("retention")) {
+                try await LeaseFence.$current.withValue(stale) { _ = try await catalog.pruneHistory(receivedBefore: .max) }
+            }
+            #expect(try await deleted() == [1_000_000])
+            try await LeaseFence.$current.withValue(LeaseFence(name: "retention", token: b)) {
+                try await catalog.markSegmentDeleted(path: path, start: 5_000_000, at: 20)
+            }
+            #expect(try await deleted() == [1_000_000, 5_000_000])
+            // An expired lease fences too, even with its last token.
+            _ = try await catalog.acquireLease("retention", holder: "b", ttl: .milliseconds(1))
+            try await Task.sleep(for: .milliseconds(50))
+            await #expect(throws: CatalogError.leaseLost("retention")) {
+                try await LeaseFence.$current.withValue(LeaseFence(name: "retention", token: b)) {
+                    try await catalog.markSegmentDeleted(path: path, start: 1_000_000, at: 30)
+                }
+            }
+        }
+    }
+
     /// Instances asking for a free lease at once: exactly one gets it.
     @Test func aLeaseAskedForAtOnceGoesToOneHolder() async throws {
         try await withCatalog(.postgres) { catalog, _ in

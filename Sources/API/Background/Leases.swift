@@ -59,6 +59,15 @@ public final class Leases: Service, Sendable {
         }
     }
 
+    /// The fence of `name` while this instance holds it: the work done under it binds it (`LeaseFence.$current`), so
+    /// that its writes are refused once another instance has taken the lease over.
+    public func fence(_ name: Name) -> LeaseFence? {
+        state.withLock { state in
+            guard let lease = state.held[name], ContinuousClock.now < lease.trustedUntil else { return nil }
+            return LeaseFence(name: name.rawValue, token: lease.token)
+        }
+    }
+
     /// The leases held, for `/readyz`: name → fencing token.
     public func snapshot() -> [String: Int64] {
         state.withLock { state in

@@ -66,7 +66,8 @@ public struct Reconciler: Service {
                 let restarted = lastStarted != nil && started != lastStarted
                 if restarted { logger.notice("MediaMTX restarted; re-asserting paths", metadata: ["started": "\(started ?? "")"]) }
                 if restarted || ContinuousClock.now - lastFull >= settings.reconcileInterval {
-                    let report = try await reconcileOnce()
+                    // Its catalogue writes are refused once another instance has the lease (`LeaseFence`).
+                    let report = try await LeaseFence.$current.withValue(leases?.fence(.reconciler)) { try await reconcileOnce() }
                     metrics?.heals(report)
                     lastFull = ContinuousClock.now
                     if report != Report() { logger.notice("reconciled with MediaMTX", metadata: ["report": "\(report)"]) }

@@ -100,7 +100,8 @@ public struct RetentionService: Service {
                 continue
             }
             do {
-                let report = try await runOnce()
+                // Its catalogue writes are refused once another instance has the lease (`LeaseFence`).
+                let report = try await LeaseFence.$current.withValue(leases?.fence(.retention)) { try await runOnce() }
                 if !report.segments.isEmpty || report.failed > 0 {
                     logger.notice(
                         "retention: expired recordings deleted",

@@ -72,6 +72,10 @@ public final class WebhookWorker: Service, Sendable {
             }
             let now = Date().micros
             var nextPoll: Duration = .seconds(1)
+            // The outcomes and pruning are written under the lease (`LeaseFence`): refused once another instance has
+            // it, the deliveries stay pending for it. Bound in each child task (a task group's body may not bind
+            // a task-local around `addTask`).
+            let fence = leases?.fence(.webhooks)
             do {
                 let (candidates, next) = try await database.dueDeliveries(now: now, load: load.withLock { $0 })
                 let claimed = candidates.filter(claim)
@@ -79,7 +83,7 @@ public final class WebhookWorker: Service, Sendable {
                 let deliveries = try await fetch(claimed)
                 for c in claimed {
                     if let d = deliveries[c.id] {
-                        group.addTask { await self.attempt(d, c.subscription) }
+                        group.addTask { await LeaseFence.$current.withValue(fence) { await self.attempt(d, c.subscription) } }
                     } else {
                         release(c.streamKey, c.subscription.id)
                     }
@@ -87,7 +91,9 @@ public final class WebhookWorker: Service, Sendable {
                 if let next { nextPoll = min(nextPoll, .microseconds(max(0, next - now))) }
                 if retentionDays > 0, ContinuousClock.now - lastPrune > .seconds(3600) {
                     lastPrune = .now
-                    try await database.pruneDeliveries(createdBefore: now - Int64(retentionDays) * 86_400_000_000)
+                    try await LeaseFence.$current.withValue(fence) {
+                        try await database.pruneDeliveries(createdBefore: now - Int64(retentionDays) * 86_400_000_000)
+                    }
                 }
             } catch {
                 logger.error("webhook outbox not readable", metadata: ["error": "\(error)"])
