@@ -56,6 +56,8 @@ let package = Package(
             dependencies: [
                 "Domain", "Catalog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // Its pool's errors (ConnectionPoolError), told apart in PostgresCatalog+Availability.swift.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             ]
         ),
         // Typed client of MediaMTX's v3 control API and of its playback server.

@@ -12,6 +12,10 @@ struct MediaMTXFailureTests {
             #expect(reply.errorCode == "mediamtx_unavailable")
             #expect(reply.errorMessage?.hasPrefix("流媒体服务暂不可用") == true)
             #expect(try await stack.client.call(.get, "/api/v1/sources")["total"]?.intValue == 0)
+            // The audit log records what the caller got.
+            let audit = try await stack.client.call(.get, "/api/v1/audit?action=source.create")
+            let entry = try #require(audit["items"]?.arrayValue.first)
+            #expect(entry["status"]?.intValue == 503 && entry["outcome"]?.stringValue == "failed")
             // A disabled source needs no MediaMTX: it can still be created, read and listed.
             let off = try await stack.client.createSource(["name": "later", "type": "push", "enabled": false])
             let id = try #require(off["id"]?.stringValue)

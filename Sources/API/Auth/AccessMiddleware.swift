@@ -69,10 +69,9 @@ struct AccessMiddleware: RouterMiddleware {
         }
     }
 
-    /// The status the error middleware will answer for errors that name one; 500 for the rest.
+    /// The status the error middleware answers (`ErrorMiddleware.known`); 500 for the rest.
     static func status(of error: any Error) -> Int {
-        if let error = error as? ServiceError { return APIError(error).status.code }
-        return (error as? any HTTPResponseError)?.status.code ?? 500
+        ErrorMiddleware.known(error)?.status.code ?? 500
     }
 
     static func targetType(_ path: String) -> String? {

@@ -22,6 +22,20 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     func map(_ error: any Error, context: Context) -> APIError {
+        if let known = Self.known(error) {
+            if known.code == APIError.databaseUnavailable.code {
+                // 503, not a hang or a 500 (design §5.3): mtx-hook spools the event, balancers see /readyz fail. Only
+                // the error's type: the text of a driver's error may hold a query.
+                context.logger.debug("database unavailable", metadata: ["error": "\(type(of: error))"])
+            }
+            return known
+        }
+        context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+        return .internalError
+    }
+
+    /// The answer for an error that names one; nil for the rest (a 500). Also what the audit log records.
+    static func known(_ error: any Error) -> APIError? {
         switch error {
         case let error as APIError:
             return error
@@ -33,13 +47,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return .pathConflict(path)
         case CatalogError.notFound:
             return .notFound(.source)
-        case CatalogError.unavailable(let reason):
-            // 503, not a hang or a 500 (design §5.3): mtx-hook spools the event, balancers see /readyz fail.
-            context.logger.debug("database unavailable", metadata: ["error": "\(reason)"])
+        case CatalogError.unavailable:
             return .databaseUnavailable
         case let error where PostgresCatalogError.isUnavailable(error):
-            // Raised while reading rows, past the pool's own mapping (the error's text may hold a query: only its type).
-            context.logger.debug("database unavailable", metadata: ["error": "\(type(of: error))"])
+            // Raised while reading rows, past the pool's own mapping.
             return .databaseUnavailable
         case let error as HTTPError where error.status == .contentTooLarge:
             return .bodyTooLarge
@@ -51,8 +62,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as HTTPError where error.status.code < 500:
             return APIError(error.status, code: "invalid_request", message: .invalidRequest(error.body ?? error.status.reasonPhrase))
         default:
-            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            return .internalError
+            return nil
         }
     }
 
