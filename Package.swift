@@ -125,10 +125,19 @@ let package = Package(
             dependencies: ["MediaMTXSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain", "HookWire", "MediaMTXSimulator"]),
+        // Throwaway PostgreSQL databases for the catalogue's and the API's tests.
+        .target(
+            name: "PostgresScratch",
+            dependencies: [
+                "CatalogPostgres", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresScratch"
+        ),
         .testTarget(
             name: "CatalogTests",
             dependencies: [
-                "Domain", "Catalog", "CatalogPostgres", "HookWire", "MediaMTXSimulator", .product(name: "GRDB", package: "GRDB.swift"),
+                "Domain", "Catalog", "CatalogPostgres", "PostgresScratch", "HookWire", "MediaMTXSimulator",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -145,7 +154,7 @@ let package = Package(
             dependencies: [
                 // The executables the tests run as child processes: `swift test` builds them first.
                 "API", "Domain", "Catalog", "CatalogPostgres", "ChildProcess", "MediaMTX", "MediaMTXSimulator", "mtx-companion", "HookRunner",
-                "mediamtx-sim",
+                "mediamtx-sim", "PostgresScratch",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -12,6 +12,7 @@ import MediaMTXSimulator
 import NIOCore
 import NIOFoundationCompat
 import PostgresNIO
+import PostgresScratch
 import Testing
 
 /// A companion on a fresh catalogue of the backend under test (`TestBackend`), talking to a fresh simulator, driven
@@ -104,27 +105,15 @@ actor PostgresSlots {
     }
 }
 
-/// A new database on the server `serverURL` names, and a pool on it, for `body`; dropped afterwards (FORCE: the
-/// companion's connections may not all be closed yet). As CatalogTests' PostgresScratch, which another target has.
+/// A new database on the server `serverURL` names (`PostgresScratch`), and a pool on it, for `body`.
 private func withScratchDatabase(on serverURL: String, _ body: (String, PostgresClient) async throws -> Void) async throws {
-    let name = "api_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-    var components = try #require(URLComponents(string: serverURL))
-    components.path = "/" + name
-    let url = try #require(components.string)
-    let admin = PostgresClient(configuration: try PostgresURL(serverURL).clientConfiguration, backgroundLogger: quietLogger)
-    let scratch = PostgresClient(configuration: try PostgresURL(url).clientConfiguration, backgroundLogger: quietLogger)
-    try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { await admin.run() }
-        group.addTask { await scratch.run() }
-        defer { group.cancelAll() }
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
-        do {
+    try await PostgresScratch.with(serverURL, prefix: "api_") { url in
+        let scratch = PostgresClient(configuration: try PostgresURL(url).clientConfiguration, backgroundLogger: quietLogger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await scratch.run() }
+            defer { group.cancelAll() }
             try await body(url, scratch)
-        } catch {
-            _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: quietLogger)
-            throw error
         }
-        try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: quietLogger)
     }
 }
 

@@ -3,6 +3,7 @@ import CatalogPostgres
 import Domain
 import Foundation
 import HookWire
+import PostgresScratch
 import Testing
 
 /// The hook index capability (`IndexStore`) on every backend: ingest idempotent and order-tolerant, readers, segments

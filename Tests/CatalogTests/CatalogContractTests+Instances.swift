@@ -3,6 +3,7 @@ import Domain
 import Foundation
 import HookWire
 import PostgresNIO
+import PostgresScratch
 import Synchronization
 import Testing
 
@@ -23,16 +24,7 @@ extension CatalogContractTests {
         case .postgres:
             // `withStore` says why when there is no server; its store is this backend's catalogue.
             guard Self.postgresURL != nil else { return try await withStore(backend) { _ in } }
-            try await PostgresScratch.with(try #require(Self.postgresURL)) { url in
-                let catalog = try await PostgresCatalog.open(url: url, logger: quiet)
-                do {
-                    try await body(catalog, url)
-                } catch {
-                    await catalog.close()
-                    throw error
-                }
-                await catalog.close()
-            }
+            try await PostgresScratch.withCatalog(try #require(Self.postgresURL)) { catalog, url in try await body(catalog, url) }
         }
     }
 

@@ -74,8 +74,8 @@ extension CatalogContractTests {
 
     /// The same JSON (a jsonb column may reformat it).
     static func sameJSON(_ a: String, _ b: String) throws -> Bool {
-        let x = try JSONSerialization.jsonObject(with: Data(a.utf8)) as? NSDictionary
-        let y = try JSONSerialization.jsonObject(with: Data(b.utf8)) as? NSDictionary
+        let x = try JSONSerialization.jsonObject(with: Data(a.utf8), options: [.fragmentsAllowed]) as? NSObject
+        let y = try JSONSerialization.jsonObject(with: Data(b.utf8), options: [.fragmentsAllowed]) as? NSObject
         return x != nil && x == y
     }
 

@@ -2,6 +2,7 @@ import Catalog
 import CatalogPostgres
 import Domain
 import Foundation
+import PostgresScratch
 import Testing
 
 /// The catalogue's contract, run against every backend: the SQLite file and a real PostgreSQL server
@@ -36,16 +37,7 @@ struct CatalogContractTests {
                 }
                 return
             }
-            try await PostgresScratch.with(url) { catalogURL in
-                let catalog = try await PostgresCatalog.open(url: catalogURL, logger: quiet)
-                do {
-                    try await body(catalog)
-                } catch {
-                    await catalog.close()
-                    throw error
-                }
-                await catalog.close()
-            }
+            try await PostgresScratch.withCatalog(url) { catalog, _ in try await body(catalog) }
         }
     }
 

@@ -3,6 +3,7 @@ import CatalogPostgres
 import Domain
 import Foundation
 import HookWire
+import PostgresScratch
 import Testing
 
 /// `mtx-companion migrate-to`: a SQLite catalogue with rows in every table, copied into an empty PostgreSQL one.
@@ -31,17 +32,7 @@ struct MigrateToTests {
     }
 
     func withPostgres(_ body: (PostgresCatalog) async throws -> Void) async throws {
-        let server = try #require(CatalogContractTests.postgresURL)
-        try await PostgresScratch.with(server) { url in
-            let catalog = try await PostgresCatalog.open(url: url, logger: quiet)
-            do {
-                try await body(catalog)
-            } catch {
-                await catalog.close()
-                throw error
-            }
-            await catalog.close()
-        }
+        try await PostgresScratch.withCatalog(try #require(CatalogContractTests.postgresURL)) { catalog, _ in try await body(catalog) }
     }
 
     static func event(
@@ -160,26 +151,12 @@ struct MigrateToTests {
         }
     }
 
-    /// JSON compared by meaning: jsonb keeps neither the key order nor the spacing of the text.
-    static func json(_ text: String) -> NSObject? {
-        try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) as? NSObject
-    }
-
-    static func sameJSON(_ a: [WebhookDelivery], _ b: [WebhookDelivery]) -> Bool {
+    /// Rows equal, their JSON payloads compared by meaning: jsonb keeps neither the key order nor the spacing of the text.
+    static func sameJSON<Row: JSONPayloadRow>(_ a: [Row], _ b: [Row]) -> Bool {
         guard a.count == b.count else { return false }
         return zip(a, b).allSatisfy { x, y in
             var (x, y) = (x, y)
-            guard let jx = json(x.payload), let jy = json(y.payload), jx == jy else { return false }
-            (x.payload, y.payload) = ("", "")
-            return x == y
-        }
-    }
-
-    static func sameJSON(_ a: [HistoryEvent], _ b: [HistoryEvent]) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { x, y in
-            var (x, y) = (x, y)
-            guard let jx = json(x.payload), let jy = json(y.payload), jx == jy else { return false }
+            guard (try? CatalogContractTests.sameJSON(x.payload, y.payload)) == true else { return false }
             (x.payload, y.payload) = ("", "")
             return x == y
         }
@@ -351,3 +328,11 @@ struct MigrateToTests {
         }
     }
 }
+
+/// A catalogue row with a JSON payload (`MigrateToTests.sameJSON`).
+protocol JSONPayloadRow: Equatable {
+    var payload: String { get set }
+}
+
+extension WebhookDelivery: JSONPayloadRow {}
+extension HistoryEvent: JSONPayloadRow {}

@@ -1,34 +1,10 @@
 import Foundation
 import Logging
 import PostgresNIO
+import PostgresScratch
 import Testing
 
 @testable import CatalogPostgres
-
-/// A throwaway database on the test server: `CREATE DATABASE` before, `DROP DATABASE … WITH (FORCE)` after.
-enum PostgresScratch {
-    static func with(_ serverURL: String, _ body: (String) async throws -> Void) async throws {
-        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let logger = quiet
-        let admin = PostgresClient(configuration: try PostgresURL(serverURL).clientConfiguration, backgroundLogger: logger)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await admin.run() }
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            var url = try #require(URLComponents(string: serverURL))
-            url.path = "/" + name
-            let scratch = try #require(url.string)
-            do {
-                try await body(scratch)
-            } catch {
-                try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
-                group.cancelAll()
-                throw error
-            }
-            try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
-            group.cancelAll()
-        }
-    }
-}
 
 var quiet: Logger {
     var logger = Logger(label: "catalog.postgres")
