@@ -21,6 +21,12 @@ struct BackendsBench: AsyncParsableCommand {
     @Option(help: "Segments in the index for the window query.") var segments = 1_000_000
     @Option(help: "Seconds of load for each ingest figure.") var ingestSeconds = 5
     @Option(help: "Samples of hook-to-visible latency.") var samples = 200
+    @Option(
+        help: """
+            Also measure PostgreSQL x1 and x2 with each companion held to this share of one core (a CPU cgroup each, \
+            as if each ran on a small machine of its own; PostgreSQL not held); 0 leaves it out. Needs root.
+            """)
+    var instanceCPU = 0.5
 
     func run() async throws {
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -68,15 +74,25 @@ struct BackendsBench: AsyncParsableCommand {
         guard let wrk = HooksBench().which("wrk") else { throw ValidationError("wrk is not installed (scripts/install-deps.sh --bench)") }
         let token = "bench-token"
         var rates: [String: [String: Double]] = [:]
-        for setup in ["sqlite", "postgres x1", "postgres x2"] {
-            let sub = dir.appendingPathComponent(setup.replacingOccurrences(of: " ", with: "-"))
+        let capped = instanceCPU > 0 ? " (\(instanceCPU) core each)" : ""
+        var setups = ["sqlite", "postgres x1", "postgres x2"]
+        if instanceCPU > 0 { setups += ["postgres x1\(capped)", "postgres x2\(capped)"] }
+        for setup in setups {
+            let sub = dir.appendingPathComponent(setup.filter { $0.isLetter || $0.isNumber })
             var servers: [BenchServer] = []
-            defer { for s in servers { s.stop() } }
+            var limits: [CPULimit] = []
+            defer {
+                for s in servers { s.stop() }
+                for l in limits { l.remove() }
+            }
             let url = setup == "sqlite" ? nil : try await scratch()
-            for i in 0..<(setup == "postgres x2" ? 2 : 1) {
+            for i in 0..<(setup.hasPrefix("postgres x2") ? 2 : 1) {
                 let home = sub.appendingPathComponent("\(i)")
                 try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
                 servers.append(try await BenchServer.start(in: home, settings: "hooks: {token: \(token)}", databaseURL: url))
+                if !capped.isEmpty, setup.hasSuffix(capped) {
+                    limits.append(try CPULimit(pid: servers[i].process.pid, cores: instanceCPU, name: "mtx-bench-\(i)"))
+                }
             }
             for (label, connections, batch) in [("one event per request, 16 connections", 16, 1), ("batches of 100, 4 connections", 4, 100)] {
                 // A warm-up, then every instance loaded at once, each by its own wrk (what a load balancer spreads).
@@ -92,6 +108,7 @@ struct BackendsBench: AsyncParsableCommand {
                         + (url == nil ? "" : ", PostgreSQL \(ms(used.postgres / events)) ms")
                 )
             }
+            guard limits.isEmpty else { continue }
             let latency = try await visibleLatency(servers, token: token, databaseURL: url, home: sub.appendingPathComponent("0"))
             print(
                 "hook → visible on the SSE stream of \(servers.count == 2 ? "the other" : "the same") instance, \(setup) (\(samples) runs): p50 \(ms(latency.median)) ms, p99 \(ms(latency.p99)) ms"
@@ -99,9 +116,12 @@ struct BackendsBench: AsyncParsableCommand {
         }
         for (label, bySetup) in rates.sorted(by: { $0.key < $1.key }) {
             let one = bySetup["postgres x1"] ?? 1, two = bySetup["postgres x2"] ?? 0, lite = bySetup["sqlite"] ?? 1
-            print(
+            var line =
                 "ratios, \(label): postgres x1 / sqlite \(String(format: "%.2f", one / lite))x, postgres x2 / postgres x1 \(String(format: "%.2f", two / one))x"
-            )
+            if let oneCapped = bySetup["postgres x1\(capped)"], let twoCapped = bySetup["postgres x2\(capped)"] {
+                line += ", with \(instanceCPU) core each: postgres x2 / postgres x1 \(String(format: "%.2f", twoCapped / oneCapped))x"
+            }
+            print(line)
         }
     }
 
@@ -215,6 +235,45 @@ struct CPUTime {
 
     static func - (a: CPUTime, b: CPUTime) -> CPUTime {
         CPUTime(companions: a.companions - b.companions, postgres: a.postgres - b.postgres)
+    }
+}
+
+/// A process held to a share of one core: a CPU cgroup of its own (cgroup v2 `cpu.max`, or v1's `cpu` controller).
+struct CPULimit {
+    let directory: String
+
+    init(pid: pid_t, cores: Double, name: String) throws {
+        let period = 100_000
+        let quota = Int(Double(period) * cores)
+        let fm = FileManager.default
+        func write(_ text: String, _ file: String) throws {
+            guard let handle = FileHandle(forWritingAtPath: file) else { throw ValidationError("cannot write \(file) (--instance-cpu needs root)") }
+            defer { try? handle.close() }
+            try handle.write(contentsOf: Data(text.utf8))
+        }
+        if (try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.controllers", encoding: .utf8))?.contains("cpu") == true {
+            try? write("+cpu", "/sys/fs/cgroup/cgroup.subtree_control")
+            directory = "/sys/fs/cgroup/\(name)"
+            try? fm.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            try write("\(quota) \(period)", directory + "/cpu.max")
+        } else if fm.fileExists(atPath: "/sys/fs/cgroup/cpu/cpu.cfs_quota_us") {
+            directory = "/sys/fs/cgroup/cpu/\(name)"
+            try? fm.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            try write("\(period)", directory + "/cpu.cfs_period_us")
+            try write("\(quota)", directory + "/cpu.cfs_quota_us")
+        } else {
+            throw ValidationError("no CPU cgroup controller here: run with --instance-cpu 0")
+        }
+        try write("\(pid)", directory + "/cgroup.procs")
+    }
+
+    /// The group, once its process has exited.
+    func remove() {
+        var tries = 0
+        while rmdir(directory) != 0, errno == EBUSY, tries < 50 {
+            tries += 1
+            usleep(20_000)
+        }
     }
 }
 
