@@ -8,6 +8,7 @@ import Hummingbird
 import HummingbirdTesting
 import MediaMTX
 import MediaMTXSimulator
+import Synchronization
 import Testing
 
 @testable import Catalog
@@ -151,6 +152,32 @@ struct RetentionTests {
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyy-MM-dd_HH-mm-ss-SSSSSS"
         return "/srv/mediamtx/recordings/\(path)/\(f.string(from: start))"
+    }
+
+    /// Cancelled (a service group cancelling instead of shutting down gracefully), the background loops end at once,
+    /// whether this instance holds their lease or not. Retention's loop checked only for a graceful shutdown: its
+    /// sleep, cancelled, threw at once and the loop spun on two cores until the process was killed.
+    @Test func backgroundLoopsEndWhenCancelled() async throws {
+        try await withStack { stack in
+            let services = try await AppServices(stack.config, logger: quietLogger)
+            let leases = Task { try await services.leases.run() }
+            let loops = [Task { try await services.retention.run() }, Task { try await services.reconciler.run() }]
+            try await Task.sleep(for: .milliseconds(300))
+            for loop in loops { loop.cancel() }
+            let ended = ContinuousClock.now
+            let done = Mutex(false)
+            Task {
+                for loop in loops { _ = await loop.result }
+                done.withLock { $0 = true }
+            }
+            // Polled, not awaited: a loop that never ends must fail the test, not hang it.
+            while !done.withLock({ $0 }), ContinuousClock.now - ended < .seconds(10) { try await Task.sleep(for: .milliseconds(50)) }
+            let finished = done.withLock { $0 }
+            #expect(finished, "a background loop kept running after its task was cancelled")
+            leases.cancel()
+            _ = await leases.result
+            try await services.httpClient.shutdown()
+        }
     }
 
     @Test func expiredSegmentsAreDeletedThroughMediaMTXAndNotOneNewer() async throws {

@@ -94,7 +94,7 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             if let leases, await !leases.holds(.retention) {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
                 continue
