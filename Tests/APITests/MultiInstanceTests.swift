@@ -95,7 +95,7 @@ struct MultiInstanceTests {
             input: password + "\n")
         try #require(added.status == 0, "users add: \(added.output)")
 
-        let (portA, portB, portNginx) = (try freePort(), try freePort(), try freePort())
+        let (portA, portB) = (try freePort(), try freePort())
         let (a, b) = ("http://127.0.0.1:\(portA)", "http://127.0.0.1:\(portB)")
         func serve(_ name: String, _ port: Int) throws {
             var env = common
@@ -115,9 +115,7 @@ struct MultiInstanceTests {
         #expect(before.backend == "postgres")
         #expect(before.leases.isEmpty, "B holds \(before.leases) while A is alive")
 
-        try await startNginx(processes: processes, dir: dir, upstreams: [portA, portB], port: portNginx)
-        let proxy = "http://127.0.0.1:\(portNginx)"
-        try await waitFor("nginx proxying", timeout: .seconds(10)) { (try? await get("\(proxy)/healthz"))?.status == 200 }
+        let proxy = try await startNginx(processes: processes, dir: dir, upstreams: [portA, portB])
 
         // MARK: Through nginx: log in, subscribe the receiver, make a source. The SSE client goes to B directly.
         let login = try await call(.POST, "\(proxy)/api/v1/auth/login", json: ["username": "root", "password": password])
@@ -271,6 +269,26 @@ struct MultiInstanceTests {
 
     /// nginx with the example config: only the upstream servers and the listen port replaced; the temp paths it needs
     /// and the include in an http{} wrapper.
+    /// Its address once it proxies to A or B (their `/readyz` names them: another test's server on a port nginx could
+    /// not get would not). A free port can be taken by a test running alongside before nginx binds it: nginx then
+    /// says so and ends, and it starts again on another.
+    static func startNginx(processes: Processes, dir: URL, upstreams: [Int]) async throws -> String {
+        for _ in 1...3 {
+            let port = try freePort()
+            try await startNginx(processes: processes, dir: dir, upstreams: upstreams, port: port)
+            let proxy = "http://127.0.0.1:\(port)"
+            let log = processes.logs.appendingPathComponent("nginx.log")
+            func bindFailed() -> Bool { (try? String(contentsOf: log, encoding: .utf8))?.contains("bind() to") == true }
+            try await waitFor("nginx proxying", timeout: .seconds(15)) {
+                if bindFailed() { return true }
+                return ["a", "b"].contains((try? await readiness(proxy))?.instance)
+            }
+            guard bindFailed() else { return proxy }
+            _ = processes.kill("nginx", SIGTERM)
+        }
+        throw TimedOut(what: "nginx getting a free port")
+    }
+
     static func startNginx(processes: Processes, dir: URL, upstreams: [Int], port: Int) async throws {
         let example = try String(contentsOf: repositoryRoot.appendingPathComponent("packaging/nginx/mtx-companion.conf"), encoding: .utf8)
         var conf = example
