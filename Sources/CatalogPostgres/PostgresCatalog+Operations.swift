@@ -233,7 +233,7 @@ extension PostgresCatalog {
     public func markSegmentDeleted(path: String, start: Int64, at now: Int64) async throws {
         // A transaction: retention marks under its lease (`LeaseFence`).
         try await client.withTransaction(logger: logger) { connection in
-            try await connection.query(
+            _ = try await connection.query(
                 "UPDATE segments SET state = 'deleted', updated_at = \(now) WHERE path_name = \(path) AND start = \(start)", logger: logger)
         }
     }
