@@ -26,7 +26,7 @@ struct SourceRow: FetchableRecord, PersistableRecord {
         source = MediaSource(
             id: id, name: row["name"], pathName: row["path_name"], kind: MediaSource.Kind(rawValue: row["type"]) ?? .pull, url: row["url"],
             protocol: row["protocol"], enabled: row["enabled"], recordEnabled: row["record_enabled"], createdAt: row["created_at"],
-            updatedAt: row["updated_at"])
+            updatedAt: row["updated_at"], node: row["node"])
     }
 
     func encode(to container: inout PersistenceContainer) throws {
@@ -40,6 +40,7 @@ struct SourceRow: FetchableRecord, PersistableRecord {
         container["record_enabled"] = source.recordEnabled
         container["created_at"] = source.createdAt
         container["updated_at"] = source.updatedAt
+        container["node"] = source.node
     }
 }
 
@@ -51,6 +52,7 @@ extension AppDatabase {
         do {
             try await writer.write { db in
                 try SourceRow(source).insert(db)
+                try Self.placeSource(path: source.pathName, node: source.node, since: 0, db)
                 try Self.enqueue(events, db)
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -66,11 +68,15 @@ extension AppDatabase {
         try await writer.read { try SourceRow.filter(SourceRow.Columns.pathName == pathName).fetchCount($0) > 0 }
     }
 
-    /// Saves every column of an existing source; throws `notFound` if it is gone.
+    /// Saves every column of an existing source; throws `notFound` if it is gone. A new node is a new placement from
+    /// `updatedAt` on.
     public func updateSource(_ source: MediaSource) async throws {
         try await writer.write { db in
-            guard try SourceRow.exists(db, key: source.id.uuidString.lowercased()) else { throw CatalogError.notFound }
+            guard let old = try SourceRow.fetchOne(db, key: source.id.uuidString.lowercased()) else { throw CatalogError.notFound }
             try SourceRow(source).update(db)
+            if old.source.node != source.node {
+                try Self.placeSource(path: source.pathName, node: source.node, since: source.updatedAt.micros, db)
+            }
         }
     }
 
@@ -95,6 +101,7 @@ extension AppDatabase {
             var request = SourceRow.all()
             if let kind = query.kind { request = request.filter(SourceRow.Columns.kind == kind.rawValue) }
             if let enabled = query.enabled { request = request.filter(SourceRow.Columns.enabled == enabled) }
+            if let node = query.node { request = request.filter(Column("node") == node) }
             if let q = query.nameContains, !q.isEmpty {
                 request = request.filter(sql: "name LIKE ? ESCAPE '\\'", arguments: ["%" + Self.escapeLike(q) + "%"])
             }

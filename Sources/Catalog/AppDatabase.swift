@@ -93,6 +93,7 @@ public struct AppDatabase: Sendable {
         registerWebhookMigrations(&migrator)
         registerSecurityMigrations(&migrator)
         registerInstanceMigrations(&migrator)
+        registerNodeMigrations(&migrator)
         return migrator
     }
 }
@@ -114,6 +115,8 @@ public enum CatalogError: Error, Equatable, Sendable {
     case unavailable(String)
     /// The lease the work runs under (`LeaseFence`) has another token or expired: another instance does the work now.
     case leaseLost(String)
+    /// Sources are placed on the node.
+    case nodeHasSources(Int)
 }
 
 extension CatalogError: CustomStringConvertible {
@@ -128,6 +131,7 @@ extension CatalogError: CustomStringConvertible {
         case .ownedByAnotherUser(let path, let owner):
             return "\(path) belongs to \(owner): run this as that user (runuser -u \(owner) -- mtx-companion ...), not as root"
         case .unavailable(let reason): return "database unavailable: \(reason)"
+        case .nodeHasSources(let n): return "\(n) sources are placed on the node"
         }
     }
 }

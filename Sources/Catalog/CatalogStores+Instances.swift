@@ -76,4 +76,4 @@ public let maxBroadcastBytes = 7_900
 /// Every capability of the catalogue: what the server runs on, SQLite (`AppDatabase`) or PostgreSQL
 /// (`PostgresCatalog`).
 public typealias CatalogBackend = SourceStore & WebhookSubscriptionStore & AssetStore & AuthStore & IndexStore & RetentionStore
-    & WebhookOutboxStore & MaintenanceStore & LeaseStore & LoginFailureStore & ChangeFeed
+    & WebhookOutboxStore & MaintenanceStore & LeaseStore & LoginFailureStore & ChangeFeed & NodeStore

@@ -203,8 +203,8 @@ extension PostgresCatalog: AuthStore {
             SELECT \(unescaped: Self.joinedSourceColumns), k.key
             FROM media_sources s LEFT JOIN publish_keys k ON k.source_id = s.id WHERE s.path_name = \(path)
             """, logger: logger)
-        for try await c in rows.decode((UUID, String, String, String, String?, String?, Bool, Bool, Int64, Int64, String?).self) {
-            return (Self.source((c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9)), c.10)
+        for try await c in rows.decode((UUID, String, String, String, String?, String?, Bool, Bool, Int64, Int64, String, String?).self) {
+            return (Self.source((c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9, c.10)), c.11)
         }
         return nil
     }

@@ -87,8 +87,16 @@ extension PostgresCatalog {
             table: "media_sources",
             columns: [
                 ("id", .uuid), ("name", .text), ("path_name", .text), ("type", .text), ("url", .text), ("protocol", .text), ("enabled", .boolean),
-                ("record_enabled", .boolean), ("created_at", .sqliteDate), ("updated_at", .sqliteDate),
+                ("record_enabled", .boolean), ("created_at", .sqliteDate), ("updated_at", .sqliteDate), ("node", .text),
             ]),
+        TableMapping(
+            table: "nodes",
+            columns: [
+                ("name", .text), ("api_address", .text), ("playback_address", .text), ("rtsp_address", .text), ("rtmp_address", .text),
+                ("hls_address", .text), ("webrtc_address", .text), ("srt_address", .text), ("labels", .jsonb), ("max_paths", .integer),
+                ("draining", .boolean), ("auth_token", .text), ("created_at", .integer), ("updated_at", .integer), ("health", .jsonb),
+            ]),
+        TableMapping(table: "source_placements", columns: [("path_name", .text), ("node", .text), ("since", .integer)]),
         TableMapping(
             table: "media_assets",
             columns: [

@@ -4,14 +4,14 @@ import Foundation
 import PostgresNIO
 
 extension PostgresCatalog: SourceStore {
-    static let sourceColumns = "id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at"
+    static let sourceColumns = "id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at, node"
 
-    typealias SourceColumns = (UUID, String, String, String, String?, String?, Bool, Bool, Int64, Int64)
+    typealias SourceColumns = (UUID, String, String, String, String?, String?, Bool, Bool, Int64, Int64, String)
 
     static func source(_ c: SourceColumns) -> MediaSource {
         MediaSource(
             id: c.0, name: c.1, pathName: c.2, kind: MediaSource.Kind(rawValue: c.3) ?? .pull, url: c.4, protocol: c.5, enabled: c.6,
-            recordEnabled: c.7, createdAt: Date(micros: c.8), updatedAt: Date(micros: c.9))
+            recordEnabled: c.7, createdAt: Date(micros: c.8), updatedAt: Date(micros: c.9), node: c.10)
     }
 
     func fetchSources(_ query: PostgresQuery) async throws -> [MediaSource] {
@@ -26,10 +26,13 @@ extension PostgresCatalog: SourceStore {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query(
                     """
-                    INSERT INTO media_sources (id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at)
+                    INSERT INTO media_sources (id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at, node)
                     VALUES (\(source.id), \(source.name), \(source.pathName), \(source.kind.rawValue), \(source.url), \(source.protocol),
-                        \(source.enabled), \(source.recordEnabled), \(source.createdAt.micros), \(source.updatedAt.micros))
+                        \(source.enabled), \(source.recordEnabled), \(source.createdAt.micros), \(source.updatedAt.micros), \(source.node))
                     """, logger: logger)
+                try await connection.query(
+                    "INSERT INTO source_placements (path_name, node, since) VALUES (\(source.pathName), \(source.node), 0) ON CONFLICT DO NOTHING",
+                    logger: logger)
                 try await enqueue(events, on: connection)
             }
         } catch  where PostgresCatalogError.sqlState(error) == "23505" {
@@ -45,13 +48,23 @@ extension PostgresCatalog: SourceStore {
         try await !client.query("SELECT 1 FROM media_sources WHERE path_name = \(pathName)", logger: logger).collect().isEmpty
     }
 
+    /// A new node is a new placement from `updatedAt` on (written in the same statement).
     public func updateSource(_ source: MediaSource) async throws {
         let updated = try await client.query(
             """
-            UPDATE media_sources SET name = \(source.name), path_name = \(source.pathName), type = \(source.kind.rawValue), url = \(source.url),
-                protocol = \(source.protocol), enabled = \(source.enabled), record_enabled = \(source.recordEnabled),
-                created_at = \(source.createdAt.micros), updated_at = \(source.updatedAt.micros)
-            WHERE id = \(source.id) RETURNING id
+            WITH old AS (SELECT node FROM media_sources WHERE id = \(source.id)),
+            changed AS (
+                UPDATE media_sources SET name = \(source.name), path_name = \(source.pathName), type = \(source.kind.rawValue),
+                    url = \(source.url), protocol = \(source.protocol), enabled = \(source.enabled), record_enabled = \(source.recordEnabled),
+                    created_at = \(source.createdAt.micros), updated_at = \(source.updatedAt.micros), node = \(source.node)
+                WHERE id = \(source.id) RETURNING id
+            ),
+            placed AS (
+                INSERT INTO source_placements (path_name, node, since)
+                SELECT \(source.pathName), \(source.node), \(source.updatedAt.micros) FROM old WHERE old.node <> \(source.node)
+                ON CONFLICT (path_name, since) DO UPDATE SET node = excluded.node
+            )
+            SELECT id FROM changed
             """, logger: logger
         ).collect()
         if updated.isEmpty { throw CatalogError.notFound }
@@ -81,6 +94,10 @@ extension PostgresCatalog: SourceStore {
         if let enabled = query.enabled {
             bindings.append(enabled)
             conditions.append("enabled = $\(bindings.count)")
+        }
+        if let node = query.node {
+            bindings.append(node)
+            conditions.append("node = $\(bindings.count)")
         }
         if let q = query.nameContains, !q.isEmpty {
             bindings.append("%" + Self.escapeLike(q) + "%")

@@ -90,6 +90,8 @@ public struct Segment: Sendable, Equatable {
     public var duration: Double?
     public var size: Int64?
     public var state: SegmentState
+    /// The node it was recorded on (from the path's placements; not stored with the segment).
+    public var node: String?
 
     public var end: Int64? { duration.map { start + Int64(($0 * 1_000_000).rounded()) } }
 }

@@ -18,13 +18,16 @@ public struct MediaSource: Sendable, Equatable {
     public var `protocol`: String?
     public var enabled: Bool
     public var recordEnabled: Bool
+    /// The MediaMTX node the path is on (`MediaNode.name`).
+    public var node: String
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: UUID, name: String, pathName: String, kind: Kind, url: String?, protocol: String?,
-        enabled: Bool, recordEnabled: Bool, createdAt: Date, updatedAt: Date
+        enabled: Bool, recordEnabled: Bool, createdAt: Date, updatedAt: Date, node: String = MediaNode.defaultName
     ) {
+        self.node = node
         self.id = id
         self.name = name
         self.pathName = pathName
@@ -42,12 +45,16 @@ public struct MediaSource: Sendable, Equatable {
 public struct SourceQuery: Sendable {
     public var kind: MediaSource.Kind?
     public var enabled: Bool?
+    public var node: String?
     /// Case-insensitive "name contains".
     public var nameContains: String?
     public var page: Int
     public var pageSize: Int
 
-    public init(kind: MediaSource.Kind? = nil, enabled: Bool? = nil, nameContains: String? = nil, page: Int = 1, pageSize: Int = 50) {
+    public init(
+        kind: MediaSource.Kind? = nil, enabled: Bool? = nil, nameContains: String? = nil, page: Int = 1, pageSize: Int = 50, node: String? = nil
+    ) {
+        self.node = node
         self.kind = kind
         self.enabled = enabled
         self.nameContains = nameContains

@@ -43,13 +43,16 @@ struct AppDatabaseTests {
             #expect(
                 try db.appliedMigrations() == [
                     "v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention",
-                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries", "v10_login_failures",
+                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries", "v10_login_failures", "v11_nodes",
                 ])
             try await db.writer.read { conn in
                 #expect(try String.fetchOne(conn, sql: "PRAGMA journal_mode") == "wal")
                 #expect(try Bool.fetchOne(conn, sql: "PRAGMA foreign_keys") == true)
                 let columns = try conn.columns(in: "media_sources").map(\.name)
-                #expect(columns == ["id", "name", "path_name", "type", "url", "protocol", "enabled", "record_enabled", "created_at", "updated_at"])
+                #expect(
+                    columns == [
+                        "id", "name", "path_name", "type", "url", "protocol", "enabled", "record_enabled", "created_at", "updated_at", "node",
+                    ])
                 let unique = try conn.indexes(on: "media_sources").filter(\.isUnique).map(\.columns)
                 #expect(unique.contains(["path_name"]))
             }
@@ -57,7 +60,7 @@ struct AppDatabaseTests {
             #expect(
                 try AppDatabase.open(path: path).appliedMigrations() == [
                     "v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention",
-                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries", "v10_login_failures",
+                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries", "v10_login_failures", "v11_nodes",
                 ])
         }
     }

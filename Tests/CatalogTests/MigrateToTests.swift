@@ -66,6 +66,19 @@ struct MigrateToTests {
         for s in [everything, cameraOnly, none] { try await db.insertSubscription(s) }
         try await db.insertSource(camera, announcing: [ServiceEvent(type: "source.created", occurredAt: t, source: camera, data: [:])])
         try await db.insertSource(gate, announcing: [])
+        // A second node with observed health; the gate moved to it (a second placement).
+        var north = MediaNode(
+            name: "north", apiAddress: "http://10.0.0.2:9997", playbackAddress: "http://10.0.0.2:9996", rtspAddress: "rtsp://n.example:8554",
+            rtmpAddress: "rtmp://n.example:1935", hlsAddress: "https://n.example:8888", webrtcAddress: "https://n.example:8889",
+            srtAddress: "srt://n.example:8890", labels: ["site": "north"], maxPaths: 500, authToken: "north-token-0123456789",
+            createdAt: Date(micros: t), updatedAt: Date(micros: t))
+        try await db.insertNode(north)
+        north.health = NodeHealth(checkedAt: t)
+        try await db.saveNodeHealth("north", try #require(north.health))
+        var moved = gate
+        moved.node = "north"
+        moved.updatedAt = Date(micros: t + 10)
+        try await db.updateSource(moved)
 
         let created = CatalogContractTests.time(1_764_600_002.25)
         let stream = MediaAsset(
@@ -129,8 +142,9 @@ struct MigrateToTests {
     /// The tables of the SQLite catalogue: a new one must get a fixture row above and a mapping in
     /// PostgresCatalog+Import.swift.
     static let tables = [
-        "audit_log", "hook_events", "login_failures", "media_asset_tags", "media_assets", "media_sources", "path_readers", "path_status",
-        "publish_keys", "segments", "source_retention", "users", "webhook_deliveries", "webhook_open_sessions", "webhook_subscriptions",
+        "audit_log", "hook_events", "login_failures", "media_asset_tags", "media_assets", "media_sources", "nodes", "path_readers", "path_status",
+        "publish_keys", "segments", "source_placements", "source_retention", "users", "webhook_deliveries", "webhook_open_sessions",
+        "webhook_subscriptions",
     ]
 
     @Test func theFixtureFillsEveryTableAndTheExportReadsEveryRow() async throws {
@@ -188,6 +202,11 @@ struct MigrateToTests {
         }
         #expect(try await pg.source(id: f.camera.id) != nil)
         #expect(try await pg.allSources().map(\.id) == sqlite.allSources().map(\.id))
+        #expect(try await pg.nodes() == sqlite.nodes())
+        #expect(try await pg.nodes().map(\.name) == ["north"])
+        let paths = [f.camera.pathName, f.gate.pathName]
+        #expect(try await pg.placements(paths: paths) == sqlite.placements(paths: paths))
+        #expect(try await pg.placements(paths: paths)[f.gate.pathName]?.map(\.node) == ["default", "north"])
         for id in f.assets {
             let asset = try await pg.asset(id: id)
             let expected = try await sqlite.asset(id: id)

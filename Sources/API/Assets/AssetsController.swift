@@ -7,11 +7,10 @@ struct AssetsController {
     let service: AssetsService
     /// The stream of an asset is its source's.
     let sources: SourcesService
-    let urls: StreamURLs
+    let urls: NodeURLs
     let access: StreamAccess
     /// `sources.allow_local_urls`.
     let allowLocalURLs: Bool
-    let playbackAddress: String
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
@@ -24,7 +23,8 @@ struct AssetsController {
         }
         group.post(":id/clips", use: createClip)
         group.get(":id/preview") { _, context in
-            try await PreviewResponse(try await live(context), urls: urls, access: access, for: context.identity)
+            let source = try await live(context)
+            return try await PreviewResponse(source, urls: try await urls.of(source), access: access, for: context.identity)
         }
         group.get(":id/stream/status") { _, context in
             let source = try await live(context)
@@ -128,7 +128,8 @@ struct AssetsController {
     // MARK: - The stream of a live asset
 
     func setRecording(_ source: MediaSource, _ on: Bool, _ context: AppRequestContext) async throws -> SourceResponse {
-        try await SourceResponse(try await sources.setRecording(source.id, on), urls: urls, access: access, for: context.identity)
+        let changed = try await sources.setRecording(source.id, on)
+        return try await SourceResponse(changed, urls: try await urls.of(changed), access: access, for: context.identity)
     }
 
     /// The source's indexed segments; `from`/`to` select those overlapping the range; paged.
@@ -156,7 +157,12 @@ struct AssetsController {
 
     func respond(_ asset: MediaAsset) async throws -> AssetResponse {
         var token: String?
-        if asset.clipStart != nil, let path = asset.path { token = try await access.playbackToken(path) }
+        var playbackAddress = ""
+        if let start = asset.clipStart, let path = asset.path {
+            token = try await access.playbackToken(path)
+            // The clip plays from the node that recorded its start.
+            playbackAddress = try await sources.playbackAddress(path: path, at: start.micros)
+        }
         return AssetResponse(asset, playbackAddress: playbackAddress, playbackToken: token)
     }
 }

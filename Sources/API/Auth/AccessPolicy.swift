@@ -56,6 +56,14 @@ public enum AccessPolicy {
         rule(.get, "/api/v1/sources/:id/playback/segments", .role(.viewer)),
         rule(.get, "/api/v1/sources/:id/playback", .role(.viewer)),
         rule(.get, "/api/v1/sources/:id/events", .role(.viewer)),
+        rule(.post, "/api/v1/sources/:id/move", .role(.operator), "source.move"),
+
+        rule(.get, "/api/v1/nodes", .role(.operator)),
+        rule(.post, "/api/v1/nodes", .role(.admin), "node.create"),
+        rule(.get, "/api/v1/nodes/:name", .role(.operator)),
+        rule(.put, "/api/v1/nodes/:name", .role(.admin), "node.update"),
+        rule(.delete, "/api/v1/nodes/:name", .role(.admin), "node.delete"),
+        rule(.post, "/api/v1/nodes/:name/drain", .role(.admin), "node.drain"),
 
         rule(.get, "/api/v1/assets", .role(.viewer)),
         rule(.post, "/api/v1/assets", .role(.operator), "asset.create"),

@@ -27,7 +27,8 @@ struct MediaMTXAuthController {
         }
         let action = body.action ?? ""
         let path = body.path ?? ""
-        let decision = try await service.decide(body, action: action, path: path)
+        let decision = try await service.decide(
+            body, action: action, path: path, nodeToken: request.uri.queryParameters["node_token"].map(String.init))
         switch decision {
         case .allow:
             stats.count(action, "allowed")

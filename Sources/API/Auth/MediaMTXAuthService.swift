@@ -9,6 +9,7 @@ struct MediaMTXAuthService: Sendable {
     let authenticator: Authenticator
     let database: any CatalogBackend
     let trustedAddresses: Set<String>
+    let nodes: MediaNodes
 
     /// What MediaMTX posts (reference/mediamtx transcript.json); `id` is null for playback.
     struct AuthRequest: Decodable, Sendable {
@@ -33,8 +34,15 @@ struct MediaMTXAuthService: Sendable {
         case unavailable(String)
     }
 
-    func decide(_ body: AuthRequest, action: String, path: String) async throws -> Decision {
+    /// `nodeToken`: the `?node_token=` of the node's `authHTTPAddress`, naming the node that asks.
+    func decide(_ body: AuthRequest, action: String, path: String, nodeToken: String? = nil) async throws -> Decision {
         let query = Self.queryItems(body.query ?? "")
+        if ["publish", "read", "playback"].contains(action) {
+            switch try await nodeCheck(token: nodeToken, path: path, action: action) {
+            case .some(let refusal): return refusal
+            case .none: break
+            }
+        }
         switch action {
         case "publish":
             // Credentials first, whatever the path: a client without any is asked for them, and learns nothing.
@@ -65,6 +73,44 @@ struct MediaMTXAuthService: Sendable {
         default:
             return .deny("unknown action")
         }
+    }
+
+    /// Refuses publish/read/playback asked by a node that isn't the path's (a camera or player pointed at the wrong
+    /// node), or by a caller that names no node while there are several. Nil: go on with the credentials.
+    /// Without the catalogue, publish is refused (its key can't be checked either) and read/playback are left to the
+    /// media token, as before there were nodes.
+    func nodeCheck(token: String?, path: String, action: String) async throws -> Decision? {
+        let all: [MediaNode]
+        do {
+            all = try await nodes.recent()
+        } catch  where PostgresCatalogError.isUnavailable(error) {
+            return action == "publish" ? .unavailable("\(error)") : nil
+        }
+        let caller: MediaNode
+        if let token, !token.isEmpty {
+            // Compared with every node's token, each in constant time.
+            var found: MediaNode?
+            for node in all { if let own = node.authToken, constantTimeEquals(token, own) { found = node } }
+            guard let found else { return .deny("unknown node_token") }
+            caller = found
+        } else {
+            // Only while one node exists, and it has no token, may the caller go unnamed.
+            guard all.count == 1, let only = all.first, only.authToken == nil else {
+                return .deny("the asking node is not named: its authHTTPAddress needs ?node_token=")
+            }
+            caller = only
+        }
+        guard all.count > 1 else { return nil }
+        let target: (source: MediaSource, key: String?)?
+        do {
+            target = try await database.publishTarget(path: path)
+        } catch  where PostgresCatalogError.isUnavailable(error) {
+            return action == "publish" ? .unavailable("\(error)") : nil
+        }
+        if let source = target?.source, source.node != caller.name {
+            return .deny("path is on node \(source.node), not \(caller.name)")
+        }
+        return nil
     }
 
     /// `a=1&b=x%20y` → ["a": "1", "b": "x y"]; the first value of a repeated name wins.

@@ -53,6 +53,23 @@ public struct AppConfig: Sendable {
         public var manageHooks = false
         /// The mtx-hook command line as MediaMTX should run it (no shell; `$VAR`s expanded by MediaMTX).
         public var hookCommand = "mtx-hook"
+        /// `mediamtx.nodes`: the MediaMTX nodes declared in the file; empty: the addresses above are the one node
+        /// `default`.
+        public var nodes: [MediaNode] = []
+        /// A node unreachable this long is `down`.
+        public var nodeDownAfter: Duration = .seconds(30)
+        /// Re-place the pull sources of a `down` node on other active nodes.
+        public var failover = false
+
+        /// The nodes the file declares: its `nodes`, or the one node `default` of the single block.
+        public var declaredNodes: [MediaNode] {
+            guard nodes.isEmpty else { return nodes }
+            return [
+                MediaNode(
+                    name: MediaNode.defaultName, apiAddress: apiAddress, playbackAddress: playbackAddress, rtspAddress: rtspAddress,
+                    rtmpAddress: rtmpAddress, hlsAddress: hlsAddress, webrtcAddress: webrtcAddress, srtAddress: srtAddress)
+            ]
+        }
 
         public init(
             apiAddress: String, rtspAddress: String, rtmpAddress: String, hlsAddress: String, webrtcAddress: String,
@@ -298,6 +315,7 @@ extension AppConfig {
         let names = Set(ConfigKey.all.map(\.name))
         let sections = Set(ConfigKey.all.map(\.section))
         var values: [String: ConfigValue] = [:]
+        var nodes: [MediaNode] = []
         for (sectionNode, body) in mapping {
             guard let section = sectionNode.string, sections.contains(section) else {
                 throw ConfigError(file: file, key: sectionNode.string ?? "?", reason: "unknown key")
@@ -309,6 +327,10 @@ extension AppConfig {
                 let (name, value) = pairs.removeFirst()
                 if let nested = value.mapping, names.contains(where: { $0.hasPrefix(name + ".") }) {
                     pairs.append(contentsOf: nested.map { inner, value in ("\(name).\(inner.string ?? "?")", value) })
+                    continue
+                }
+                if name == "mediamtx.nodes" {
+                    nodes = try NodeDeclarations.parse(value, file: file)
                     continue
                 }
                 guard names.contains(name) else { throw ConfigError(file: file, key: name, reason: "unknown key") }
@@ -324,7 +346,8 @@ extension AppConfig {
             let value = values[key.name]
             let fail = { (reason: String) in ConfigError(key: key.name, reason: reason, origin: value?.origin ?? .file(file)) }
             guard let value else {
-                if key.required { throw fail("missing") }
+                // Declared nodes carry their own addresses.
+                if key.required, nodes.isEmpty || !NodeDeclarations.singleNodeKeys.contains(key.name) { throw fail("missing") }
                 continue
             }
             try key.read(&config, value.text, fail)
@@ -337,6 +360,11 @@ extension AppConfig {
             throw ConfigError(
                 key: "server.trusted_proxies", reason: "not an IP address (\"\(bad)\")",
                 origin: values["server.trusted_proxies"]?.origin ?? .file(file))
+        }
+        config.mediamtx.nodes = nodes
+        if !nodes.isEmpty, let given = NodeDeclarations.singleNodeKeys.first(where: { values[$0] != nil }) {
+            throw ConfigError(
+                key: given, reason: "mediamtx.nodes declares the nodes: give this address per node instead", origin: values[given]!.origin)
         }
         try config.checkJWTSecret { key, reason in ConfigError(key: key, reason: reason, origin: values[key]?.origin ?? .file(file)) }
         try config.checkExternal { key, reason in ConfigError(key: key, reason: reason, origin: values[key]?.origin ?? .file(file)) }

@@ -83,6 +83,12 @@ extension ConfigKey {
         .text(
             "mediamtx.hook_command", "MTX_COMPANION_MEDIAMTX_HOOK_COMMAND", \.mediamtx.hookCommand, emptyKeepsDefault: true,
             "the mtx-hook command line MediaMTX runs"),
+        .duration(
+            "mediamtx.node_down_after", "MTX_COMPANION_MEDIAMTX_NODE_DOWN_AFTER", \.mediamtx.nodeDownAfter,
+            "a node whose API does not answer this long is `down`"),
+        .boolean(
+            "mediamtx.failover", "MTX_COMPANION_MEDIAMTX_FAILOVER", \.mediamtx.failover,
+            "moves the pull sources of a `down` node to other active nodes (push sources stay: their encoders' URL would change)"),
         .text("hooks.token", "MTX_COMPANION_HOOK_TOKEN", \.hooks.token, "shared with mtx-hook; empty refuses every hook event"),
         .duration("hooks.session_gap", "MTX_COMPANION_HOOKS_SESSION_GAP", \.hooks.sessionGap, "segments closer than this are one recording session"),
         .text(

@@ -119,6 +119,8 @@ extension APIError {
             case .sourceHasAssets: (.conflict, "source_has_assets")
             case .notAPushSource: (.conflict, "not_push")
             case .lastAdmin: (.conflict, "last_admin")
+            case .noNodeAvailable: (.serviceUnavailable, "no_node_available")
+            case .nodeHasSources: (.conflict, "node_has_sources")
             case .badCredentials: (.unauthorized, "invalid_credentials")
             case .unauthenticated: (.unauthorized, "unauthorized")
             case .forbidden: (.forbidden, "forbidden")

@@ -31,13 +31,18 @@ public struct AppServices: Sendable {
         database = try await openCatalog(config.database, logger: logger)
         leases = Leases(database: database, instance: config.server.instanceName, timeout: config.database.leaseTimeout, logger: logger)
         httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
-        let mediamtx = MediaMTXClient(
-            apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress,
-            httpClient: httpClient, requestTimeout: .init(config.mediamtx.requestTimeout), logger: logger,
-            observer: { metrics.mediamtx(operation: $0, outcome: $1, duration: $2) }
-        )
+        let nodes = MediaNodes(
+            database: database, httpClient: httpClient, settings: config.mediamtx, logger: logger,
+            observer: { metrics.mediamtx(operation: $0, outcome: $1, duration: $2) })
+        do {
+            try await nodes.declare(config.mediamtx.declaredNodes)
+        } catch {
+            try? await httpClient.shutdown()
+            await database.shutdown()
+            throw error
+        }
         sources = SourcesService(
-            database: database, mediamtx: mediamtx, settings: config.mediamtx, logger: logger,
+            database: database, nodes: nodes, settings: config.mediamtx, logger: logger,
             sessionGap: config.hooks.sessionGap, makeID: makeSourceID
         )
         assets = AssetsService(database: database, sources: sources, logger: logger)
@@ -45,7 +50,7 @@ public struct AppServices: Sendable {
 
     public var retention: RetentionService {
         RetentionService(
-            database: database, mediamtx: sources.mediamtx, sources: sources, settings: config.recordings, logger: logger, metrics: metrics,
+            database: database, sources: sources, settings: config.recordings, logger: logger, metrics: metrics,
             leases: leases)
     }
 
@@ -102,16 +107,18 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
     router.add(middleware: AccessMiddleware(authenticator: authenticator, auth: auth, logger: logger))
 
     let access = StreamAccess(authenticator: authenticator, sources: app.sources)
-    let urls = StreamURLs(settings: config.mediamtx)
+    let urls = NodeURLs(nodes: app.sources.nodes)
     SourcesController(service: app.sources, urls: urls, access: access, allowLocalURLs: config.sources.allowLocalURLs)
         .addRoutes(to: router.group("api/v1/sources"))
     AssetsController(
-        service: app.assets, sources: app.sources, urls: urls, access: access, allowLocalURLs: config.sources.allowLocalURLs,
-        playbackAddress: config.mediamtx.playbackAddress
+        service: app.assets, sources: app.sources, urls: urls, access: access, allowLocalURLs: config.sources.allowLocalURLs
     ).addRoutes(to: router.group("api/v1/assets"))
+    NodesController(service: NodesService(nodes: app.sources.nodes, sources: app.sources, logger: logger))
+        .addRoutes(to: router.group("api/v1/nodes"))
     AuthController(service: auth).addRoutes(to: router)
     MediaMTXAuthController(
-        service: MediaMTXAuthService(authenticator: authenticator, database: app.database, trustedAddresses: Set(config.auth.trustedAddresses)),
+        service: MediaMTXAuthService(
+            authenticator: authenticator, database: app.database, trustedAddresses: Set(config.auth.trustedAddresses), nodes: app.sources.nodes),
         stats: AuthDecisionStats(), metrics: app.metrics, logger: logger
     ).addRoutes(to: router)
     let timeZone = TimeZone(identifier: config.hooks.recordTimezone) ?? TimeZone(identifier: "UTC")!
@@ -127,9 +134,9 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
         queue: IngestQueue(database: app.database, sessionGap: app.sources.sessionGap), metrics: app.metrics, webhooks: webhooks)
     HooksController(
         service: ingest, token: config.hooks.token, pattern: RecordPathPattern(config.mediamtx.recordPath, timeZone: timeZone), live: live,
-        maxClockSkew: config.hooks.maxClockSkew
+        maxClockSkew: config.hooks.maxClockSkew, nodes: app.sources.nodes, metrics: app.metrics
     ).addRoutes(to: router)
-    HealthController(service: HealthService(database: app.database, mediamtx: app.sources.mediamtx, leases: app.leases), metrics: app.metrics)
+    HealthController(service: HealthService(database: app.database, nodes: app.sources.nodes, leases: app.leases), metrics: app.metrics)
         .addRoutes(to: router)
     RetentionController(service: app.retention).addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))

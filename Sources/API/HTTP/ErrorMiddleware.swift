@@ -49,6 +49,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return .notFound(.source)
         case CatalogError.unavailable:
             return .databaseUnavailable
+        case CatalogError.nodeHasSources(let n):
+            return APIError(ServiceError(.nodeHasSources, .nodeHasSources(n)))
         case let error where PostgresCatalogError.isUnavailable(error):
             // Raised while reading rows, past the pool's own mapping.
             return .databaseUnavailable

@@ -22,3 +22,8 @@ struct ItemsResponse<Item: Encodable & Sendable>: ResponseEncodable {
         case pathName = "path_name"
     }
 }
+
+/// `{"items": [...]}`: a short list that needs no paging.
+struct ItemsOnlyResponse<Item: Encodable & Sendable>: ResponseEncodable {
+    var items: [Item]
+}

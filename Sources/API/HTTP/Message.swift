@@ -6,6 +6,7 @@ public enum Message: Sendable, Equatable {
         case user
         case webhook
         case delivery
+        case node
 
         func text(_ language: Language) -> String {
             switch (self, language) {
@@ -19,6 +20,8 @@ public enum Message: Sendable, Equatable {
             case (.webhook, .zh): return "Webhook 订阅"
             case (.delivery, .en): return "webhook delivery"
             case (.delivery, .zh): return "Webhook 投递记录"
+            case (.node, .en): return "MediaMTX node"
+            case (.node, .zh): return "MediaMTX 节点"
             }
         }
     }
@@ -86,6 +89,13 @@ public enum Message: Sendable, Equatable {
     case mustNotBeNull(String)
     case externalLogout
     case pathWithStreamURL
+    case unknownNode(String)
+    case noNodeAvailable
+    case nodeHasSources(Int)
+    case nodeExists(String)
+    case notANodeName(String)
+    case alreadyOnNode(String)
+    case notALabel(String)
 
     public func text(_ language: Language) -> String {
         switch language {
@@ -167,6 +177,14 @@ public enum Message: Sendable, Equatable {
         case .segmentOutsideRoot(let root): return "The segment file is not under the record root \(root) (or its path has ..)."
         case .notASegmentName(let pattern): return "The segment file name does not follow record_path \(pattern) with .mp4 or .ts."
         case .noSegmentAt: return "No recording covers that time."
+        case .unknownNode(let name): return "There is no MediaMTX node named \"\(name)\" (GET /api/v1/nodes lists them)."
+        case .noNodeAvailable:
+            return "No MediaMTX node can take the source: every matching node is full (max_paths), draining or down."
+        case .nodeHasSources(let n): return "\(n) media source(s) are placed on this node: move them to another node first."
+        case .nodeExists(let name): return "A node named \"\(name)\" already exists."
+        case .notANodeName(let f): return "\(f) must be 1 to 63 of a-z, 0-9, '-' and '_', starting with a letter or digit."
+        case .alreadyOnNode(let name): return "The source is already on node \(name)."
+        case .notALabel(let f): return "\(f) must map names to values of 1 to 63 of a-z, 0-9, '.', '-' and '_'."
         }
     }
 
@@ -238,6 +256,13 @@ public enum Message: Sendable, Equatable {
         case .segmentOutsideRoot(let root): return "录像段文件不在录像根目录 \(root) 之下（或路径含 ..）。"
         case .notASegmentName(let pattern): return "录像段文件名不符合 record_path \(pattern)（扩展名 .mp4 或 .ts）。"
         case .noSegmentAt: return "该时间点没有录像。"
+        case .unknownNode(let name): return "不存在名为“\(name)”的 MediaMTX 节点（GET /api/v1/nodes 可列出节点）。"
+        case .noNodeAvailable: return "没有可以承载该媒体源的 MediaMTX 节点：符合条件的节点已满（max_paths）、正在排空或已离线。"
+        case .nodeHasSources(let n): return "该节点上有 \(n) 个媒体源，请先把它们迁移到其他节点。"
+        case .nodeExists(let name): return "名为“\(name)”的节点已存在。"
+        case .notANodeName(let f): return "\(f) 只能是 1 到 63 个 a-z、0-9、'-'、'_'，并以字母或数字开头。"
+        case .alreadyOnNode(let name): return "该媒体源已在节点 \(name) 上。"
+        case .notALabel(let f): return "\(f) 必须是名称到取值的映射，名称和取值均为 1 到 63 个 a-z、0-9、'.'、'-'、'_'。"
         }
     }
 }

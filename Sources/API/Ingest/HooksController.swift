@@ -12,6 +12,9 @@ struct HooksController {
     let live: LiveFeed
     /// `hooks.max_clock_skew`: how far in the future an event may be dated.
     let maxClockSkew: Duration
+    /// Which node holds each path: events from another node are counted as misplaced.
+    let nodes: MediaNodes
+    let metrics: AppMetrics
 
     func addRoutes(to router: AppRouter) {
         router.post(RouterPath(HookJSON.endpoint), use: ingest)
@@ -73,7 +76,26 @@ struct HooksController {
         let result = try await service.ingest(events)
         context.logger.debug("hook events indexed", metadata: ["accepted": "\(result.accepted)", "duplicates": "\(result.duplicates)"])
         if result.accepted > 0 || result.webhooks > 0 { await live.indexed(events, result) }
+        try await countMisplaced(events, context)
         return IngestResponse(accepted: result.accepted, duplicates: result.duplicates)
+    }
+
+    /// Events whose node (`MTX_COMPANION_NODE`) did not hold the path when they happened: indexed like any other
+    /// (the path's history shows them with `misplaced: true`), counted per node, and logged. Only looked for while
+    /// there are several nodes.
+    func countMisplaced(_ events: [IngestEvent], _ context: AppRequestContext) async throws {
+        guard events.contains(where: { $0.node != nil }) else { return }
+        let known = try await nodes.recent()
+        guard known.count > 1 else { return }
+        let placements = try await nodes.database.placements(paths: Array(Set(events.filter { $0.node != nil }.map(\.path))))
+        for event in events {
+            guard let node = event.node, let expected = placements[event.path]?.node(at: event.occurredAt), expected != node else { continue }
+            // Only known node names become a label; anything else is one "unknown".
+            metrics.misplacedHookEvent(node: known.contains { $0.name == node } ? node : "unknown")
+            context.logger.notice(
+                "hook event from a node that does not hold the path",
+                metadata: ["path": "\(event.path)", "node": "\(node)", "path_node": "\(expected)", "type": "\(event.type.rawValue)"])
+        }
     }
 
     static func refuseNulls(_ data: Data) throws {

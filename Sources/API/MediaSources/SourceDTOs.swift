@@ -7,18 +7,28 @@ import MediaMTX
 // MARK: - Requests
 
 struct CreateSourceRequest: StrictBody {
-    static let allowedKeys: Set<String> = ["name", "type", "url", "protocol", "enabled", "record_enabled"]
+    static let allowedKeys: Set<String> = ["name", "type", "url", "protocol", "enabled", "record_enabled", "node", "node_labels"]
     var name: String?
     var type: String?
     var url: String?
     var `protocol`: String?
     var enabled: Bool?
     var recordEnabled: Bool?
+    /// The node to place the source on; else `node_labels` the node must carry; neither: the least loaded node.
+    var node: String?
+    var nodeLabels: [String: String]?
 
     enum CodingKeys: String, CodingKey {
-        case name, type, url, `protocol`, enabled
+        case name, type, url, `protocol`, enabled, node
         case recordEnabled = "record_enabled"
+        case nodeLabels = "node_labels"
     }
+}
+
+/// `POST /api/v1/sources/:id/move`.
+struct MoveSourceRequest: StrictBody {
+    static let allowedKeys: Set<String> = ["node"]
+    var node: String?
 }
 
 struct UpdateSourceRequest: StrictBody {
@@ -47,6 +57,8 @@ struct SourceResponse: ResponseEncodable {
     var `protocol`: String?
     var enabled: Bool
     var recordEnabled: Bool
+    /// The MediaMTX node the path is on.
+    var node: String
     var pushURL: String?
     var createdAt: String
     var updatedAt: String
@@ -54,7 +66,7 @@ struct SourceResponse: ResponseEncodable {
     var status: LiveStatusResponse?
 
     enum CodingKeys: String, CodingKey {
-        case id, name, type, url, `protocol`, enabled, status
+        case id, name, type, url, `protocol`, enabled, status, node
         case pathName = "path_name"
         case recordEnabled = "record_enabled"
         case pushURL = "push_url"
@@ -74,6 +86,7 @@ struct SourceResponse: ResponseEncodable {
         self.protocol = s.protocol
         enabled = s.enabled
         recordEnabled = s.recordEnabled
+        node = s.node
         pushURL = s.kind == .push ? urls.push(s.pathName, key: pushKey) : nil
         createdAt = Timestamp.format(s.createdAt)
         updatedAt = Timestamp.format(s.updatedAt)
@@ -90,6 +103,7 @@ struct SourceResponse: ResponseEncodable {
         try c.encode(self.protocol, forKey: .protocol)
         try c.encode(enabled, forKey: .enabled)
         try c.encode(recordEnabled, forKey: .recordEnabled)
+        try c.encode(node, forKey: .node)
         try c.encodeIfPresent(pushURL, forKey: .pushURL)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
@@ -253,9 +267,12 @@ struct LiveStatusResponse: Encodable, Sendable {
     var readerTypes: [String]
     var sourceType: String?
     var sourceID: String?
+    /// The source's node is `down`: the state above is its last known one.
+    var nodeDown: Bool
 
     enum CodingKeys: String, CodingKey {
         case ready, available, online, readers
+        case nodeDown = "node_down"
         case pathName = "path_name"
         case availableSince = "available_since"
         case onlineSince = "online_since"
@@ -264,7 +281,8 @@ struct LiveStatusResponse: Encodable, Sendable {
         case sourceID = "source_id"
     }
 
-    init(_ s: PathState) {
+    init(_ s: PathState, nodeDown: Bool = false) {
+        self.nodeDown = nodeDown
         pathName = s.pathName
         ready = s.available
         available = s.available
@@ -283,6 +301,7 @@ struct LiveStatusResponse: Encodable, Sendable {
         try c.encode(ready, forKey: .ready)
         try c.encode(available, forKey: .available)
         try c.encode(online, forKey: .online)
+        try c.encode(nodeDown, forKey: .nodeDown)
         try c.encode(availableSince, forKey: .availableSince)
         try c.encode(onlineSince, forKey: .onlineSince)
         try c.encode(readers, forKey: .readers)
@@ -302,14 +321,16 @@ struct SegmentResponse: Encodable, Sendable {
     var duration: Double?
     var size: Int64?
     var state: String
+    var node: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, start, end, duration, size, state
+        case id, start, end, duration, size, state, node
         case pathName = "path_name"
         case filePath = "file_path"
     }
 
     init(_ s: Segment) {
+        node = s.node
         id = s.id
         pathName = s.pathName
         filePath = s.filePath
@@ -324,6 +345,7 @@ struct SegmentResponse: Encodable, Sendable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
         try c.encode(pathName, forKey: .pathName)
+        try c.encode(node, forKey: .node)
         try c.encode(filePath, forKey: .filePath)
         try c.encode(start, forKey: .start)
         try c.encode(end, forKey: .end)
@@ -367,9 +389,11 @@ struct PlaybackResponse: ResponseEncodable {
     var start: String
     var duration: Double
     var format: String
+    /// The node whose playback server holds the recording.
+    var node: String
 
     enum CodingKeys: String, CodingKey {
-        case url, start, duration, format
+        case url, start, duration, format, node
         case pathName = "path_name"
     }
 }
@@ -377,7 +401,9 @@ struct PlaybackResponse: ResponseEncodable {
 extension PlaybackResponse {
     /// The playback `query` asked of `source`; `url` is the playback's URL with a token.
     init(_ source: MediaSource, _ query: PlaybackQuery, _ playback: SourcesService.Playback, url: String) {
-        self.init(pathName: source.pathName, url: url, start: Timestamp.format(query.start), duration: playback.duration, format: query.format)
+        self.init(
+            pathName: source.pathName, url: url, start: Timestamp.format(query.start), duration: playback.duration, format: query.format,
+            node: playback.node)
     }
 }
 
@@ -388,16 +414,19 @@ struct HistoryEventResponse: Encodable, Sendable {
     var pathName: String
     var occurredAt: String
     var node: String?
+    /// Sent by a node that did not hold the path then (a camera or player pointed at the wrong node).
+    var misplaced: Bool
     var data: HookWireEvent?
 
     enum CodingKeys: String, CodingKey {
-        case type, node, data
+        case type, node, data, misplaced
         case eventID = "event_id"
         case pathName = "path_name"
         case occurredAt = "occurred_at"
     }
 
-    init(_ e: HistoryEvent) {
+    init(_ e: HistoryEvent, misplaced: Bool = false) {
+        self.misplaced = misplaced
         eventID = e.eventID
         type = e.type
         pathName = e.pathName
@@ -407,5 +436,18 @@ struct HistoryEventResponse: Encodable, Sendable {
         // Stored redacted since the hook route redacts; events indexed before then are redacted here.
         if let query = wire?.query { wire?.query = Redaction.query(query) }
         data = wire
+    }
+}
+
+/// The moved source, the node it left, and whether its `push_url` changed (push sources: re-point the encoder).
+struct MoveResponse: ResponseEncodable {
+    var source: SourceResponse
+    var previousNode: String
+    var pushURLChanged: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case source
+        case previousNode = "previous_node"
+        case pushURLChanged = "push_url_changed"
     }
 }

@@ -5,6 +5,21 @@ import MediaMTX
 
 /// Input rules for sources, shared by create and update.
 enum SourceValidation {
+    /// A node's name as `NodeName` allows it.
+    static func nodeName(_ value: String, field: String) throws -> String {
+        guard NodeName.isValid(value) else { throw APIError.invalidField(field, .notANodeName(field)) }
+        return value
+    }
+
+    /// Node labels: at most 16 pairs, names and values as `NodeAddress.isLabel` allows.
+    static func labels(_ value: [String: String]?, field: String) throws -> [String: String] {
+        guard let value else { return [:] }
+        guard value.count <= 16 else { throw APIError.invalidField(field, .tooMany(field, max: 16)) }
+        guard value.allSatisfy({ NodeAddress.isLabel($0.key) && NodeAddress.isLabel($0.value) }) else {
+            throw APIError.invalidField(field, .notALabel(field))
+        }
+        return value
+    }
     static func name(_ value: String?, required: Bool) throws -> String? {
         guard let value else {
             if required { throw APIError.missingField("name") }

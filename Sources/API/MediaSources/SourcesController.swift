@@ -5,7 +5,7 @@ import Hummingbird
 /// `/api/v1/sources` (design §2.3).
 struct SourcesController {
     let service: SourcesService
-    let urls: StreamURLs
+    let urls: NodeURLs
     let access: StreamAccess
     /// `sources.allow_local_urls`.
     let allowLocalURLs: Bool
@@ -18,6 +18,7 @@ struct SourcesController {
         group.delete(":id", use: delete)
         group.post(":id/enable") { _, context in try await respond(try await service.enable(try context.id(of: .source)), context) }
         group.post(":id/disable") { _, context in try await respond(try await service.disable(try context.id(of: .source)), context) }
+        group.post(":id/move", use: move)
         group.post(":id/publish-key/rotate") { _, context in try await rotateKey(try await source(context), context) }
         group.get(":id/status") { _, context in try await status(of: try await source(context)) }
         group.get(":id/preview") { _, context in try await preview(of: try await source(context), context) }
@@ -37,7 +38,13 @@ struct SourcesController {
         let limit = try q.int("limit", default: 100, range: 1...500)
         let before = try SourceValidation.time(q, "before")
         let events = try await service.history(of: source, limit: limit, before: before)
-        return ItemsResponse(pathName: source.pathName, items: events.map(HistoryEventResponse.init))
+        let placements = try await service.nodes.all().count > 1 ? try await service.placements(of: source) : []
+        return ItemsResponse(
+            pathName: source.pathName,
+            items: events.map { e in
+                let holder = placements.node(at: e.occurredAt)
+                return HistoryEventResponse(e, misplaced: e.node != nil && holder != nil && e.node != holder)
+            })
     }
 
     // MARK: - CRUD
@@ -58,9 +65,12 @@ struct SourcesController {
             guard body.url == nil || body.url == "" else { throw APIError.invalidField("url", .pushTakesNoURL) }
             proto = proto ?? "rtmp"
         }
+        let node = try body.node.map { try SourceValidation.nodeName($0, field: "node") }
+        let labels = try SourceValidation.labels(body.nodeLabels, field: "node_labels")
         let source = try await service.create(
             .init(
-                name: name, kind: kind, url: url, protocol: proto, enabled: body.enabled ?? true, recordEnabled: body.recordEnabled ?? false
+                name: name, kind: kind, url: url, protocol: proto, enabled: body.enabled ?? true, recordEnabled: body.recordEnabled ?? false,
+                node: node, labels: labels
             ))
         context.audit.target("source", id: source.id.uuidString.lowercased())
         return EditedResponse(status: .created, response: try await respond(source, context))
@@ -71,7 +81,8 @@ struct SourcesController {
         var query = SourceQuery(
             kind: try q.oneOf("type", ["pull", "push"]).flatMap(MediaSource.Kind.init(rawValue:)),
             enabled: try q.bool("enabled"),
-            nameContains: q.string("q")
+            nameContains: q.string("q"),
+            node: try q.string("node").map { try SourceValidation.nodeName($0, field: "node") }
         )
         (query.page, query.pageSize) = try q.paging()
         let withStatus = try q.bool("with_status") ?? false
@@ -79,12 +90,18 @@ struct SourcesController {
         let states = withStatus ? try await service.indexedStates(of: page.items) : [:]
         let keys = try await access.pushKeys(page.items, for: context.identity)
         let credentials = access.mayReadCredentials(context.identity)
-        return PageResponse(
-            items: page.items.map { s in
+        let book = try await urls.all()
+        var items: [SourceResponse] = []
+        for s in page.items {
+            let nodeURLs = if let known = book[s.node] { known } else { try await urls.of(s) }
+            let down = withStatus && nodeURLs.settings.state(downAfter: service.nodes.downAfter, now: Date().micros) == .down
+            items.append(
                 SourceResponse(
-                    s, urls: urls, pushKey: keys[s.id], credentials: credentials,
-                    status: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName)) : nil)
-            },
+                    s, urls: nodeURLs, pushKey: keys[s.id], credentials: credentials,
+                    status: withStatus ? LiveStatusResponse(states[s.pathName] ?? .idle(s.pathName), nodeDown: down) : nil))
+        }
+        return PageResponse(
+            items: items,
             total: page.total, page: query.page, pageSize: query.pageSize
         )
     }
@@ -94,11 +111,27 @@ struct SourcesController {
         let key = try await access.pushKey(source, for: context.identity)
         let credentials = access.mayReadCredentials(context.identity)
         guard try QueryInput(request).bool("with_status") == true else {
-            return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials)
+            return SourceResponse(source, urls: try await urls.of(source), pushKey: key, credentials: credentials)
         }
         // The index, as in lists; MediaMTX's own view (tracks, bytes) is `GET /:id/status`.
         let state = try await service.indexedStates(of: [source])[source.pathName] ?? .idle(source.pathName)
-        return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials, status: LiveStatusResponse(state))
+        let urls = try await urls.of(source)
+        let down = service.nodes.state(of: urls.settings) == .down
+        return SourceResponse(source, urls: urls, pushKey: key, credentials: credentials, status: LiveStatusResponse(state, nodeDown: down))
+    }
+
+    /// Moves the source to another node (`{"node": …}`); a push source's `push_url` changes with it, which the answer
+    /// says (`push_url_changed`), so that its encoder can be pointed at the new one.
+    @Sendable func move(_ request: Request, context: AppRequestContext) async throws -> MoveResponse {
+        let id = try context.id(of: .source)
+        let body = try await request.decodeStrict(MoveSourceRequest.self)
+        guard let given = body.node else { throw APIError.missingField("node") }
+        let target = try SourceValidation.nodeName(given, field: "node")
+        _ = try await service.get(id)
+        let moved = try await service.move(id, to: target)
+        context.audit.target("source", id: id.uuidString.lowercased())
+        let response = try await SourceResponse(moved.source, urls: try await urls.of(moved.source), access: access, for: context.identity)
+        return MoveResponse(source: response, previousNode: moved.from, pushURLChanged: moved.source.kind == .push)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> SourceResponse {
@@ -128,12 +161,12 @@ struct SourcesController {
     }
 
     func preview(of source: MediaSource, _ context: AppRequestContext) async throws -> PreviewResponse {
-        try await PreviewResponse(source, urls: urls, access: access, for: context.identity)
+        try await PreviewResponse(source, urls: try await urls.of(source), access: access, for: context.identity)
     }
 
     func rotateKey(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
         let key = try await service.rotatePublishKey(of: source)
-        return SourceResponse(source, urls: urls, pushKey: key, credentials: access.mayReadCredentials(context.identity))
+        return SourceResponse(source, urls: try await urls.of(source), pushKey: key, credentials: access.mayReadCredentials(context.identity))
     }
 
     func ready(of source: MediaSource) async throws -> ReadyResponse {
@@ -165,15 +198,14 @@ struct SourcesController {
         let format = try q.oneOf("format", ["fmp4", "mp4"]) ?? "fmp4"
         let sessions = try await service.sessions(source, from: try SourceValidation.time(q, "from"), to: try SourceValidation.time(q, "to"))
         let token = try await access.playbackToken(source.pathName)
-        return ItemsResponse(
-            pathName: source.pathName,
-            items: sessions.map { s in
-                let start = Date(micros: s.start)
-                let duration = Double(s.end - s.start) / 1_000_000
-                return PlaybackSegment(
-                    start: Timestamp.format(start), duration: duration,
-                    url: StreamURLs.adding("token", token, to: service.playbackURL(source, start: start, duration: duration, format: format)))
-            })
+        var items: [PlaybackSegment] = []
+        for s in sessions {
+            let start = Date(micros: s.start)
+            let duration = Double(s.end - s.start) / 1_000_000
+            let url = try await service.playbackURL(source, start: start, duration: duration, format: format)
+            items.append(PlaybackSegment(start: Timestamp.format(start), duration: duration, url: StreamURLs.adding("token", token, to: url)))
+        }
+        return ItemsResponse(pathName: source.pathName, items: items)
     }
 
     /// `?start=` must lie in a recorded segment (404 otherwise).
@@ -190,6 +222,6 @@ struct SourcesController {
     }
 
     func respond(_ source: MediaSource, _ context: AppRequestContext) async throws -> SourceResponse {
-        try await SourceResponse(source, urls: urls, access: access, for: context.identity)
+        try await SourceResponse(source, urls: try await urls.of(source), access: access, for: context.identity)
     }
 }

@@ -21,8 +21,13 @@ extension SourcesService {
         )
     }
 
+    /// Each with the node it was recorded on.
     public func segments(_ source: MediaSource, from: Date?, to: Date?, page: Int, pageSize: Int) async throws -> Page<Segment> {
-        try await database.segments(SegmentQuery(path: source.pathName, from: from?.micros, to: to?.micros, page: page, pageSize: pageSize))
+        var found = try await database.segments(
+            SegmentQuery(path: source.pathName, from: from?.micros, to: to?.micros, page: page, pageSize: pageSize))
+        let placements = try await placements(of: source)
+        for i in found.items.indices { found.items[i].node = placements.node(at: found.items[i].start) }
+        return found
     }
 
     /// Contiguous segments merged into sessions (gap ≤ `hooks.session_gap`).
@@ -42,6 +47,8 @@ extension SourcesService {
     public struct Playback: Sendable {
         var url: String
         var duration: Double
+        /// The node that holds the recording.
+        var node: String
     }
 
     /// Playback from `start`, which must lie in a recorded session; `duration` (seconds) defaults to the rest of
@@ -51,12 +58,19 @@ extension SourcesService {
             throw ServiceError(.noRecording, .noSegmentAt, field: "start")
         }
         // An open session grows: ask for an hour, MediaMTX returns what exists.
-        let duration = duration ?? (session.open ? 3600 : max(0.000_001, Double(session.end - start.micros) / 1_000_000))
-        return Playback(url: playbackURL(source, start: start, duration: duration, format: format), duration: duration)
+        var duration = duration ?? (session.open ? 3600 : max(0.000_001, Double(session.end - start.micros) / 1_000_000))
+        // The recordings from `start` are on the node that held the path then, and end there when the source moved on.
+        let (node, until) = try await recordingNode(of: source, at: start.micros)
+        if let until { duration = min(duration, max(0.000_001, Double(until - start.micros) / 1_000_000)) }
+        return Playback(
+            url: MediaMTXClient.playbackURL(base: node.playbackAddress, path: source.pathName, start: start, duration: duration, format: format),
+            duration: duration, node: node.name)
     }
 
-    /// `{playback_address}/get?path=…&start=…&duration=…&format=…` (MediaMTX's playback API).
-    public func playbackURL(_ source: MediaSource, start: Date, duration: Double, format: String) -> String {
-        MediaMTXClient.playbackURL(base: settings.playbackAddress, path: source.pathName, start: start, duration: duration, format: format)
+    /// `{playback_address}/get?path=…&start=…&duration=…&format=…` (MediaMTX's playback API) of the node that recorded
+    /// `start`.
+    public func playbackURL(_ source: MediaSource, start: Date, duration: Double, format: String) async throws -> String {
+        let (node, _) = try await recordingNode(of: source, at: start.micros)
+        return MediaMTXClient.playbackURL(base: node.playbackAddress, path: source.pathName, start: start, duration: duration, format: format)
     }
 }

@@ -8,7 +8,7 @@ import MediaMTX
 /// undoing the MediaMTX change when the row write fails.
 public struct SourcesService: Sendable {
     let database: any CatalogBackend
-    let mediamtx: MediaMTXClient
+    public let nodes: MediaNodes
     let settings: AppConfig.MediaMTX
     let logger: Logger
     /// Segments at most this far apart (µs) are one recording session.
@@ -17,11 +17,11 @@ public struct SourcesService: Sendable {
     let makeID: @Sendable () -> UUID
 
     public init(
-        database: any CatalogBackend, mediamtx: MediaMTXClient, settings: AppConfig.MediaMTX, logger: Logger,
+        database: any CatalogBackend, nodes: MediaNodes, settings: AppConfig.MediaMTX, logger: Logger,
         sessionGap: Duration = .seconds(1), makeID: @escaping @Sendable () -> UUID = { UUID() }
     ) {
         self.database = database
-        self.mediamtx = mediamtx
+        self.nodes = nodes
         self.settings = settings
         self.logger = logger
         self.sessionGap = micros(sessionGap)
@@ -37,8 +37,16 @@ public struct SourcesService: Sendable {
         var `protocol`: String?
         var enabled: Bool
         var recordEnabled: Bool
+        /// The node asked for, else labels the node must carry; neither: the least loaded node.
+        var node: String?
+        var labels: [String: String]
 
-        public init(name: String, kind: MediaSource.Kind, url: String?, protocol: String?, enabled: Bool, recordEnabled: Bool) {
+        public init(
+            name: String, kind: MediaSource.Kind, url: String?, protocol: String?, enabled: Bool, recordEnabled: Bool, node: String? = nil,
+            labels: [String: String] = [:]
+        ) {
+            self.node = node
+            self.labels = labels
             self.name = name
             self.kind = kind
             self.url = url
@@ -48,14 +56,17 @@ public struct SourcesService: Sendable {
         }
     }
 
-    /// path_name → AddPath → insert; DeletePath if the insert fails (§2.1).
+    /// node → path_name → AddPath → insert; DeletePath if the insert fails (§2.1).
     /// `insert` writes the row and the `source.created` webhook event it is given in one transaction; assets pass
     /// one that also writes the asset in it.
     public func create(_ input: NewSource, insert: (@Sendable (MediaSource, ServiceEvent) async throws -> Void)? = nil) async throws -> MediaSource {
         let now = Self.now()
+        let node = try await nodes.place(named: input.node, labels: input.labels)
+        let mediamtx = nodes.client(node)
         var source = MediaSource(
             id: makeID(), name: input.name, pathName: "", kind: input.kind, url: input.url,
-            protocol: input.protocol, enabled: input.enabled, recordEnabled: input.recordEnabled, createdAt: now, updatedAt: now
+            protocol: input.protocol, enabled: input.enabled, recordEnabled: input.recordEnabled, createdAt: now, updatedAt: now,
+            node: node.name
         )
         source.pathName = PathName.make(name: source.name, id: source.id)
         // The 8-hex suffix makes a clash rare; if the catalogue has it anyway, draw another id.
@@ -72,7 +83,7 @@ public struct SourcesService: Sendable {
             type: "source.created", source: source,
             data: [
                 "type": .string(source.kind.rawValue), "url": .optional(source.url.map(Redaction.url)), "enabled": .bool(source.enabled),
-                "record_enabled": .bool(source.recordEnabled),
+                "record_enabled": .bool(source.recordEnabled), "node": .string(source.node),
             ])
         do {
             if let insert { try await insert(source, created) } else { try await database.insertSource(source, announcing: [created]) }
@@ -81,7 +92,7 @@ public struct SourcesService: Sendable {
             if source.enabled { await compensate("deletePath \(source.pathName)") { try await mediamtx.deletePath(source.pathName) } }
             throw error
         }
-        logger.info("source created", metadata: ["id": "\(source.id)", "path": "\(source.pathName)"])
+        logger.info("source created", metadata: ["id": "\(source.id)", "path": "\(source.pathName)", "node": "\(source.node)"])
         return source
     }
 
@@ -104,14 +115,14 @@ public struct SourcesService: Sendable {
     /// The runtime path, or nil when MediaMTX has no such path (e.g. a disabled source): not live, not an error.
     public func status(of source: MediaSource) async throws -> Path? {
         do {
-            return try await mediamtx.getPath(source.pathName)
+            return try await nodes.client(for: source).getPath(source.pathName)
         } catch MediaMTXError.notFound {
             return nil
         }
     }
 
     public func isReady(_ source: MediaSource) async throws -> Bool {
-        try await mediamtx.isPathReady(source.pathName)
+        try await nodes.client(for: source).isPathReady(source.pathName)
     }
 
     /// The hook events of a source's path, newest first; `before` pages back.
@@ -193,7 +204,7 @@ public struct SourcesService: Sendable {
     public func delete(_ id: UUID) async throws {
         let source = try await get(id)
         try await checkDeletable(source)
-        if source.enabled { try await deletePathIfPresent(source.pathName) }
+        if source.enabled { try await deletePathIfPresent(source) }
         do {
             let deleted = ServiceEvent(type: "source.deleted", source: source, data: [:])
             guard try await database.deleteSource(id: id, announcing: [deleted]) else { throw ServiceError.notFound(.source) }
@@ -231,13 +242,14 @@ public struct SourcesService: Sendable {
         conf.recordSegmentDuration = settings.segmentDuration
     }
 
-    /// Makes MediaMTX match `new`; returns how to put back `old`.
+    /// Makes MediaMTX match `new` (on the source's node); returns how to put back `old`.
     private func applyToMediaMTX(from old: MediaSource, to new: MediaSource) async throws -> @Sendable () async -> Void {
+        let mediamtx = try await nodes.client(for: new)
         switch (old.enabled, new.enabled) {
         case (false, false):
             return {}
         case (true, false):
-            try await deletePathIfPresent(old.pathName)
+            try await deletePathIfPresent(old)
             return { await compensate("re-add \(old.pathName)") { try await ensurePath(old) } }
         case (false, true):
             try await ensurePath(new)
@@ -275,8 +287,10 @@ public struct SourcesService: Sendable {
         return out
     }
 
-    /// AddPath; if MediaMTX already has the path, overwrite it with the source's configuration.
-    func ensurePath(_ source: MediaSource) async throws {
+    /// AddPath on the source's node (or `client`); if MediaMTX already has the path, overwrite it with the source's
+    /// configuration.
+    func ensurePath(_ source: MediaSource, on client: MediaMTXClient? = nil) async throws {
+        let mediamtx = if let client { client } else { try await nodes.client(for: source) }
         do {
             try await mediamtx.addPath(source.pathName, pathConf(for: source))
         } catch MediaMTXError.conflict {
@@ -284,15 +298,16 @@ public struct SourcesService: Sendable {
         }
     }
 
-    func deletePathIfPresent(_ name: String) async throws {
+    func deletePathIfPresent(_ source: MediaSource, on client: MediaMTXClient? = nil) async throws {
+        let mediamtx = if let client { client } else { try await nodes.client(for: source) }
         do {
-            try await mediamtx.deletePath(name)
+            try await mediamtx.deletePath(source.pathName)
         } catch MediaMTXError.notFound {
-            logger.notice("MediaMTX had no path to delete", metadata: ["path": "\(name)"])
+            logger.notice("MediaMTX had no path to delete", metadata: ["path": "\(source.pathName)", "node": "\(source.node)"])
         }
     }
 
-    private func compensate(_ what: String, _ action: () async throws -> Void) async {
+    func compensate(_ what: String, _ action: () async throws -> Void) async {
         do {
             try await action()
         } catch {

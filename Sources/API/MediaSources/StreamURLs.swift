@@ -1,6 +1,8 @@
-/// The URLs handed to players and encoders, built from the configured public addresses and a path name (§1.2).
+import Domain
+
+/// The URLs handed to players and encoders, built from the public addresses of the path's node and its name (§1.2).
 struct StreamURLs: Sendable {
-    let settings: AppConfig.MediaMTX
+    let settings: MediaNode
 
     func hls(_ path: String) -> String { "\(settings.hlsAddress)/\(path)/index.m3u8" }
     func hlsPlayer(_ path: String) -> String { "\(settings.hlsAddress)/\(path)/" }
@@ -24,5 +26,19 @@ struct StreamURLs: Sendable {
     /// `url` with `name=value` added to its query.
     static func adding(_ name: String, _ value: String, to url: String) -> String {
         url + (url.contains("?") ? "&" : "?") + name + "=" + value
+    }
+}
+
+/// The `StreamURLs` of each source's node.
+struct NodeURLs: Sendable {
+    let nodes: MediaNodes
+
+    func of(_ source: MediaSource) async throws -> StreamURLs {
+        StreamURLs(settings: try await nodes.node(source.node))
+    }
+
+    /// Every node's, for a list of sources (one catalogue read).
+    func all() async throws -> [String: StreamURLs] {
+        Dictionary(uniqueKeysWithValues: try await nodes.all().map { ($0.name, StreamURLs(settings: $0)) })
     }
 }

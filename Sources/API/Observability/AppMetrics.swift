@@ -78,6 +78,11 @@ public final class AppMetrics: Sendable {
         }
     }
 
+    /// A hook event from a node that does not hold its path.
+    func misplacedHookEvent(node: String) {
+        counter("mtx_companion_hook_events_misplaced_total", [("node", node)]).increment()
+    }
+
     /// Called by `MediaMTXClient` after each call to MediaMTX.
     func mediamtx(operation: String, outcome: String, duration: Duration) {
         counter("mtx_companion_mediamtx_requests_total", [("operation", operation), ("outcome", outcome)])

@@ -21,8 +21,13 @@ struct RecordingsService: Sendable {
             if let path, path != source.pathName { return Listing(segments: Page(items: [], total: 0), owners: [:]) }
             path = source.pathName
         }
-        let segments = try await database.segments(SegmentQuery(path: path, from: from?.micros, to: to?.micros, page: page, pageSize: pageSize))
-        let owners = try await database.sourceIDs(forPaths: Array(Set(segments.items.map(\.pathName))))
+        var segments = try await database.segments(SegmentQuery(path: path, from: from?.micros, to: to?.micros, page: page, pageSize: pageSize))
+        let paths = Array(Set(segments.items.map(\.pathName)))
+        let owners = try await database.sourceIDs(forPaths: paths)
+        let placements = try await database.placements(paths: paths)
+        for i in segments.items.indices {
+            segments.items[i].node = placements[segments.items[i].pathName]?.node(at: segments.items[i].start)
+        }
         return Listing(segments: segments, owners: owners)
     }
 }

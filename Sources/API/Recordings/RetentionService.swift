@@ -11,7 +11,6 @@ import ServiceLifecycle
 /// and once from `mtx-companion retention [--dry-run]`.
 public struct RetentionService: Service {
     let database: any CatalogBackend
-    let mediamtx: MediaMTXClient
     /// Finds the source a retention belongs to.
     let sources: SourcesService
     let settings: AppConfig.Recordings
@@ -21,12 +20,11 @@ public struct RetentionService: Service {
     let leases: Leases?
 
     public init(
-        database: any CatalogBackend, mediamtx: MediaMTXClient, sources: SourcesService, settings: AppConfig.Recordings, logger: Logger,
+        database: any CatalogBackend, sources: SourcesService, settings: AppConfig.Recordings, logger: Logger,
         metrics: AppMetrics? = nil, leases: Leases? = nil
     ) {
         self.leases = leases
         self.database = database
-        self.mediamtx = mediamtx
         self.sources = sources
         self.settings = settings
         self.logger = logger
@@ -124,21 +122,28 @@ public struct RetentionService: Service {
             let days = overrides[source.id] ?? settings.retentionDays
             guard days > 0 else { continue }
             let cutoff = now.micros - Int64(days) * 86_400_000_000
-            for segment in try await database.expiredSegments(path: source.pathName, endedBefore: cutoff) {
+            let expired = try await database.expiredSegments(path: source.pathName, endedBefore: cutoff)
+            // A source that moved has recordings on each node it was on: each segment is deleted where it was recorded.
+            let placements = expired.isEmpty ? [] : try await sources.placements(of: source)
+            var clients: [String: MediaMTXClient] = [:]
+            for segment in expired {
                 let deletion = Deletion(pathName: segment.pathName, start: segment.start, size: segment.size ?? 0)
                 if dryRun {
                     report.segments.append(deletion)
                     continue
                 }
+                let nodeName = placements.node(at: segment.start) ?? source.node
                 do {
-                    try await mediamtx.deleteRecordingSegment(path: segment.pathName, start: RFC3339.format(Date(micros: segment.start)))
+                    if clients[nodeName] == nil { clients[nodeName] = sources.nodes.client(try await sources.nodes.node(nodeName)) }
+                    try await clients[nodeName]!.deleteRecordingSegment(path: segment.pathName, start: RFC3339.format(Date(micros: segment.start)))
                 } catch MediaMTXError.rejected(_, let message) where message.contains("no such file or directory") {
                     // Already gone (MediaMTX's own recordDeleteAfter, or a hand): the index catches up.
                 } catch MediaMTXError.unavailable(let detail) {
-                    logger.warning("retention: MediaMTX unavailable, trying again next pass", metadata: ["error": "\(detail)"])
+                    // This node's segments wait for the next pass; other nodes' go on.
+                    logger.warning(
+                        "retention: MediaMTX unavailable, trying again next pass", metadata: ["node": "\(nodeName)", "error": "\(detail)"])
                     report.failed += 1
-                    metrics?.retention(deletedSegments: report.segments.count, bytes: report.bytes)
-                    return report
+                    break
                 } catch {
                     logger.warning(
                         "retention: MediaMTX refused to delete a segment",

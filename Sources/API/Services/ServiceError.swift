@@ -22,6 +22,10 @@ public struct ServiceError: Error, Sendable, Equatable {
         case lastAdmin
         /// Wrong user name or password.
         case badCredentials
+        /// No MediaMTX node can take a source.
+        case noNodeAvailable
+        /// Sources are placed on the node.
+        case nodeHasSources
         /// The caller's token is missing, invalid or expired.
         case unauthenticated
         /// The caller may not do this.

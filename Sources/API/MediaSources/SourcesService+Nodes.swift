@@ -1,0 +1,84 @@
+import Catalog
+import Domain
+import Foundation
+import MediaMTX
+
+/// Moving a source to another MediaMTX node, and the node that holds a path's recordings at a time.
+extension SourcesService {
+    public struct Move: Sendable {
+        public var source: MediaSource
+        public var from: String
+        /// The path was left on a node that could not be reached (failover); the reconciler removes it there once the
+        /// node answers again.
+        public var leftOnUnreachableNode = false
+    }
+
+    /// Adds the path on `target`, deletes it on the source's node, then saves the new node; a failure of either
+    /// MediaMTX undoes what was done on the other, and a failure of the row write undoes both (nothing changed).
+    /// `oldNodeMayBeDown` (failover): a source whose node does not answer moves all the same.
+    public func move(_ id: UUID, to target: String, oldNodeMayBeDown: Bool = false, excluding: Set<String> = []) async throws -> Move {
+        let old = try await get(id)
+        guard old.node != target else { throw ServiceError(.conflict, .alreadyOnNode(target), field: "node") }
+        let targetNode = try await nodes.place(named: target, labels: [:], excluding: excluding)
+        return try await move(old, to: targetNode, oldNodeMayBeDown: oldNodeMayBeDown)
+    }
+
+    func move(_ old: MediaSource, to targetNode: MediaNode, oldNodeMayBeDown: Bool) async throws -> Move {
+        var new = old
+        new.node = targetNode.name
+        new.updatedAt = Self.now()
+        let to = nodes.client(targetNode)
+        let from = try await nodes.client(for: old)
+        var result = Move(source: new, from: old.node)
+        if old.enabled {
+            try await ensurePath(new, on: to)
+            do {
+                try await deletePathIfPresent(old, on: from)
+            } catch MediaMTXError.unavailable(let detail) where oldNodeMayBeDown {
+                logger.warning(
+                    "moved a source off a node that does not answer; its path there is removed when it does",
+                    metadata: ["path": "\(old.pathName)", "node": "\(old.node)", "error": "\(detail)"])
+                result.leftOnUnreachableNode = true
+            } catch {
+                await compensate("deletePath \(new.pathName) on \(new.node)") { try await to.deletePath(new.pathName) }
+                throw error
+            }
+        }
+        do {
+            try await database.updateSource(new)
+        } catch {
+            logger.error("saving a moved source failed; putting it back", metadata: ["path": "\(old.pathName)", "error": "\(error)"])
+            if old.enabled {
+                if !result.leftOnUnreachableNode { await compensate("re-add \(old.pathName) on \(old.node)") { try await ensurePath(old, on: from) } }
+                await compensate("deletePath \(new.pathName) on \(new.node)") { try await to.deletePath(new.pathName) }
+            }
+            throw error
+        }
+        logger.notice("source moved", metadata: ["path": "\(new.pathName)", "from": "\(old.node)", "to": "\(new.node)"])
+        return result
+    }
+
+    // MARK: - Recordings across nodes
+
+    /// The placements of `source`'s path (one for a source that never moved).
+    func placements(of source: MediaSource) async throws -> [Placement] {
+        let found = try await database.placements(paths: [source.pathName])[source.pathName] ?? []
+        return found.isEmpty ? [Placement(node: source.node, since: 0)] : found
+    }
+
+    /// The node whose recordings hold `time` (µs), and until when it held the path (nil: it still does).
+    func recordingNode(of source: MediaSource, at time: Int64) async throws -> (node: MediaNode, until: Int64?) {
+        let placements = try await placements(of: source).sorted { $0.since < $1.since }
+        let name = placements.node(at: time) ?? source.node
+        let until = placements.first { $0.since > time }?.since
+        return (try await nodes.node(name), until)
+    }
+
+    /// The playback server of the node that recorded `path` at `time` (µs); a path no source placed: the node of the
+    /// only node, else the first by name.
+    func playbackAddress(path: String, at time: Int64) async throws -> String {
+        let placements = try await database.placements(paths: [path])[path] ?? []
+        if let name = placements.node(at: time) { return try await nodes.node(name).playbackAddress }
+        return try await nodes.all().first?.playbackAddress ?? ""
+    }
+}
