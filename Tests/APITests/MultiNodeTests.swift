@@ -319,3 +319,89 @@ struct MultiNodeTests {
         }
     }
 }
+
+@Suite("Several MediaMTX nodes: the reconciler per node", .timeLimit(.minutes(3)))
+struct MultiNodeReconcilerTests {
+    /// Runs the reconciler as the server does (checks every 100 ms) beside `s` until `body` returns.
+    func withReconciler(_ s: NodeStack, _ body: (AppServices) async throws -> Void) async throws {
+        let services = try await AppServices(s.stack.config, logger: quietLogger)
+        let reconciler = Reconciler(sources: services.sources, settings: s.stack.config.mediamtx, logger: quietLogger, restartCheck: .milliseconds(100))
+        let task = Task { try await reconciler.run() }
+        do {
+            try await body(services)
+        } catch {
+            task.cancel()
+            _ = try? await task.value
+            try await services.httpClient.shutdown()
+            throw error
+        }
+        task.cancel()
+        _ = try? await task.value
+        try await services.httpClient.shutdown()
+    }
+
+    func infoRequests(_ sim: MediaMTXSimulator) async -> Int {
+        await sim.state.requests.filter { $0.method == "GET" && $0.path == "/v3/info" }.count
+    }
+
+    @Test func aRestartedNodeGetsOnlyItsOwnPathsBack() async throws {
+        try await withNodes(2, configure: { $0.mediamtx.reconcileInterval = .seconds(3600) }) { s in
+            let a = try #require(try await s.client.createSource(["name": "a", "type": "push", "node": "n1"])["path_name"]?.stringValue)
+            let b = try #require(try await s.client.createSource(["name": "b", "type": "pull", "url": "rtsp://cam/b", "node": "n2"])["path_name"]?.stringValue)
+            try await withReconciler(s) { _ in
+                // Both nodes' start times are known: the first pass is done and each was asked again.
+                #expect(
+                    await eventually {
+                        let n1 = await infoRequests(s.sim("n1"))
+                        let n2 = await infoRequests(s.sim("n2"))
+                        return n1 >= 2 && n2 >= 2
+                    })
+                let addsOnN1 = await s.sim("n1").state.requests.filter { $0.path.hasPrefix("/v3/config/paths/add") }.count
+                await s.sim("n2").state.restart()
+                #expect(await eventually { await s.sim("n2").state.pathConfig(b) != nil }, "n2's path is re-added well before the hourly pass")
+                #expect(await s.sim("n2").state.pathConfig(a) == nil)
+                #expect(await s.sim("n1").state.requests.filter { $0.path.hasPrefix("/v3/config/paths/add") }.count == addsOnN1)
+                #expect(await s.sim("n1").state.pathConfig(a) != nil)
+            }
+        }
+    }
+
+    @Test func aDownNodeShowsOnItsSourcesAndItsPullSourcesFailOver() async throws {
+        try await withNodes(
+            3,
+            configure: {
+                $0.mediamtx.reconcileInterval = .seconds(2)
+                $0.mediamtx.nodeDownAfter = .seconds(1)
+                $0.mediamtx.failover = true
+            }
+        ) { s in
+            let pull = try await s.client.createSource(["name": "cam", "type": "pull", "url": "rtsp://cam/1", "node": "n3"])
+            let pullID = try #require(pull["id"]?.stringValue)
+            let pullPath = try #require(pull["path_name"]?.stringValue)
+            let push = try #require(try await s.client.createSource(["name": "obs", "type": "push", "node": "n3"])["id"]?.stringValue)
+            try await withReconciler(s) { _ in
+                #expect(await eventually { await infoRequests(s.sim("n3")) >= 2 })
+                let ports = (await s.sim("n3").apiPort, await s.sim("n3").playbackPort)
+                await s.sim("n3").stop()
+                #expect(try await eventually { try await s.client.call(.get, "/api/v1/nodes/n3")["state"]?.stringValue == "down" })
+                #expect(
+                    try await eventually {
+                        let node = try await s.client.call(.get, "/api/v1/sources/\(pullID)")["node"]?.stringValue
+                        return node == "n1" || node == "n2"
+                    })
+                let moved = try await s.client.call(.get, "/api/v1/sources/\(pullID)")["node"]?.stringValue ?? "n1"
+                #expect(await s.sim(moved).state.pathConfig(pullPath)?["source"]?.stringValue == "rtsp://cam/1")
+                let stayed = try await s.client.call(.get, "/api/v1/sources/\(push)?with_status=true")
+                #expect(stayed["node"]?.stringValue == "n3" && stayed["status"]?["node_down"] == .bool(true))
+                let listed = try await s.client.call(.get, "/api/v1/sources?with_status=true&node=n3")
+                #expect(listed["items"]?.arrayValue.map { $0["status"]?["node_down"] == .bool(true) } == [true])
+
+                // n3 comes back with the pull path it had (a partition, not a restart): a full pass takes it away there.
+                try await s.sim("n3").start(apiPort: ports.0, playbackPort: ports.1)
+                #expect(try await eventually { try await s.client.call(.get, "/api/v1/nodes/n3")["state"]?.stringValue == "active" })
+                #expect(await eventually { await s.sim("n3").state.pathConfig(pullPath) == nil })
+                #expect(await s.sim(moved).state.pathConfig(pullPath) != nil)
+            }
+        }
+    }
+}
