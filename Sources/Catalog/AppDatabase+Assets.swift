@@ -80,7 +80,7 @@ extension AppDatabase {
     public func insertAsset(_ asset: MediaAsset, withNewSource source: MediaSource? = nil, announcing events: [ServiceEvent] = []) async throws {
         do {
             try await writer.write { db in
-                if let source { try SourceRow(source).insert(db) }
+                if let source { try Self.insertSourceRow(source, db) }
                 try AssetRow(asset).insert(db)
                 try Self.saveTags(asset, db)
                 try Self.enqueue(events, db)

@@ -51,13 +51,18 @@ extension AppDatabase {
     public func insertSource(_ source: MediaSource, announcing events: [ServiceEvent] = []) async throws {
         do {
             try await writer.write { db in
-                try SourceRow(source).insert(db)
-                try Self.placeSource(path: source.pathName, node: source.node, since: 0, db)
+                try Self.insertSourceRow(source, db)
                 try Self.enqueue(events, db)
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw CatalogError.pathNameTaken(source.pathName)
         }
+    }
+
+    /// The row and its first placement.
+    static func insertSourceRow(_ source: MediaSource, _ db: Database) throws {
+        try SourceRow(source).insert(db)
+        try placeSource(path: source.pathName, node: source.node, since: 0, db)
     }
 
     public func source(id: UUID) async throws -> MediaSource? {

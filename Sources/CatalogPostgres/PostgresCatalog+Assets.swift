@@ -78,14 +78,7 @@ extension PostgresCatalog: AssetStore {
     public func insertAsset(_ asset: MediaAsset, withNewSource source: MediaSource?, announcing events: [ServiceEvent]) async throws {
         do {
             try await client.withTransaction(logger: logger) { connection in
-                if let source {
-                    try await connection.query(
-                        """
-                        INSERT INTO media_sources (id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at)
-                        VALUES (\(source.id), \(source.name), \(source.pathName), \(source.kind.rawValue), \(source.url), \(source.protocol),
-                            \(source.enabled), \(source.recordEnabled), \(source.createdAt.micros), \(source.updatedAt.micros))
-                        """, logger: logger)
-                }
+                if let source { try await insertSourceRow(source, on: connection) }
                 try await insertRows([asset], on: connection)
                 try await enqueue(events, on: connection)
             }

@@ -24,20 +24,25 @@ extension PostgresCatalog: SourceStore {
     public func insertSource(_ source: MediaSource, announcing events: [ServiceEvent]) async throws {
         do {
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query(
-                    """
-                    INSERT INTO media_sources (id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at, node)
-                    VALUES (\(source.id), \(source.name), \(source.pathName), \(source.kind.rawValue), \(source.url), \(source.protocol),
-                        \(source.enabled), \(source.recordEnabled), \(source.createdAt.micros), \(source.updatedAt.micros), \(source.node))
-                    """, logger: logger)
-                try await connection.query(
-                    "INSERT INTO source_placements (path_name, node, since) VALUES (\(source.pathName), \(source.node), 0) ON CONFLICT DO NOTHING",
-                    logger: logger)
+                try await insertSourceRow(source, on: connection)
                 try await enqueue(events, on: connection)
             }
         } catch  where PostgresCatalogError.sqlState(error) == "23505" {
             throw CatalogError.pathNameTaken(source.pathName)
         }
+    }
+
+    /// The row and its first placement.
+    func insertSourceRow(_ source: MediaSource, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO media_sources (id, name, path_name, type, url, protocol, enabled, record_enabled, created_at, updated_at, node)
+            VALUES (\(source.id), \(source.name), \(source.pathName), \(source.kind.rawValue), \(source.url), \(source.protocol),
+                \(source.enabled), \(source.recordEnabled), \(source.createdAt.micros), \(source.updatedAt.micros), \(source.node))
+            """, logger: logger)
+        try await connection.query(
+            "INSERT INTO source_placements (path_name, node, since) VALUES (\(source.pathName), \(source.node), 0) ON CONFLICT DO NOTHING",
+            logger: logger)
     }
 
     public func source(id: UUID) async throws -> MediaSource? {

@@ -139,6 +139,8 @@ public enum NodePlacement {
     public enum Failure: Error, Equatable {
         /// The named node does not exist.
         case unknownNode(String)
+        /// No node at all carries the requested labels.
+        case noNodeWithLabels
         /// No active node with room matches.
         case noNodeAvailable
     }
@@ -153,9 +155,10 @@ public enum NodePlacement {
             guard node.state(downAfter: downAfter, now: now) == .active, hasRoom(node, load) else { throw .noNodeAvailable }
             return node
         }
-        let candidates = nodes.filter { node in
+        let labelled = nodes.filter { node in labels.allSatisfy { node.labels[$0.key] == $0.value } }
+        if labelled.isEmpty { throw .noNodeWithLabels }
+        let candidates = labelled.filter { node in
             !excluding.contains(node.name) && node.state(downAfter: downAfter, now: now) == .active && hasRoom(node, load)
-                && labels.allSatisfy { node.labels[$0.key] == $0.value }
         }
         // Least loaded by share of capacity; nodes without a limit count their paths against 10,000.
         func share(_ node: MediaNode) -> Double { Double(load[node.name] ?? 0) / Double(node.maxPaths ?? 10_000) }

@@ -32,15 +32,27 @@ struct Doctor: AsyncParsableCommand {
         var outcomes = [Outcome(check: "config", detail: "parsed; \(ConfigKey.all.count) keys known")]
         outcomes.append(await Self.database(config))
         let httpClient = MediaMTXClient.makeHTTPClient(connectTimeout: .init(config.mediamtx.connectTimeout))
-        let client = MediaMTXClient(
-            apiAddress: config.mediamtx.apiAddress, playbackAddress: config.mediamtx.playbackAddress, httpClient: httpClient,
-            requestTimeout: .init(config.mediamtx.requestTimeout),
-            logger: {
-                var l = Logger(label: "doctor")
-                l.logLevel = .critical
-                return l
-            }())
-        outcomes += await Self.mediamtx(config, client, httpClient: httpClient)
+        // Each node the file declares (the single block is the one node `default`); with several, each check names its node.
+        let nodes = config.mediamtx.declaredNodes
+        for node in nodes {
+            let client = MediaMTXClient(
+                apiAddress: node.apiAddress, playbackAddress: node.playbackAddress, httpClient: httpClient,
+                requestTimeout: .init(config.mediamtx.requestTimeout),
+                logger: {
+                    var l = Logger(label: "doctor")
+                    l.logLevel = .critical
+                    return l
+                }())
+            var checks = await Self.mediamtx(config, node, client, httpClient: httpClient, several: nodes.count > 1)
+            if nodes.count > 1 {
+                checks = checks.map {
+                    var o = $0
+                    o.check += " (\(node.name))"
+                    return o
+                }
+            }
+            outcomes += checks
+        }
         try await httpClient.shutdown()
         for o in outcomes {
             if o.skipped {
@@ -77,8 +89,10 @@ struct Doctor: AsyncParsableCommand {
         }
     }
 
-    static func mediamtx(_ config: AppConfig, _ client: MediaMTXClient, httpClient: HTTPClient) async -> [Outcome] {
-        let api = config.mediamtx.apiAddress
+    static func mediamtx(_ config: AppConfig, _ node: MediaNode, _ client: MediaMTXClient, httpClient: HTTPClient, several: Bool) async
+        -> [Outcome]
+    {
+        let api = node.apiAddress
         var out: [Outcome] = []
         let info: Info
         do {
@@ -89,7 +103,7 @@ struct Doctor: AsyncParsableCommand {
                     check: "mediamtx api", problem: "\(api): \(error)", detail: "",
                     fix: "start MediaMTX with `api: yes` (mediamtx.yml.example), or set mediamtx.api_address to where its API listens"))
             out += ["hooks", "auth callback", "record path"].map { Outcome(check: $0, detail: "needs MediaMTX's API", skipped: true) }
-            out.append(await playback(config, client))
+            out.append(await playback(node, client))
             return out
         }
         let least = "v\(minimumMediaMTX.major).\(minimumMediaMTX.minor)"
@@ -109,7 +123,7 @@ struct Doctor: AsyncParsableCommand {
                     Outcome(
                         check: "hooks", problem: "pathDefaults do not run mtx-hook for \(missing.map(\.name).joined(separator: ", "))", detail: "",
                         fix: "set mediamtx.manage_hooks: true (the server sets them), or copy the hooks of mediamtx.yml.example"))
-            } else if let problem = hookBinaryProblem(config) {
+            } else if let problem = hookBinaryProblem(config, node) {
                 out.append(
                     Outcome(
                         check: "hooks", problem: problem, detail: "",
@@ -122,7 +136,7 @@ struct Doctor: AsyncParsableCommand {
                             "all \(HookWiring.wanted(command: config.mediamtx.hookCommand, current: hooks).count) run \(config.mediamtx.hookCommand)")
                 )
             }
-            out.append(await authCallback(config, client, httpClient: httpClient))
+            out.append(await authCallback(config, node, client, httpClient: httpClient, several: several))
             let defaults = try await client.getPathDefaults()
             let ours = RecordPathPattern(config.mediamtx.recordPath).pattern
             if let theirs = defaults.recordPath, RecordPathPattern(theirs).pattern != ours {
@@ -139,14 +153,17 @@ struct Doctor: AsyncParsableCommand {
                     check: "hooks", problem: "cannot read MediaMTX's pathDefaults: \(error)", detail: "",
                     fix: "allow the companion's address in MediaMTX's authInternalUsers for the `api` action"))
         }
-        out.append(await playback(config, client))
+        out.append(await playback(node, client))
         return out
     }
 
     /// MediaMTX asks the companion before every publish, read and playback (`authMethod: http`), at our auth route, and
     /// that address answers as the companion does: 401 to a read without credentials. Asked from this host, which is
     /// MediaMTX's when the API address is local.
-    static func authCallback(_ config: AppConfig, _ client: MediaMTXClient, httpClient: HTTPClient) async -> Outcome {
+    /// With several nodes, each must name itself with its own `?node_token=`.
+    static func authCallback(_ config: AppConfig, _ node: MediaNode, _ client: MediaMTXClient, httpClient: HTTPClient, several: Bool) async
+        -> Outcome
+    {
         let wanted = "authMethod: http, authHTTPAddress: http://<companion>/api/v1/mediamtx/auth (mediamtx.yml.example)"
         let global: GlobalConf
         do {
@@ -167,6 +184,17 @@ struct Doctor: AsyncParsableCommand {
             return Outcome(
                 check: "auth callback", problem: "MediaMTX's authHTTPAddress is \"\(address)\", not the companion's auth route", detail: "",
                 fix: "set \(wanted)")
+        }
+        if several {
+            let given = url.queryItems?.first { $0.name == "node_token" }?.value
+            guard let token = node.authToken, given == token else {
+                return Outcome(
+                    check: "auth callback",
+                    problem: node.authToken == nil
+                        ? "several nodes are declared and this one has no auth_token: the companion can't tell which node asks"
+                        : "MediaMTX's authHTTPAddress does not carry this node's ?node_token=", detail: "",
+                    fix: "give the node an auth_token in mediamtx.nodes and add ?node_token=<it> to its authHTTPAddress (docs/deployment.md)")
+            }
         }
         var request = HTTPClientRequest(url: address)
         request.method = .POST
@@ -191,13 +219,13 @@ struct Doctor: AsyncParsableCommand {
         }
     }
 
-    static func playback(_ config: AppConfig, _ client: MediaMTXClient) async -> Outcome {
+    static func playback(_ node: MediaNode, _ client: MediaMTXClient) async -> Outcome {
         do {
             _ = try await client.playbackList(path: "mtx-companion-doctor")
-            return Outcome(check: "playback", detail: config.mediamtx.playbackAddress)
+            return Outcome(check: "playback", detail: node.playbackAddress)
         } catch {
             return Outcome(
-                check: "playback", problem: "\(config.mediamtx.playbackAddress): \(error)", detail: "",
+                check: "playback", problem: "\(node.playbackAddress): \(error)", detail: "",
                 fix: "set `playback: yes` in mediamtx.yml, or mediamtx.playback_address to where it listens")
         }
     }
@@ -209,8 +237,8 @@ struct Doctor: AsyncParsableCommand {
     }
 
     /// When MediaMTX runs on this host, its hook command must exist here (an absolute path, or a name on PATH).
-    static func hookBinaryProblem(_ config: AppConfig) -> String? {
-        guard let host = URLComponents(string: config.mediamtx.apiAddress)?.host, ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
+    static func hookBinaryProblem(_ config: AppConfig, _ node: MediaNode) -> String? {
+        guard let host = URLComponents(string: node.apiAddress)?.host, ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
             return nil
         }
         let program = String(config.mediamtx.hookCommand.split(separator: " ").first ?? "")

@@ -92,6 +92,8 @@ struct MultiNodeTests {
             #expect(fullNamed.status == .serviceUnavailable && fullNamed.errorCode == "no_node_available")
             let unknown = try await s.client.call(.post, "/api/v1/sources", json: ["name": "d", "type": "push", "node": "n9"])
             #expect(unknown.status == .badRequest && unknown.errorField == "node")
+            let nowhere = try await s.client.call(.post, "/api/v1/sources", json: ["name": "d", "type": "push", "node_labels": ["site": "mars"]])
+            #expect(nowhere.status == .badRequest && nowhere.errorField == "node_labels")
             let bad = try await s.client.call(.post, "/api/v1/sources", json: ["name": "d", "type": "push", "node": "../n1"])
             #expect(bad.status == .badRequest && bad.errorField == "node")
             let zh = try await s.client.call(
@@ -221,6 +223,38 @@ struct MultiNodeTests {
         }
     }
 
+    /// Today's single block (node `default`, no token) and a node added through the API: `default` keeps asking without
+    /// a token, and is the only node that may.
+    @Test func aSecondNodeAddedToTheSingleBlockLeavesTheFirstWorking() async throws {
+        try await MediaMTXSimulator.with { second in
+            try await withStack { stack in
+                let created = try await stack.client.call(
+                    .post, "/api/v1/nodes",
+                    json: [
+                        "name": "n2", "api_address": await second.apiURL, "playback_address": await second.playbackURL,
+                        "rtsp_address": "rtsp://n2.example:8554", "rtmp_address": "rtmp://n2.example:1935", "hls_address": "https://n2.example:8888",
+                        "webrtc_address": "https://n2.example:8889", "srt_address": "srt://n2.example:8890",
+                    ])
+                let token = try #require(created["auth_token"]?.stringValue)
+                let here = try await stack.client.createSource(["name": "old", "type": "push", "node": "default"])
+                let there = try await stack.client.createSource(["name": "new", "type": "push", "node": "n2"])
+                #expect(here["push_url"]?.stringValue?.hasPrefix("rtmp://media.example:1935/") == true)
+                #expect(await second.state.pathConfig(there["path_name"]?.stringValue ?? "") != nil)
+                func publish(_ source: JSONValue, nodeToken: String?) async throws -> HTTPResponse.Status {
+                    let key = source["push_url"]?.stringValue?.components(separatedBy: "key=").last ?? ""
+                    return try await stack.raw.call(
+                        .post, "/api/v1/mediamtx/auth" + (nodeToken.map { "?node_token=\($0)" } ?? ""),
+                        json: ["ip": "10.1.1.1", "user": "", "password": key, "action": "publish", "path": source["path_name"]?.stringValue ?? ""]
+                    ).status
+                }
+                #expect(try await publish(here, nodeToken: nil) == .ok)
+                #expect(try await publish(there, nodeToken: token) == .ok)
+                #expect(try await publish(there, nodeToken: nil) == .forbidden)
+                #expect(try await publish(here, nodeToken: token) == .forbidden)
+            }
+        }
+    }
+
     @Test func nodesAreManagedByAdminsAndANodeWithSourcesIsNotDeleted() async throws {
         try await withNodes(2) { s in
             let body: [String: any Sendable] = [
@@ -285,7 +319,8 @@ struct MultiNodeTests {
     }
 
     @Test func recordingsAcrossAMovePlayBackFromTheNodeThatRecordedThem() async throws {
-        try await withNodes(2) { s in
+        // A gap of a loaded machine's seconds between the last n1 segment and the first n2 one is still one session.
+        try await withNodes(2, configure: { $0.hooks.sessionGap = .seconds(30) }) { s in
             let source = try await s.client.createSource(["name": "cam", "type": "push", "node": "n1", "record_enabled": true])
             let id = try #require(source["id"]?.stringValue)
             let path = try #require(source["path_name"]?.stringValue)
@@ -325,7 +360,8 @@ struct MultiNodeReconcilerTests {
     /// Runs the reconciler as the server does (checks every 100 ms) beside `s` until `body` returns.
     func withReconciler(_ s: NodeStack, _ body: (AppServices) async throws -> Void) async throws {
         let services = try await AppServices(s.stack.config, logger: quietLogger)
-        let reconciler = Reconciler(sources: services.sources, settings: s.stack.config.mediamtx, logger: quietLogger, restartCheck: .milliseconds(100))
+        let reconciler = Reconciler(
+            sources: services.sources, settings: s.stack.config.mediamtx, logger: quietLogger, restartCheck: .milliseconds(100))
         let task = Task { try await reconciler.run() }
         do {
             try await body(services)
@@ -347,7 +383,8 @@ struct MultiNodeReconcilerTests {
     @Test func aRestartedNodeGetsOnlyItsOwnPathsBack() async throws {
         try await withNodes(2, configure: { $0.mediamtx.reconcileInterval = .seconds(3600) }) { s in
             let a = try #require(try await s.client.createSource(["name": "a", "type": "push", "node": "n1"])["path_name"]?.stringValue)
-            let b = try #require(try await s.client.createSource(["name": "b", "type": "pull", "url": "rtsp://cam/b", "node": "n2"])["path_name"]?.stringValue)
+            let b = try #require(
+                try await s.client.createSource(["name": "b", "type": "pull", "url": "rtsp://cam/b", "node": "n2"])["path_name"]?.stringValue)
             try await withReconciler(s) { _ in
                 // Both nodes' start times are known: the first pass is done and each was asked again.
                 #expect(

@@ -41,7 +41,9 @@ struct NodeConfigTests {
 
     @Test func threeNodesAreRead() throws {
         let yaml = Self.config(
-            Self.node("north", host: "10.0.0.1", extra: "      labels: {site: north, rack: a1}\n      max_paths: 400\n      auth_token: north-token-0123456789\n")
+            Self.node(
+                "north", host: "10.0.0.1",
+                extra: "      labels: {site: north, rack: a1}\n      max_paths: 400\n      auth_token: north-token-0123456789\n")
                 + Self.node("south", host: "10.0.0.2") + Self.node("east", host: "10.0.0.3"),
             more: "  node_down_after: 45s\n  failover: true\n")
         let config = try AppConfig.parse(yaml: yaml, file: "c.yaml")
@@ -76,7 +78,8 @@ struct NodeConfigTests {
         let a = Self.node("a", host: "h")
         #expect(refusal(Self.config(a + Self.node("a", host: "g")))?.key == "mediamtx.nodes[1].name")
         #expect(refusal(Self.config(Self.node("Bad Name", host: "h")))?.key == "mediamtx.nodes[0].name")
-        #expect(refusal(Self.config(a.replacingOccurrences(of: "      srt_address: srt://h:8890\n", with: "")))?.key == "mediamtx.nodes[0].srt_address")
+        #expect(
+            refusal(Self.config(a.replacingOccurrences(of: "      srt_address: srt://h:8890\n", with: "")))?.key == "mediamtx.nodes[0].srt_address")
         #expect(refusal(Self.config(a.replacingOccurrences(of: "http://h:9997/", with: "ftp://h")))?.key == "mediamtx.nodes[0].api_address")
         #expect(refusal(Self.config(Self.node("a", host: "h", extra: "      colour: red")))?.key == "mediamtx.nodes[0].colour")
         #expect(refusal(Self.config(Self.node("a", host: "h", extra: "      max_paths: 0")))?.key == "mediamtx.nodes[0].max_paths")

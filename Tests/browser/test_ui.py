@@ -132,6 +132,8 @@ class CuttableProxy:
 def main():
     work = tempfile.mkdtemp(prefix="mtx-ui-")
     api_port, playback_port, port = free_port(), free_port(), free_port()
+    # A second MediaMTX node, which the test adds in the UI (the config has one, `default`).
+    second_api_port, second_playback_port = free_port(), free_port()
     whep = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WHEPStandIn)
     threading.Thread(target=whep.serve_forever, daemon=True).start()
     record_path = os.path.join(work, "recordings", "%path", "%Y-%m-%d_%H-%M-%S-%f")
@@ -146,6 +148,9 @@ def main():
     try:
         processes.append(subprocess.Popen([os.path.join(BIN, "mediamtx-sim"), "--api-port", str(api_port), "--playback-port", str(playback_port),
                                            "--record-path", record_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(subprocess.Popen([os.path.join(BIN, "mediamtx-sim"), "--api-port", str(second_api_port), "--playback-port",
+                                           str(second_playback_port), "--record-path", os.path.join(work, "second", "%path", "%Y-%m-%d_%H-%M-%S-%f")],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         subprocess.run([os.path.join(BIN, "mtx-companion"), "users", "add", "admin", "--role", "admin", "--password-stdin", "--env", "test"],
                        input=PASSWORD + "\n", text=True, env=env, cwd=ROOT, check=True, capture_output=True)
         processes.append(subprocess.Popen([os.path.join(BIN, "mtx-companion"), "serve", "--env", "test"], env=env, cwd=ROOT,
@@ -167,7 +172,9 @@ def main():
         else:
             raise RuntimeError("the companion did not wire MediaMTX's hooks")
         wait_http(base + "/")
-        run(f"http://127.0.0.1:{proxy.port}", f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{whep.server_port}", proxy, base)
+        wait_http(f"http://127.0.0.1:{second_api_port}/v3/info")
+        run(f"http://127.0.0.1:{proxy.port}", f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{whep.server_port}", proxy, base,
+            (f"http://127.0.0.1:{second_api_port}", f"http://127.0.0.1:{second_playback_port}"))
     finally:
         whep.shutdown()
         for p in processes:
@@ -206,9 +213,10 @@ def unlabelled(driver):
           .map((el) => el.outerHTML);""")
 
 
-def run(base, sim_base, whep_base, proxy, direct):
+def run(base, sim_base, whep_base, proxy, direct, second_node):
     """`base`: the companion as the browser reaches it (through `proxy`); `direct`: without the proxy, for the test's
-    own API calls, which must work while the proxy is cut."""
+    own API calls, which must work while the proxy is cut; `second_node`: the API and playback addresses of a second
+    simulator, not yet a node."""
     options = webdriver.ChromeOptions()
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800", "--lang=en-US"]:
         options.add_argument(argument)
@@ -484,6 +492,80 @@ def run(base, sim_base, whep_base, proxy, direct):
         refused = [(r.get_attribute("data-action"), r.get_attribute("data-outcome"), r.find_elements(By.TAG_NAME, "td")[3].text) for r in rows]
         assert refused == [("auth.login", "denied", "user dave"), ("auth.login", "denied", "user admin")], refused
 
+        # Nodes (admins): a second node added in the form, its token shown once; a push source placed on `default` in the
+        # new-source form, moved to the second node on its page (its push URL changes: the encoder must follow); the
+        # second node refuses deletion while it holds sources, then is drained: its pull source moves, the push one stays.
+        form = go("#/nodes", "add-node")
+        pages["nodes"] = "#/nodes", "add-node"
+        assert driver.find_element(By.CSS_SELECTOR, 'tr[data-node="default"]').get_attribute("data-state") == "active"
+        second_api, second_playback = second_node
+        fields = {"name": "north-2", "api_address": second_api, "playback_address": second_playback, "rtsp_address": "rtsp://127.0.0.1:18554",
+                  "rtmp_address": "rtmp://127.0.0.1:11935", "hls_address": "http://127.0.0.1:18888", "webrtc_address": "http://127.0.0.1:18889",
+                  "srt_address": "srt://127.0.0.1:18890", "labels": "site=north, rack=2", "max_paths": "10"}
+        for name, value in fields.items():
+            form.find_element(By.NAME, name).send_keys(value)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        node_token = wait.until(EC.presence_of_element_located((By.ID, "node-token-value"))).text
+        assert len(node_token) == 48 and all(c in "0123456789abcdef" for c in node_token), node_token
+        assert driver.find_element(By.ID, "node-token-line").text.endswith(f"/api/v1/mediamtx/auth?node_token={node_token}")
+        node = api("/nodes/north-2")
+        assert (node["labels"], node["max_paths"], node["auth_token_set"], "auth_token" in node) == ({"site": "north", "rack": "2"}, 10, True, False), node
+        node_states = lambda: [(r.get_attribute("data-node"), r.get_attribute("data-state")) for r in driver.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")]
+        wait.until(lambda _: node_states() == [("default", "active"), ("north-2", "active")])
+        assert "site=north" in driver.find_element(By.CSS_SELECTOR, 'tr[data-node="north-2"]').text
+        shot("nodes", "node-token")
+
+        form = go("#/sources/new", "new-source-form")
+        choices = [o.get_attribute("value") for o in form.find_elements(By.CSS_SELECTOR, "#source-node option")]
+        assert choices == ["", "default", "north-2"], choices
+        form.find_element(By.ID, "source-name").send_keys("Relay")
+        Select(form.find_element(By.ID, "source-kind")).select_by_value("push")
+        Select(form.find_element(By.ID, "source-node")).select_by_value("default")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(EC.presence_of_element_located((By.ID, "created-source"))).click()
+        assert wait.until(EC.presence_of_element_located((By.ID, "source-node"))).text == "default"
+        relay = driver.execute_script("return location.hash").split("/")[-1]
+        old_push = driver.find_element(By.ID, "push-url").text
+        assert old_push.startswith("rtmp://127.0.0.1:1935/"), old_push
+        Select(driver.find_element(By.ID, "move-node")).select_by_value("north-2")
+        driver.find_element(By.CSS_SELECTOR, "#move-source button[type=submit]").click()
+        moved = wait.until(EC.presence_of_element_located((By.ID, "move-result")))
+        assert moved.text.startswith("Moved: default → north-2"), moved.text
+        assert driver.find_element(By.ID, "push-url-changed").is_displayed()
+        assert driver.find_element(By.ID, "source-node").text == "north-2"
+        assert driver.find_element(By.ID, "push-url").text.startswith("rtmp://127.0.0.1:11935/"), driver.find_element(By.ID, "push-url").text
+        assert api(f"/sources/{relay}")["node"] == "north-2"
+        shot("source-moved", "move-result")
+        yard = api("/sources", "POST", {"name": "Yard", "type": "pull", "url": "rtsp://192.168.1.40/stream1", "node": "north-2"})["id"]
+        go("#/sources?node=north-2", "sources")
+        assert sorted((r.find_element(By.TAG_NAME, "a").text, r.find_element(By.CSS_SELECTOR, "td.node").text)
+                      for r in driver.find_elements(By.CSS_SELECTOR, "#sources tbody tr")) == [("Relay", "north-2"), ("Yard", "north-2")]
+
+        go("#/nodes", "nodes")
+        driver.find_element(By.CSS_SELECTOR, 'tr[data-node="north-2"] button.delete').click()
+        driver.switch_to.alert.accept()
+        _, refusal = call(direct, "/nodes/north-2", token(), "DELETE")
+        assert refusal["error"]["code"] == "node_has_sources" and error_text() == refusal["error"]["message"], (error_text(), refusal)
+        driver.find_element(By.CSS_SELECTOR, 'tr[data-node="north-2"] button.drain').click()
+        driver.switch_to.alert.accept()
+        report = wait.until(EC.presence_of_element_located((By.ID, "drain-report")))
+        assert (report.get_attribute("data-moved"), report.get_attribute("data-stayed")) == ("1", "1"), report.text
+        assert [li.get_attribute("data-source") for li in report.find_elements(By.CSS_SELECTOR, "li")] == [yard, relay], report.text
+        assert report.find_element(By.CSS_SELECTOR, f'li[data-source="{relay}"]').get_attribute("data-reason") == "push"
+        assert "→ default" in report.find_element(By.CSS_SELECTOR, f'li[data-source="{yard}"]').text, report.text
+        wait.until(lambda _: node_states() == [("default", "active"), ("north-2", "draining")])
+        assert api(f"/sources/{yard}")["node"] == "default"
+        shot("nodes-drained")
+        driver.find_element(By.CSS_SELECTOR, 'tr[data-node="north-2"] button.undrain').click()
+        wait.until(lambda _: node_states() == [("default", "active"), ("north-2", "active")])
+        Select(driver.find_element(By.ID, "language")).select_by_value("zh")
+        wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, "main h1").text == "MediaMTX 节点")
+        assert driver.find_element(By.CSS_SELECTOR, 'nav a[href="#/nodes"]').text == "节点"
+        assert driver.find_element(By.CSS_SELECTOR, 'tr[data-node="north-2"] .badge').text == "正常"
+        shot("nodes-zh")
+        Select(driver.find_element(By.ID, "language")).select_by_value("en")
+        wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, "main h1").text == "MediaMTX nodes")
+
         # Every field of every main page has a label, and nothing is wider than a phone's screen.
         for name, (hash_route, element_id) in pages.items():
             go(hash_route, element_id)
@@ -510,7 +592,7 @@ def run(base, sim_base, whep_base, proxy, direct):
         webdriver.ActionChains(driver).send_keys(Keys.ENTER).perform()
         wait.until(EC.presence_of_element_located((By.ID, "sources")))
         wait.until(EC.text_to_be_present_in_element((By.ID, "who"), "carol (viewer)"))
-        assert not any(a.is_displayed() for a in driver.find_elements(By.CSS_SELECTOR, "nav a[data-admin]")), "viewers see no admin links"
+        assert not any(a.is_displayed() for a in driver.find_elements(By.CSS_SELECTOR, "nav a[data-admin], nav a[data-operator]")), "viewers see no admin links"
         go("#/users", "main")
         _, refusal = call(base, "/users", token())
         assert error_text() == refusal["error"]["message"], (error_text(), refusal)

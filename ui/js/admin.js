@@ -6,7 +6,8 @@ import { when } from "./stream.js";
 
 const ROLES = ["admin", "operator", "viewer"];
 const ACTIONS = ["auth.login", "source.create", "source.update", "source.delete", "source.enable", "source.disable", "publish_key.rotate",
-  "recording.start", "recording.stop", "asset.create", "asset.update", "asset.delete", "clip.create", "user.add", "user.update", "user.remove"];
+  "source.move", "recording.start", "recording.stop", "asset.create", "asset.update", "asset.delete", "clip.create", "node.create", "node.update",
+  "node.delete", "node.drain", "user.add", "user.update", "user.remove"];
 
 const roleSelect = (attributes, selected) =>
   h("select", attributes, ROLES.map((r) => h("option", { value: r, selected: r === selected }, t(`role.${r}`))));

@@ -3,11 +3,15 @@ import { auditPage, usersPage } from "./admin.js";
 import { api, liveEvents, session } from "./api.js";
 import { attempt, clearError, copyButton, field, h, leavePage, onLeave, pager, showError, table, tagList } from "./dom.js";
 import { language, setLanguage, t, translate } from "./i18n.js";
+import { listNodes, nodeOption, nodesPage } from "./nodes.js";
 import { assetStream, sourceStream, streamPanels, when } from "./stream.js";
 
 const main = document.getElementById("main");
 /** The signed-in user, asked for once per sign-in. */
 let me = null;
+
+/** Operators and admins: they may change sources and see the nodes. */
+const operates = () => me?.role === "admin" || me?.role === "operator";
 
 function showWho() {
   document.getElementById("who").textContent = me ? `${me.username} (${t(`role.${me.role}`)})` : "";
@@ -39,14 +43,22 @@ async function sourcesPage(query) {
   const params = new URLSearchParams({ with_status: "true", page, page_size: 25 });
   if (query.get("q")) params.set("q", query.get("q"));
   if (query.get("type")) params.set("type", query.get("type"));
-  const list = await api("GET", `/sources?${params}`);
+  if (query.get("node")) params.set("node", query.get("node"));
+  const [list, nodes] = await Promise.all([api("GET", `/sources?${params}`), operates() ? listNodes() : null]);
   const search = h("input", { type: "search", id: "source-search", value: query.get("q") || "", "aria-label": t("sources.search"), placeholder: t("sources.search") });
   const type = h("select", { id: "source-type", "aria-label": t("col.type") },
     h("option", { value: "" }, t("filter.all")), h("option", { value: "pull", selected: query.get("type") === "pull" }, "pull"),
     h("option", { value: "push", selected: query.get("type") === "push" }, "push"));
-  const apply = () => { location.hash = `#/sources?${new URLSearchParams({ q: search.value, type: type.value })}`; };
+  // The node filter: only for those who may list the nodes (and while a link asks for one).
+  const node = nodes || query.get("node") ? h("select", { id: "source-node-filter", "aria-label": t("col.node") },
+    h("option", { value: "" }, t("filter.allNodes")),
+    (nodes || [{ name: query.get("node") }]).map((n) => h("option", { value: n.name, selected: n.name === query.get("node") }, n.name))) : null;
+  const filters = (more = {}) => new URLSearchParams(Object.entries({ q: search.value, type: type.value, node: node?.value || "", ...more })
+    .filter(([k, v]) => v || k !== "node"));
+  const apply = () => { location.hash = `#/sources?${filters()}`; };
   search.addEventListener("change", apply);
   type.addEventListener("change", apply);
+  node?.addEventListener("change", apply);
 
   // A row's live cells, from a status of the index (the list's, or a live event's).
   const showStatus = (row, status, recording) => {
@@ -56,14 +68,16 @@ async function sourcesPage(query) {
     dot.title = status.ready ? t("live") : t("offline");
     row.querySelector(".readers").textContent = String(status.readers ?? 0);
     row.querySelector(".recording").replaceChildren(recording ? h("span", { class: "rec" }, t("rec")) : "");
+    row.querySelector(".node-down").hidden = !status.node_down;
   };
   const rows = list.items.map((s) => {
     const row = h("tr", { "data-path": s.path_name, "data-id": s.id },
       h("td", {}, h("a", { href: `#/sources/${s.id}` }, s.name)),
       h("td", {}, s.type),
       h("td", { class: "optional" }, h("code", {}, s.path_name)),
+      h("td", { class: "node" }, s.node),
       h("td", { class: "optional" }, s.protocol || ""),
-      h("td", {}, h("span", { class: "dot" })),
+      h("td", {}, h("span", { class: "dot" }), " ", h("span", { class: "badge down node-down", hidden: true }, t("nodeDown"))),
       h("td", { class: "readers" }),
       h("td", { class: "recording" }),
       h("td", { class: "optional" }, s.enabled ? t("yes") : t("no")));
@@ -71,9 +85,9 @@ async function sourcesPage(query) {
     return row;
   });
   const sources = h("table", { id: "sources" },
-    h("thead", {}, h("tr", {}, ["col.name", "col.type", "col.path", "col.protocol", "col.live", "col.readers", "col.recording", "col.enabled"]
-      .map((k, i) => h("th", { class: [2, 3, 7].includes(i) ? "optional" : null }, t(k))))),
-    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8 }, t("empty")))));
+    h("thead", {}, h("tr", {}, ["col.name", "col.type", "col.path", "col.node", "col.protocol", "col.live", "col.readers", "col.recording", "col.enabled"]
+      .map((k, i) => h("th", { class: [2, 4, 8].includes(i) ? "optional" : null }, t(k))))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 9 }, t("empty")))));
   // Status, readers and recording change in place as the index reports them; at each (re)connection of the
   // stream the page's rows are read again, for what happened while it was not connected.
   const rowOf = (path) => sources.querySelector(`tr[data-path="${CSS.escape(path)}"]`);
@@ -92,8 +106,8 @@ async function sourcesPage(query) {
   onLeave(() => events.close());
   return h("section", {},
     h("div", { class: "row" }, h("h1", {}, t("sources.title")), h("a", { href: "#/sources/new", id: "new-source" }, t("sources.new"))),
-    h("div", { class: "row" }, search, type), h("div", { class: "scroll" }, sources),
-    pager(list, (p) => `#/sources?${new URLSearchParams({ q: search.value, type: type.value, page: p })}`));
+    h("div", { class: "row" }, search, type, node), h("div", { class: "scroll" }, sources),
+    pager(list, (p) => `#/sources?${filters({ page: p })}`));
 }
 
 function pushPanel(pushURL) {
@@ -108,7 +122,11 @@ function pushPanel(pushURL) {
     h("p", {}, t("push.key"), ": ", h("code", { class: "url", id: "obs-key" }, key), " ", copyButton(key)));
 }
 
-function newSourcePage() {
+async function newSourcePage() {
+  // The node to place it on: automatic unless chosen; left out when the nodes cannot be listed (viewers).
+  const nodes = await listNodes();
+  const node = nodes ? field(t("new.node"), h("select", { name: "node", id: "source-node" },
+    h("option", { value: "" }, t("new.autoNode")), nodes.map(nodeOption))) : null;
   const url = h("input", { name: "url", id: "source-url", type: "url" });
   const urlLabel = field(t("new.url"), url);
   const type = h("select", { name: "type", id: "source-kind" }, h("option", { value: "pull" }, t("type.pull")), h("option", { value: "push" }, t("type.push")));
@@ -116,7 +134,7 @@ function newSourcePage() {
   const form = h("form", { id: "new-source-form" },
     h("h1", {}, t("new.title")),
     field(t("new.name"), h("input", { name: "name", id: "source-name", required: true, maxlength: 255 })),
-    field(t("new.type"), type), urlLabel,
+    field(t("new.type"), type), urlLabel, node,
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "record_enabled" }), t("new.record")),
     h("button", { type: "submit" }, t("new.create")));
   const result = h("div", {});
@@ -126,6 +144,7 @@ function newSourcePage() {
       const data = new FormData(form);
       const body = { name: data.get("name"), type: data.get("type"), record_enabled: data.get("record_enabled") === "on" };
       if (body.type === "pull") body.url = data.get("url");
+      if (data.get("node")) body.node = data.get("node");
       const source = await api("POST", "/sources", body);
       form.reset();
       urlLabel.hidden = false;
@@ -135,8 +154,9 @@ function newSourcePage() {
   return h("section", {}, form, result);
 }
 
-async function sourceDetailPage(id) {
-  const source = await api("GET", `/sources/${id}`);
+/** `moved`: the answer of a move just made here, shown above the page rendered anew. */
+async function sourceDetailPage(id, moved) {
+  const [source, nodes] = await Promise.all([api("GET", `/sources/${id}?with_status=true`), operates() ? listNodes() : null]);
   const action = (label, path, cls) => h("button", { type: "button", class: cls, onclick: () => attempt(async () => { await api("POST", path); route(); }) }, t(label));
   const remove = h("button", { type: "button", class: "danger", id: "delete-source" }, t("detail.delete"));
   remove.addEventListener("click", () => attempt(async () => {
@@ -145,12 +165,37 @@ async function sourceDetailPage(id) {
     location.hash = "#/sources";
   }));
   return h("section", {},
-    h("h1", {}, source.name), h("p", {}, h("code", {}, source.path_name)),
+    h("h1", {}, source.name),
+    h("p", {}, h("code", {}, source.path_name), ` · ${t("col.node")}: `, h("span", { id: "source-node" }, source.node),
+      source.status?.node_down ? [" ", h("span", { class: "badge down", id: "source-node-down" }, t("nodeDown"))] : null),
+    moved ? movedPanel(moved) : null,
     source.push_url ? pushPanel(source.push_url) : null,
+    moveForm(source, nodes),
     h("div", { class: "row" },
       source.enabled ? action("detail.disable", `/sources/${id}/disable`, "secondary") : action("detail.enable", `/sources/${id}/enable`),
       remove),
     await streamPanels(sourceStream(id), route));
+}
+
+/** Moving the source to another node (operators; only with another node to go to); the page is rendered anew with
+ * the answer. */
+function moveForm(source, nodes) {
+  const others = (nodes || []).filter((n) => n.name !== source.node);
+  if (!others.length) return null;
+  const target = h("select", { name: "node", id: "move-node", required: true }, others.map(nodeOption));
+  const form = h("form", { class: "inline", id: "move-source" }, field(t("move.title"), target), h("button", { type: "submit" }, t("move.submit")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(async () => route(await api("POST", `/sources/${source.id}/move`, { node: target.value })));
+  });
+  return form;
+}
+
+/** What a move did; a push source's encoder must follow it to the new push URL. */
+function movedPanel(moved) {
+  return h("div", { class: "panel", id: "move-result", role: "status" },
+    h("p", {}, `${t("move.done")}: `, h("code", {}, moved.previous_node), " → ", h("code", {}, moved.source.node)),
+    moved.push_url_changed ? h("p", { class: "notice", id: "push-url-changed" }, t("move.pushChanged")) : null);
 }
 
 async function assetsPage(query) {
@@ -210,7 +255,8 @@ async function assetDetailPage(id) {
 /** Counts renderings: a page that finishes loading after the user went on is dropped. */
 let routing = 0;
 
-async function route() {
+/** `state`: what an action hands the page it renders anew (a move's answer). */
+async function route(state) {
   const turn = ++routing;
   leavePage();
   clearError();
@@ -227,14 +273,16 @@ async function route() {
       showWho();
     }
     for (const link of document.querySelectorAll("[data-admin]")) link.hidden = me?.role !== "admin";
+    for (const link of document.querySelectorAll("[data-operator]")) link.hidden = !operates();
     const [, section, id] = path.split("/");
     let page;
     if (path === "/login") page = loginPage();
     else if (path === "/sources") page = await sourcesPage(query);
-    else if (path === "/sources/new") page = newSourcePage();
-    else if (section === "sources" && id) page = await sourceDetailPage(id);
+    else if (path === "/sources/new") page = await newSourcePage();
+    else if (section === "sources" && id) page = await sourceDetailPage(id, state);
     else if (path === "/assets") page = await assetsPage(query);
     else if (section === "assets" && id) page = await assetDetailPage(id);
+    else if (path === "/nodes") page = await nodesPage(me?.role === "admin");
     else if (path === "/users") page = await usersPage(route);
     else if (path === "/audit") page = await auditPage(query);
     else page = h("p", {}, t("empty"));
@@ -263,6 +311,6 @@ document.getElementById("logout").addEventListener("click", () => {
   showWho();
   location.hash = "#/login";
 });
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => route());
 translate();
 route();

@@ -7,11 +7,13 @@ import MediaMTX
 /// The design's bodies (§3.2, §7): `{stream_url, name[, tags]}` or `{source_id, name[, tags][, path]}`, with `type`
 /// and `source_type` optional (they can only be `stream`/`live`); `path`, when given, must be the source's path_name.
 struct CreateAssetRequest: StrictBody {
-    static let allowedKeys: Set<String> = ["type", "source_type", "name", "stream_url", "source_id", "path", "tags", "description"]
+    static let allowedKeys: Set<String> = ["type", "source_type", "name", "stream_url", "source_id", "path", "tags", "description", "node"]
     static let nullableKeys: Set<String> = ["description"]
     var type: String?
     var sourceType: String?
     var name: String?
+    /// With `stream_url`: the node of the new source (placement as for sources otherwise).
+    var node: String?
     var streamURL: String?
     var sourceID: String?
     var path: String?
@@ -19,7 +21,7 @@ struct CreateAssetRequest: StrictBody {
     var description: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, name, tags, description, path
+        case type, name, tags, description, path, node
         case sourceType = "source_type"
         case streamURL = "stream_url"
         case sourceID = "source_id"
@@ -68,11 +70,13 @@ struct AssetResponse: ResponseEncodable {
     var duration: Double?
     var format: String?
     var playbackURL: String?
+    /// The node of a live asset's source, or the node that recorded a clip's start.
+    var node: String?
     var createdAt: String
     var updatedAt: String
 
     enum CodingKeys: String, CodingKey {
-        case id, name, type, path, tags, description, start, duration, format
+        case id, name, type, path, tags, description, start, duration, format, node
         case sourceType = "source_type"
         case sourceID = "source_id"
         case playbackURL = "playback_url"
@@ -81,7 +85,8 @@ struct AssetResponse: ResponseEncodable {
     }
 
     /// A clip's `playback_url` carries `playbackToken` (a playback token for its path) when given.
-    init(_ a: MediaAsset, playbackAddress: String, playbackToken: String? = nil) {
+    init(_ a: MediaAsset, playbackAddress: String, playbackToken: String? = nil, node: String? = nil) {
+        self.node = node
         id = a.id.uuidString.lowercased()
         name = a.name
         type = a.type
@@ -116,6 +121,7 @@ struct AssetResponse: ResponseEncodable {
         try c.encodeIfPresent(duration, forKey: .duration)
         try c.encodeIfPresent(format, forKey: .format)
         try c.encodeIfPresent(playbackURL, forKey: .playbackURL)
+        try c.encode(node, forKey: .node)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
     }

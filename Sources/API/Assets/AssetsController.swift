@@ -55,8 +55,11 @@ struct AssetsController {
             // The new source's path_name is made by the server: there is none to give.
             if body.path != nil { throw APIError.invalidField("path", .pathWithStreamURL) }
             let streamURL = try SourceValidation.pullURL(url, allowLocal: allowLocalURLs, field: "stream_url")
-            asset = try await service.createFromURL(details, streamURL: streamURL)
+            let node = try body.node.map { try SourceValidation.nodeName($0, field: "node") }
+            asset = try await service.createFromURL(details, streamURL: streamURL, node: node)
         case (nil, let sourceID?):
+            // An existing source stays on its node (POST /api/v1/sources/:id/move moves it).
+            if body.node != nil { throw APIError.invalidField("node", .fieldIsFixed("node")) }
             asset = try await service.createFromSource(details, sourceID: try AssetValidation.sourceID(sourceID), path: body.path)
         case (nil, nil):
             throw APIError(.badRequest, code: "invalid_argument", message: .streamURLOrSourceID, field: "stream_url")
@@ -158,11 +161,15 @@ struct AssetsController {
     func respond(_ asset: MediaAsset) async throws -> AssetResponse {
         var token: String?
         var playbackAddress = ""
-        if let start = asset.clipStart, let path = asset.path {
-            token = try await access.playbackToken(path)
-            // The clip plays from the node that recorded its start.
-            playbackAddress = try await sources.playbackAddress(path: path, at: start.micros)
+        var node: MediaNode?
+        if let path = asset.path {
+            // A live asset is where its source is now; a clip plays from the node that recorded its start.
+            node = try await sources.recordingNode(path: path, at: asset.clipStart?.micros ?? Date().micros)
         }
-        return AssetResponse(asset, playbackAddress: playbackAddress, playbackToken: token)
+        if asset.clipStart != nil, let path = asset.path {
+            token = try await access.playbackToken(path)
+            playbackAddress = node?.playbackAddress ?? ""
+        }
+        return AssetResponse(asset, playbackAddress: playbackAddress, playbackToken: token, node: node?.name)
     }
 }

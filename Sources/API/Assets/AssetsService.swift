@@ -21,7 +21,7 @@ public struct AssetsService: Sendable {
 
     /// New stream: path_name → AddPath(stream_url) → source and asset rows in one transaction;
     /// if that transaction fails, DeletePath, so nothing is left behind (§3.2).
-    public func createFromURL(_ details: Details, streamURL: String) async throws -> MediaAsset {
+    public func createFromURL(_ details: Details, streamURL: String, node: String? = nil) async throws -> MediaAsset {
         let now = SourcesService.now()
         let assetID = UUID()
         let asset = { @Sendable (source: MediaSource) in
@@ -33,7 +33,7 @@ public struct AssetsService: Sendable {
         let source = try await sources.create(
             .init(
                 name: details.name, kind: .pull, url: streamURL, protocol: StreamProtocol.derive(fromURL: streamURL), enabled: true,
-                recordEnabled: false)
+                recordEnabled: false, node: node)
         ) { source, created in
             try await database.insertAsset(asset(source), withNewSource: source, announcing: [created])
         }

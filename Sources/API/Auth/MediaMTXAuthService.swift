@@ -94,8 +94,10 @@ struct MediaMTXAuthService: Sendable {
             guard let found else { return .deny("unknown node_token") }
             caller = found
         } else {
-            // Only while one node exists, and it has no token, may the caller go unnamed.
-            guard all.count == 1, let only = all.first, only.authToken == nil else {
+            // A caller without a token is the one node that has none (the single block's `default`, typically): a
+            // node given a token can't be taken for another that has one. With two or more tokenless nodes, none is.
+            let tokenless = all.filter { $0.authToken == nil }
+            guard tokenless.count == 1, let only = tokenless.first else {
                 return .deny("the asking node is not named: its authHTTPAddress needs ?node_token=")
             }
             caller = only

@@ -141,7 +141,12 @@ public struct Reconciler: Service {
                 }
                 health.error = error
             }
-            if health != node.health { try await database.saveNodeHealth(node.name, health) }
+            // Written when something but the check's time changed, and at least every 10 s (the time shows it is checked).
+            var unchanged = health
+            unchanged.checkedAt = node.health?.checkedAt ?? 0
+            if unchanged != node.health || now - (node.health?.checkedAt ?? 0) >= 10_000_000 {
+                try await database.saveNodeHealth(node.name, health)
+            }
         }
         return restarted
     }

@@ -56,6 +56,8 @@ public struct AppConfig: Sendable {
         /// `mediamtx.nodes`: the MediaMTX nodes declared in the file; empty: the addresses above are the one node
         /// `default`.
         public var nodes: [MediaNode] = []
+        /// The single block's node's `?node_token=` (its authHTTPAddress); empty: it asks without one.
+        public var authToken = ""
         /// A node unreachable this long is `down`.
         public var nodeDownAfter: Duration = .seconds(30)
         /// Re-place the pull sources of a `down` node on other active nodes.
@@ -67,7 +69,8 @@ public struct AppConfig: Sendable {
             return [
                 MediaNode(
                     name: MediaNode.defaultName, apiAddress: apiAddress, playbackAddress: playbackAddress, rtspAddress: rtspAddress,
-                    rtmpAddress: rtmpAddress, hlsAddress: hlsAddress, webrtcAddress: webrtcAddress, srtAddress: srtAddress)
+                    rtmpAddress: rtmpAddress, hlsAddress: hlsAddress, webrtcAddress: webrtcAddress, srtAddress: srtAddress,
+                    authToken: authToken.isEmpty ? nil : authToken)
             ]
         }
 

@@ -83,6 +83,10 @@ extension ConfigKey {
         .text(
             "mediamtx.hook_command", "MTX_COMPANION_MEDIAMTX_HOOK_COMMAND", \.mediamtx.hookCommand, emptyKeepsDefault: true,
             "the mtx-hook command line MediaMTX runs"),
+        .text(
+            "mediamtx.auth_token", "MTX_COMPANION_MEDIAMTX_AUTH_TOKEN", \.mediamtx.authToken,
+            check: { NodeDeclarations.tokenError($0) },
+            "optional: the `?node_token=` MediaMTX's authHTTPAddress carries, naming this node once others are added"),
         .duration(
             "mediamtx.node_down_after", "MTX_COMPANION_MEDIAMTX_NODE_DOWN_AFTER", \.mediamtx.nodeDownAfter,
             "a node whose API does not answer this long is `down`"),

@@ -8,8 +8,16 @@ enum NodeDeclarations {
     /// The keys of the single block that a node declares for itself.
     static let singleNodeKeys: Set<String> = [
         "mediamtx.api_address", "mediamtx.playback_address", "mediamtx.rtsp_address", "mediamtx.rtmp_address", "mediamtx.hls_address",
-        "mediamtx.webrtc_address", "mediamtx.srt_address",
+        "mediamtx.webrtc_address", "mediamtx.srt_address", "mediamtx.auth_token",
     ]
+
+    /// Why `token` can't be a node's auth token (it goes in a URL and is a secret), or nil; empty is allowed (none).
+    static func tokenError(_ token: String) -> String? {
+        guard !token.isEmpty else { return nil }
+        guard token.utf8.count >= 16, token.utf8.count <= 128, token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~".contains($0)) })
+        else { return "must be 16 to 128 characters of A-Z a-z 0-9 - _ . ~ (it goes in a URL)" }
+        return nil
+    }
 
     static let addressKeys: [(key: String, schemes: [String], path: WritableKeyPath<MediaNode, String> & Sendable)] = [
         ("api_address", ["http", "https"], \.apiAddress), ("playback_address", ["http", "https"], \.playbackAddress),
@@ -75,11 +83,10 @@ enum NodeDeclarations {
                 node.maxPaths = n
             }
             if let token = try text("auth_token") {
-                guard token.utf8.count >= 16, token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~".contains($0)) }) else {
-                    throw ConfigError(
-                        file: file, key: "\(prefix).auth_token", reason: "must be at least 16 characters of A-Z a-z 0-9 - _ . ~ (it goes in a URL)")
+                if let reason = tokenError(token), !token.isEmpty {
+                    throw ConfigError(file: file, key: "\(prefix).auth_token", reason: reason)
                 }
-                node.authToken = token
+                node.authToken = token.isEmpty ? nil : token
             }
             nodes.append(node)
         }

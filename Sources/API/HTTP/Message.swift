@@ -91,6 +91,7 @@ public enum Message: Sendable, Equatable {
     case pathWithStreamURL
     case unknownNode(String)
     case noNodeAvailable
+    case noNodeWithLabels
     case nodeHasSources(Int)
     case nodeExists(String)
     case notANodeName(String)
@@ -180,6 +181,7 @@ public enum Message: Sendable, Equatable {
         case .unknownNode(let name): return "There is no MediaMTX node named \"\(name)\" (GET /api/v1/nodes lists them)."
         case .noNodeAvailable:
             return "No MediaMTX node can take the source: every matching node is full (max_paths), draining or down."
+        case .noNodeWithLabels: return "No MediaMTX node carries all of these labels (GET /api/v1/nodes lists each node's labels)."
         case .nodeHasSources(let n): return "\(n) media source(s) are placed on this node: move them to another node first."
         case .nodeExists(let name): return "A node named \"\(name)\" already exists."
         case .notANodeName(let f): return "\(f) must be 1 to 63 of a-z, 0-9, '-' and '_', starting with a letter or digit."
@@ -258,6 +260,7 @@ public enum Message: Sendable, Equatable {
         case .noSegmentAt: return "该时间点没有录像。"
         case .unknownNode(let name): return "不存在名为“\(name)”的 MediaMTX 节点（GET /api/v1/nodes 可列出节点）。"
         case .noNodeAvailable: return "没有可以承载该媒体源的 MediaMTX 节点：符合条件的节点已满（max_paths）、正在排空或已离线。"
+        case .noNodeWithLabels: return "没有同时带有这些标签的 MediaMTX 节点（GET /api/v1/nodes 可查看各节点的标签）。"
         case .nodeHasSources(let n): return "该节点上有 \(n) 个媒体源，请先把它们迁移到其他节点。"
         case .nodeExists(let name): return "名为“\(name)”的节点已存在。"
         case .notANodeName(let f): return "\(f) 只能是 1 到 63 个 a-z、0-9、'-'、'_'，并以字母或数字开头。"

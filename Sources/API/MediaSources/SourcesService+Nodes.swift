@@ -74,11 +74,10 @@ extension SourcesService {
         return (try await nodes.node(name), until)
     }
 
-    /// The playback server of the node that recorded `path` at `time` (µs); a path no source placed: the node of the
-    /// only node, else the first by name.
-    func playbackAddress(path: String, at time: Int64) async throws -> String {
+    /// The node that held `path` at `time` (µs); nil for a path no source was placed with.
+    func recordingNode(path: String, at time: Int64) async throws -> MediaNode? {
         let placements = try await database.placements(paths: [path])[path] ?? []
-        if let name = placements.node(at: time) { return try await nodes.node(name).playbackAddress }
-        return try await nodes.all().first?.playbackAddress ?? ""
+        guard let name = placements.node(at: time) else { return nil }
+        return try await database.node(named: name)
     }
 }

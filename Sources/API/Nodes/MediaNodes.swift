@@ -73,7 +73,8 @@ public struct MediaNodes: Sendable {
         node.state(downAfter: downAfter, now: Date().micros)
     }
 
-    /// Where a new source goes (`NodePlacement`): 400 for an unknown `node`, 503 `no_node_available` when none has room.
+    /// Where a new source goes (`NodePlacement`): 400 for an unknown `node` or labels no node carries, 503
+    /// `no_node_available` when none of the matching nodes is active with room.
     func place(named: String?, labels: [String: String], excluding: Set<String> = []) async throws -> MediaNode {
         let nodes = try await all()
         let load = try await database.sourceCountsByNode()
@@ -82,6 +83,8 @@ public struct MediaNodes: Sendable {
                 among: nodes, named: named, labels: labels, load: load, downAfter: downAfter, now: Date().micros, excluding: excluding)
         } catch .unknownNode(let name) {
             throw ServiceError.invalid("node", .unknownNode(name))
+        } catch .noNodeWithLabels {
+            throw ServiceError.invalid("node_labels", .noNodeWithLabels)
         } catch .noNodeAvailable {
             throw ServiceError(.noNodeAvailable, .noNodeAvailable)
         }

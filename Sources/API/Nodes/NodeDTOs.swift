@@ -80,9 +80,9 @@ struct NodeRequest: StrictBody {
         }
         if let draining { node.draining = draining }
         if let authToken {
-            guard authToken.utf8.count >= 16, authToken.utf8.count <= 128,
-                authToken.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~".contains($0)) })
-            else { throw APIError.invalidField("auth_token", .tooShort("auth_token (A-Z a-z 0-9 - _ . ~)", min: 16)) }
+            guard !authToken.isEmpty, NodeDeclarations.tokenError(authToken) == nil else {
+                throw APIError.invalidField("auth_token", .tooShort("auth_token (A-Z a-z 0-9 - _ . ~)", min: 16))
+            }
             node.authToken = authToken
         }
     }
