@@ -223,24 +223,27 @@ struct BenchServer {
     let base: String
 
     /// `databaseURL`: the catalogue on PostgreSQL instead of a SQLite file in `dir`.
-    static func start(in dir: URL, settings: String, databaseURL: String? = nil) async throws -> BenchServer {
+    /// `mediamtx`: the `mediamtx` section's lines (two-space indented) instead of one node at a closed port.
+    static func start(in dir: URL, settings: String, databaseURL: String? = nil, mediamtx: String? = nil) async throws -> BenchServer {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let port = try freePort()
         try """
         server: {host: 127.0.0.1, port: \(port)}
         database: {path: \(dir.path)/bench.sqlite, url: "\(databaseURL ?? "")"}
         mediamtx:
-          api_address: http://127.0.0.1:1
-          rtsp_address: rtsp://127.0.0.1:8554
-          rtmp_address: rtmp://127.0.0.1:1935
-          hls_address: http://127.0.0.1:8888
-          webrtc_address: http://127.0.0.1:8889
-          srt_address: srt://127.0.0.1:8890
-          playback_address: http://127.0.0.1:9996
+        \(mediamtx ?? """
+              api_address: http://127.0.0.1:1
+              rtsp_address: rtsp://127.0.0.1:8554
+              rtmp_address: rtmp://127.0.0.1:1935
+              hls_address: http://127.0.0.1:8888
+              webrtc_address: http://127.0.0.1:8889
+              srt_address: srt://127.0.0.1:8890
+              playback_address: http://127.0.0.1:9996
+            """)
           record_path: /srv/rec/%path/%Y-%m-%d_%H-%M-%S-%f
           record_format: fmp4
           segment_duration: 2s
-          reconcile_interval: 0
+          reconcile_interval: \(mediamtx == nil ? "0" : "30s")
         auth: {jwt_secret: bench-jwt-secret-0123456789abcdef0123456789, bcrypt_cost: 10}
         \(settings)
         """.write(to: dir.appendingPathComponent("bench.yaml"), atomically: true, encoding: .utf8)

@@ -237,13 +237,17 @@ public struct Reconciler: Service {
         var report = Report()
         let client = nodes.client(node)
         if settings.manageHooks { report.hooksInstalled = try await installHooks(client) }
-        for source in all where source.node == node.name && source.enabled && !listing.configured.contains(source.pathName) {
+        // Each heal reads its source again first: a move (an operator, a drain, failover) since `all` was read must not
+        // be undone by a pass that saw the source where it was.
+        for candidate in all where candidate.node == node.name && candidate.enabled && !listing.configured.contains(candidate.pathName) {
+            guard let source = try await database.source(id: candidate.id), source.node == node.name, source.enabled else { continue }
             try await sources.ensurePath(source, on: client)
             logger.notice(
                 "re-added a path MediaMTX lost", metadata: ["path": "\(source.pathName)", "source": "\(source.id)", "node": "\(node.name)"])
             report.pathsReadded.append(source.pathName)
         }
-        for source in all where source.node != node.name && listing.configured.contains(source.pathName) {
+        for candidate in all where candidate.node != node.name && listing.configured.contains(candidate.pathName) {
+            guard let source = try await database.source(id: candidate.id), source.node != node.name else { continue }
             try await sources.deletePathIfPresent(source, on: client)
             logger.notice(
                 "removed a path from a node its source left",

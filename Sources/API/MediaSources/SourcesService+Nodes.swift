@@ -13,8 +13,10 @@ extension SourcesService {
         public var leftOnUnreachableNode = false
     }
 
-    /// Adds the path on `target`, deletes it on the source's node, then saves the new node; a failure of either
-    /// MediaMTX undoes what was done on the other, and a failure of the row write undoes both (nothing changed).
+    /// Adds the path on `target`, saves the new node, then deletes the path on the old node; a failure undoes what was
+    /// done before it (the old node refusing the delete puts the row and the target back), so nothing changed.
+    /// The row changes before the old path goes, so that a reconciler pass running alongside sees either the old
+    /// placement with the old path or the new one: whatever it heals is what the move does anyway.
     /// `oldNodeMayBeDown` (failover): a source whose node does not answer moves all the same.
     public func move(_ id: UUID, to target: String, oldNodeMayBeDown: Bool = false, excluding: Set<String> = []) async throws -> Move {
         let old = try await get(id)
@@ -30,32 +32,36 @@ extension SourcesService {
         let to = nodes.client(targetNode)
         let from = try await nodes.client(for: old)
         var result = Move(source: new, from: old.node)
-        if old.enabled {
-            try await ensurePath(new, on: to)
-            do {
-                try await deletePathIfPresent(old, on: from)
-            } catch MediaMTXError.unavailable(let detail) where oldNodeMayBeDown {
-                logger.warning(
-                    "moved a source off a node that does not answer; its path there is removed when it does",
-                    metadata: ["path": "\(old.pathName)", "node": "\(old.node)", "error": "\(detail)"])
-                result.leftOnUnreachableNode = true
-            } catch {
-                await compensate("deletePath \(new.pathName) on \(new.node)") { try await to.deletePath(new.pathName) }
-                throw error
-            }
-        }
+        if old.enabled { try await ensurePath(new, on: to) }
         do {
             try await database.updateSource(new)
         } catch {
-            logger.error("saving a moved source failed; putting it back", metadata: ["path": "\(old.pathName)", "error": "\(error)"])
-            if old.enabled {
-                if !result.leftOnUnreachableNode { await compensate("re-add \(old.pathName) on \(old.node)") { try await ensurePath(old, on: from) } }
-                await compensate("deletePath \(new.pathName) on \(new.node)") { try await to.deletePath(new.pathName) }
-            }
+            logger.error("saving a moved source failed; taking its new path back", metadata: ["path": "\(old.pathName)", "error": "\(error)"])
+            if old.enabled { await compensate("deletePath \(new.pathName) on \(new.node)") { try await to.deletePath(new.pathName) } }
             throw error
         }
-        logger.notice("source moved", metadata: ["path": "\(new.pathName)", "from": "\(old.node)", "to": "\(new.node)"])
-        return result
+        guard old.enabled else { return logged(result) }
+        do {
+            try await deletePathIfPresent(old, on: from)
+        } catch MediaMTXError.unavailable(let detail) where oldNodeMayBeDown {
+            logger.warning(
+                "moved a source off a node that does not answer; its path there is removed when it does",
+                metadata: ["path": "\(old.pathName)", "node": "\(old.node)", "error": "\(detail)"])
+            result.leftOnUnreachableNode = true
+        } catch {
+            logger.error("the old node refused to let the moved path go; moving back", metadata: ["path": "\(old.pathName)", "error": "\(error)"])
+            var back = old
+            back.updatedAt = Self.now()
+            await compensate("restore \(old.pathName) to \(old.node)") { try await database.updateSource(back) }
+            await compensate("deletePath \(new.pathName) on \(new.node)") { try await to.deletePath(new.pathName) }
+            throw error
+        }
+        return logged(result)
+    }
+
+    private func logged(_ move: Move) -> Move {
+        logger.notice("source moved", metadata: ["path": "\(move.source.pathName)", "from": "\(move.from)", "to": "\(move.source.node)"])
+        return move
     }
 
     // MARK: - Recordings across nodes
