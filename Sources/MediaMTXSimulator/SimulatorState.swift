@@ -269,9 +269,10 @@ public actor SimulatorState {
 
     // MARK: - Recordings
 
+    /// Only the page asked for is rendered: a node with thousands of paths and their segments answers each page quickly.
     func listRecordings(query: [String: String]) -> SimResponse {
-        let items = recordings.keys.sorted().filter { !(recordings[$0] ?? []).isEmpty }.map(recording)
-        return paginate(items, query: query)
+        let names = recordings.keys.sorted().filter { !(recordings[$0] ?? []).isEmpty }
+        return paginate(count: names.count, query: query) { recording(names[$0]) }
     }
 
     func getRecordings(_ name: String) -> SimResponse {
@@ -419,6 +420,11 @@ public actor SimulatorState {
 
     /// `page` (from 0) and `itemsPerPage` (default 100), answered as `{itemCount, pageCount, items}`.
     func paginate(_ items: [JSONValue], query: [String: String]) -> SimResponse {
+        paginate(count: items.count, query: query) { items[$0] }
+    }
+
+    /// A page of `count` items, `item(i)` rendering the i-th.
+    func paginate(count: Int, query: [String: String], item: (Int) -> JSONValue) -> SimResponse {
         var page = 0
         var perPage = 100
         if let p = query["page"] {
@@ -429,12 +435,12 @@ public actor SimulatorState {
             guard let v = Int(p), v > 0 else { return .error(400, "invalid items per page") }
             perPage = v
         }
-        let pageCount = (items.count + perPage - 1) / perPage
-        let slice = page * perPage < items.count ? Array(items[(page * perPage)..<min(items.count, (page + 1) * perPage)]) : []
+        let pageCount = (count + perPage - 1) / perPage
+        let slice = page * perPage < count ? ((page * perPage)..<min(count, (page + 1) * perPage)).map(item) : []
         return SimResponse(
             status: 200,
             body: .object([
-                ("itemCount", .number(Double(items.count))), ("pageCount", .number(Double(pageCount))), ("items", .array(slice)),
+                ("itemCount", .number(Double(count))), ("pageCount", .number(Double(pageCount))), ("items", .array(slice)),
             ]))
     }
 
