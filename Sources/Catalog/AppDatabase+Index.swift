@@ -313,6 +313,34 @@ extension AppDatabase {
         }
     }
 
+    public func segmentBatch(after cursor: SegmentCursor?, paths: [String]?, from: Int64?, to: Int64?, limit: Int) async throws -> [Segment] {
+        if let paths, paths.isEmpty { return [] }
+        return try await writer.read { db in
+            var conditions = ["state <> 'deleted'"]
+            var arguments: [any DatabaseValueConvertible] = []
+            if let cursor {
+                conditions.append("(path_name, start) > (?, ?)")
+                arguments += [cursor.path, cursor.start]
+            }
+            if let paths {
+                conditions.append("path_name IN (\(paths.map { _ in "?" }.joined(separator: ",")))")
+                arguments += paths
+            }
+            if let to {
+                conditions.append("start < ?")
+                arguments.append(to)
+            }
+            if let from {
+                conditions.append("(duration IS NULL OR start + CAST(duration * 1000000 AS INTEGER) > ?)")
+                arguments.append(from)
+            }
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM segments WHERE \(conditions.joined(separator: " AND ")) ORDER BY path_name, start LIMIT ?",
+                arguments: StatementArguments(arguments + [limit])
+            ).map(Self.segment)
+        }
+    }
+
     static func segment(_ row: Row) -> Segment {
         Segment(
             id: row["id"], pathName: row["path_name"], filePath: row["file_path"], start: row["start"], duration: row["duration"],

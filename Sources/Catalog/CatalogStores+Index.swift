@@ -26,6 +26,9 @@ public protocol IndexStore: Sendable {
     /// Segments overlapping `[from, to)` (a segment with no duration yet is open-ended), by path then start;
     /// deleted ones only with `includeDeleted`. `total` counts every match, not only the page.
     func segments(_ query: SegmentQuery) async throws -> Page<Segment>
+    /// Up to `limit` live segments after `cursor` in (path, start) order, of `paths` (nil: every path), overlapping
+    /// `[from, to)`: a listing streamed batch by batch, each batch one short read (no transaction held between them).
+    func segmentBatch(after cursor: SegmentCursor?, paths: [String]?, from: Int64?, to: Int64?, limit: Int) async throws -> [Segment]
     /// Every live (not deleted) segment of a path overlapping `[from, to)`, oldest first, for merging into sessions.
     func allSegments(path: String, from: Int64?, to: Int64?) async throws -> [Segment]
     /// True while a segment of the path is open (created, not yet complete).

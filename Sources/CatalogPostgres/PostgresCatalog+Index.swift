@@ -494,6 +494,36 @@ extension PostgresCatalog: IndexStore {
                 binds: bindings))
     }
 
+    public func segmentBatch(after cursor: SegmentCursor?, paths: [String]?, from: Int64?, to: Int64?, limit: Int) async throws -> [Segment] {
+        if let paths, paths.isEmpty { return [] }
+        var bindings = PostgresBindings()
+        var conditions = ["state <> 'deleted'"]
+        if let cursor {
+            bindings.append(cursor.path)
+            bindings.append(cursor.start)
+            conditions.append("(path_name, start) > ($\(bindings.count - 1), $\(bindings.count))")
+        }
+        if let paths {
+            bindings.append(paths)
+            conditions.append("path_name = ANY($\(bindings.count))")
+        }
+        if let to {
+            bindings.append(to)
+            conditions.append("start < $\(bindings.count)")
+        }
+        if let from {
+            bindings.append(from)
+            conditions.append("(duration IS NULL OR start + trunc(duration * 1000000)::bigint > $\(bindings.count))")
+        }
+        bindings.append(limit)
+        return try await fetchSegments(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(Self.segmentColumns) FROM segments WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY path_name, start LIMIT $\(bindings.count)
+                    """, binds: bindings))
+    }
+
     public func isRecording(path: String) async throws -> Bool {
         try await !client.query("SELECT 1 FROM segments WHERE path_name = \(path) AND state = 'recording' LIMIT 1", logger: logger).collect()
             .isEmpty

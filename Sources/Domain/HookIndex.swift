@@ -114,6 +114,17 @@ public struct HistoryEvent: Sendable, Equatable {
     }
 }
 
+/// Where a streamed listing of segments goes on: after this path's segment that started at `start`.
+public struct SegmentCursor: Sendable, Equatable {
+    public var path: String
+    public var start: Int64
+
+    public init(path: String, start: Int64) {
+        self.path = path
+        self.start = start
+    }
+}
+
 public struct SegmentQuery: Sendable {
     public var path: String?
     public var from: Int64?

@@ -9,7 +9,10 @@ import GRDB
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtx-bench", abstract: "Print benchmark figures.",
-        subcommands: [AssetTags.self, AuthBench.self, BackendsBench.self, HooksBench.self, NodesBench.self, SegmentsBench.self, WebhooksBench.self]
+        subcommands: [
+            AssetTags.self, AuthBench.self, BackendsBench.self, ExportBench.self, HooksBench.self, NodesBench.self, SegmentsBench.self,
+            WebhooksBench.self,
+        ]
     )
 }
 

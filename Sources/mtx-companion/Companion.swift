@@ -208,16 +208,31 @@ func format(_ micros: Int64?) -> String {
 }
 
 struct Segments: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List indexed recording segments of a path.")
+    static let configuration = CommandConfiguration(
+        abstract: "List indexed recording segments of a path, or export every path's (--format csv|ndjson) as the API's export does.")
     @OptionGroup var options: ConfigOptions
-    @Option(help: "MediaMTX path name, e.g. live/cam-1a2b3c4d.") var path: String
+    @Option(help: "MediaMTX path name, e.g. live/cam-1a2b3c4d (with --format: optional, every path without it).") var path: String?
     @Option(help: "Only segments overlapping from this time (RFC 3339 or unix seconds).") var from: String?
     @Option(help: "Only segments starting before this time.") var to: String?
-    @Option(help: "At most this many segments.") var limit = 1000
+    @Option(help: "At most this many segments (the table and --json).") var limit = 1000
     @Flag(help: "One JSON object per line.") var json = false
+    @Option(name: .customLong("format"), help: "csv or ndjson: every matching segment, streamed (GET /api/v1/recordings/export's rows).")
+    var exportFormat: String?
 
     func run() async throws {
         let database = try await options.openCatalog()
+        if let exportFormat {
+            guard let chosen = RecordingsExport.Format(rawValue: exportFormat) else { throw ValidationError("--format is csv or ndjson") }
+            let export = RecordingsExport(database: database)
+            try await export.write(
+                chosen, paths: path.map { [$0] }, from: try from.map(parseTime)?.micros, to: try to.map(parseTime)?.micros
+            ) { buffer in
+                FileHandle.standardOutput.write(Data(buffer.readableBytesView))
+            }
+            await database.shutdown()
+            return
+        }
+        guard let path else { throw ValidationError("--path is required without --format") }
         let page = try await database.segments(
             SegmentQuery(
                 path: path, from: try from.map(parseTime)?.micros, to: try to.map(parseTime)?.micros, pageSize: limit

@@ -144,6 +144,10 @@ struct IndexCommandTests {
         let none = try await cli.run(
             ["segments", "--env", "test", "--path", "live/cli", "--from", "2026-11-18T12:00:00Z"], environment: env, in: repositoryRoot)
         #expect(none.output.contains("0 of 0 segment(s)"))
+        let csv = try await cli.run(["segments", "--env", "test", "--format", "csv"], environment: env, in: repositoryRoot)
+        #expect(csv.status == 0, "\(csv.output)")
+        #expect(csv.output.contains("path_name,source_id,node,start,end,duration,size,state,file_path\r\n"))
+        #expect(csv.output.contains("live/cli,,,2026-11-18T11:06:40.000000Z,2026-11-18T11:06:42.000000Z,2.0,4242,complete,"))
         let events = try await cli.run(["events", "--env", "test", "--path", "live/cli"], environment: env, in: repositoryRoot)
         #expect(events.status == 0)
         #expect(events.output.contains("segment-create"))

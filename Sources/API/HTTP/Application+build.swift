@@ -140,7 +140,8 @@ public func buildRouter(_ app: AppServices) async throws -> (router: AppRouter, 
         .addRoutes(to: router)
     RetentionController(service: app.retention).addRoutes(to: router)
     EventStreamController(bus: bus, heartbeat: .seconds(15)).addRoutes(to: router.group("api/v1/events"))
-    RecordingsController(service: RecordingsService(database: app.database)).addRoutes(to: router.group("api/v1/recordings"))
+    RecordingsController(service: RecordingsService(database: app.database), export: RecordingsExport(database: app.database)).addRoutes(
+        to: router.group("api/v1/recordings"))
     OpenAPIController(path: InstalledPaths.resolve(config.server.openAPIFile)).addRoutes(to: router)
     // Last: it wraps only the router's not-found answer.
     router.add(middleware: MethodNotAllowedMiddleware<AppRequestContext>(router.routes.map { ($0.path.description, $0.method.rawValue) }))
