@@ -94,6 +94,49 @@ public enum RFC3339 {
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         let secondOfDay = Int(seconds - Int64(days) * 86_400)
         let (y, m, d) = civilFromDays(days)
+        if (0...9999).contains(y) {
+            // Written digit by digit into the string's own storage: this runs twice per row of an export.
+            var digits = fraction
+            var length = 20
+            if fixedFraction {
+                length = 27
+            } else if fraction != 0 {
+                length = 21
+                var kept = 6
+                while digits % 10 == 0 {
+                    digits /= 10
+                    kept -= 1
+                }
+                length += kept
+            }
+            let fractionDigits = fixedFraction ? 6 : length - 21
+            return String(unsafeUninitializedCapacity: length) { buffer in
+                func put(_ value: Int, _ at: Int, _ width: Int) {
+                    var v = value
+                    for i in stride(from: at + width - 1, through: at, by: -1) {
+                        buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                        v /= 10
+                    }
+                }
+                put(y, 0, 4)
+                buffer[4] = UInt8(ascii: "-")
+                put(m, 5, 2)
+                buffer[7] = UInt8(ascii: "-")
+                put(d, 8, 2)
+                buffer[10] = UInt8(ascii: "T")
+                put(secondOfDay / 3600, 11, 2)
+                buffer[13] = UInt8(ascii: ":")
+                put(secondOfDay / 60 % 60, 14, 2)
+                buffer[16] = UInt8(ascii: ":")
+                put(secondOfDay % 60, 17, 2)
+                if fractionDigits > 0 {
+                    buffer[19] = UInt8(ascii: ".")
+                    put(fixedFraction ? fraction : digits, 20, fractionDigits)
+                }
+                buffer[length - 1] = UInt8(ascii: "Z")
+                return length
+            }
+        }
         let base = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
         var frac = pad(fraction, 6)
         if fixedFraction { return base + "." + frac + "Z" }

@@ -202,5 +202,16 @@ struct RFC3339Tests {
         #expect(RFC3339.format(Date(timeIntervalSince1970: 1_795_636_967.294696)) == "2026-11-25T20:02:47.294696Z")
         #expect(RFC3339.format(Date(timeIntervalSince1970: 1_795_636_967)) == "2026-11-25T20:02:47Z")
         #expect(RFC3339.format(Date(timeIntervalSince1970: 1_795_636_967.5), fixedFraction: true) == "2026-11-25T20:02:47.500000Z")
+        func at(_ micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
+        #expect(RFC3339.format(at(1_795_636_967_050_000)) == "2026-11-25T20:02:47.05Z")
+        #expect(RFC3339.format(at(1_795_636_967_000_001)) == "2026-11-25T20:02:47.000001Z")
+        #expect(RFC3339.format(at(1_795_636_967_000_001), fixedFraction: true) == "2026-11-25T20:02:47.000001Z")
+        #expect(RFC3339.format(at(0), fixedFraction: true) == "1970-01-01T00:00:00.000000Z")
+        #expect(RFC3339.format(at(-1)) == "1969-12-31T23:59:59.999999Z")
+        #expect(RFC3339.format(at(4_102_444_799_999_999)) == "2099-12-31T23:59:59.999999Z")
+        // Every format reads back as the same instant.
+        for micros in stride(from: Int64(-86_400_000_000), to: 4_102_444_800_000_000, by: 97_654_321_987) {
+            #expect(RFC3339.parse(RFC3339.format(at(micros))).map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) } == micros)
+        }
     }
 }

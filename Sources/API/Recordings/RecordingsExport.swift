@@ -71,28 +71,55 @@ struct ExportRow {
     let node: String?
 
     var ndjson: String {
-        var out = #"{"path_name":"# + Self.json(segment.pathName)
-        out += #","source_id":"# + (sourceID.map { "\"" + $0.uuidString.lowercased() + "\"" } ?? "null")
-        out += #","node":"# + (node.map(Self.json) ?? "null")
-        out += #","start":""# + Timestamp.format(micros: segment.start) + "\""
-        out += #","end":"# + (segment.end.map { "\"" + Timestamp.format(micros: $0) + "\"" } ?? "null")
-        out += #","duration":"# + (segment.duration.map { String($0) } ?? "null")
-        out += #","size":"# + (segment.size.map { String($0) } ?? "null")
-        out += #","state":""# + segment.state.rawValue + "\""
-        out += #","file_path":"# + (segment.filePath.map(Self.json) ?? "null")
-        return out + "}\n"
+        var out = #"{"path_name":"#
+        out.reserveCapacity(256)
+        out += Self.json(segment.pathName)
+        out += #","source_id":"#
+        if let sourceID { out += "\"" + sourceID.uuidString.lowercased() + "\"" } else { out += "null" }
+        out += #","node":"#
+        out += node.map(Self.json) ?? "null"
+        out += #","start":""#
+        out += Timestamp.format(micros: segment.start)
+        out += #"","end":"#
+        if let end = segment.end { out += "\"" + Timestamp.format(micros: end) + "\"" } else { out += "null" }
+        out += #","duration":"#
+        out += segment.duration.map { String($0) } ?? "null"
+        out += #","size":"#
+        out += segment.size.map { String($0) } ?? "null"
+        out += #","state":""#
+        out += segment.state.rawValue
+        out += #"","file_path":"#
+        out += segment.filePath.map(Self.json) ?? "null"
+        out += "}\n"
+        return out
     }
 
     var csv: String {
-        [
-            Self.csv(segment.pathName), sourceID?.uuidString.lowercased() ?? "", node.map(Self.csv) ?? "", Timestamp.format(micros: segment.start),
-            segment.end.map { Timestamp.format(micros: $0) } ?? "", segment.duration.map { String($0) } ?? "", segment.size.map { String($0) } ?? "",
-            segment.state.rawValue, segment.filePath.map(Self.csv) ?? "",
-        ].joined(separator: ",") + "\r\n"
+        var out = Self.csv(segment.pathName)
+        out.reserveCapacity(200)
+        out += ","
+        if let sourceID { out += sourceID.uuidString.lowercased() }
+        out += ","
+        if let node { out += Self.csv(node) }
+        out += ","
+        out += Timestamp.format(micros: segment.start)
+        out += ","
+        if let end = segment.end { out += Timestamp.format(micros: end) }
+        out += ","
+        if let duration = segment.duration { out += String(duration) }
+        out += ","
+        if let size = segment.size { out += String(size) }
+        out += ","
+        out += segment.state.rawValue
+        out += ","
+        if let file = segment.filePath { out += Self.csv(file) }
+        out += "\r\n"
+        return out
     }
 
     /// A JSON string literal: quotes, backslashes and control characters escaped.
     static func json(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
