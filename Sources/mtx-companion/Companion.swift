@@ -136,6 +136,8 @@ struct Reconcile: AsyncParsableCommand {
             let report = try await services.reconciler.reconcileOnce()
             print(report)
             for path in report.pathsReadded { print("re-added path \(path)") }
+            for path in report.pathsRemoved { print("removed path \(path) from a node its source left") }
+            for node in report.unreachable { print("node \(node) did not answer") }
             for hook in report.hooksInstalled { print("installed hook \(hook)") }
         } catch {
             try await services.httpClient.shutdown()

@@ -4,7 +4,7 @@ MediaMTX simulator, each started here on free ports with a fresh SQLite file. Th
 stand-in on the WebRTC address records the WHEP offer the page sends and refuses it, so the page must fall back to
 MediaMTX's player link. Screenshots of the main pages at 1280x800 (and one at phone width) go to screenshots/
 (ignored by git). Run by scripts/test.sh after `swift build --build-tests`."""
-import datetime, http.server, json, os, shutil, socket, subprocess, tempfile, threading, time, urllib.error, urllib.request
+import datetime, http.server, json, os, re, shutil, socket, subprocess, tempfile, threading, time, urllib.error, urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
@@ -19,6 +19,10 @@ BIN = os.path.join(ROOT, ".build", "debug")
 SHOTS = os.path.join(ROOT, "screenshots")
 PASSWORD = "admin password 1"
 WHEP_REFUSAL = "this test's stand-in serves no WebRTC"
+# The browser's time zone (set through DevTools): times show in it, UTC on hover. China keeps no summer time.
+BROWSER_ZONE, BROWSER_OFFSET = "Asia/Shanghai", datetime.timezone(datetime.timedelta(hours=8))
+HUMAN_SIZE = r"\d+(\.\d)? (KB|MB|GB)"
+HUMAN_DURATION = r"\d+\.\d s|\d+ min \d\d s|\d+ h \d\d min"
 
 
 def free_port():
@@ -205,6 +209,13 @@ def moment(text):
     return datetime.datetime.fromisoformat(text).timestamp()
 
 
+def shown_times(text):
+    """An API time as the page shows it in the browser's zone, and in UTC (the hover text, and the text with the UTC
+    setting on)."""
+    at = datetime.datetime.fromisoformat(text)
+    return at.astimezone(BROWSER_OFFSET).strftime("%Y-%m-%d %H:%M:%S"), at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def unlabelled(driver):
     """Form fields of the page with no name for assistive technology (no label, aria-label or aria-labelledby)."""
     return driver.execute_script("""
@@ -222,6 +233,7 @@ def run(base, sim_base, whep_base, proxy, direct, second_node):
         options.add_argument(argument)
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     driver = webdriver.Chrome(options=options, service=service)
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": BROWSER_ZONE})
     wait = WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException])  # pages redraw as events arrive
     os.makedirs(SHOTS, exist_ok=True)
     pages = {}  # the main pages' routes, for the label and phone-width checks
@@ -363,6 +375,62 @@ def run(base, sim_base, whep_base, proxy, direct, second_node):
         assert len(answer.read()) > 1000, "the playback URL serves the recording"
         shot("source-recordings", "timeline-panel")
 
+        # Readable values: the segments' sizes in KB/MB/GB and durations as "2.0 s"; their start in the browser's zone
+        # with the UTC time on hover. The header's setting shows times in UTC (the local time on hover), and is kept.
+        segments = api(f"/sources/{source_id}/record/files?page_size=50")["items"]
+        cells = lambda: [[td.text for td in r.find_elements(By.TAG_NAME, "td")] for r in driver.find_elements(By.CSS_SELECTOR, "#segments tbody tr")]
+        first_start = lambda: (cells() or [[None]])[0][0]
+        local, utc = shown_times(segments[0]["start"])
+        wait.until(lambda _: first_start() == local)
+        for (_, length, size, _), segment in zip(cells(), segments, strict=True):
+            assert re.fullmatch(HUMAN_SIZE, size) and re.fullmatch(HUMAN_DURATION, length), (size, length)
+            assert abs(float(length.removesuffix(" s")) - segment["duration"]) <= 0.051, (length, segment["duration"])
+        assert driver.find_element(By.CSS_SELECTOR, "#segments tbody td.start time").get_attribute("title") == utc
+        completed = driver.find_element(By.CSS_SELECTOR, '#events tr[data-type="segment-complete"] td:last-child').text
+        assert re.search(rf"(^|· )({HUMAN_DURATION})$", completed), completed
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", driver.find_element(By.CSS_SELECTOR, "#events td time").get_attribute("title"))
+        driver.find_element(By.ID, "utc-times").click()
+        wait.until(lambda _: first_start() == utc)
+        assert driver.find_element(By.CSS_SELECTOR, "#segments tbody td.start time").get_attribute("title") == f"{local} ({BROWSER_ZONE})"
+        driver.refresh()
+        wait.until(lambda _: first_start() == utc)
+        assert driver.find_element(By.ID, "utc-times").is_selected(), "the setting is kept"
+        shot("source-segments-utc", "segments-panel")
+        driver.find_element(By.ID, "utc-times").click()
+        wait.until(lambda _: first_start() == local)
+
+        # Storage: a bar per source, largest first, with its size, hours and segments; an admin sets the recorded
+        # source's retention to 7 days in place, a bad value gets the API's message, and "Use default" undoes it.
+        listing = go("#/storage", "storage")
+        pages["storage"] = "#/storage", "storage"
+        sizes = [int(li.get_attribute("data-bytes")) for li in listing.find_elements(By.CSS_SELECTOR, "li[data-source]")]
+        assert len(sizes) == len(api("/storage")["items"]) >= 2 and sizes == sorted(sizes, reverse=True), sizes
+        row = listing.find_element(By.CSS_SELECTOR, f'li[data-source="{source_id}"]')
+        assert listing.find_element(By.CSS_SELECTOR, "li[data-source]") == row, "the recorded source is the largest"
+        assert row.find_element(By.CSS_SELECTOR, ".bar .fill").size["width"] > 0, "its bar is drawn"
+        figures = row.find_element(By.CSS_SELECTOR, ".figures").text
+        assert re.fullmatch(rf"({HUMAN_SIZE}) · ({HUMAN_DURATION}) · 2 segments", figures), figures
+        assert re.match(rf"Total: ({HUMAN_SIZE}) · ", driver.find_element(By.ID, "storage-total").text)
+        retention = lambda: api(f"/sources/{source_id}/retention")
+        default_days = retention()["default_days"]
+        field = row.find_element(By.CSS_SELECTOR, "input.retention-days")
+        assert field.get_attribute("value") == str(default_days)
+        field.clear()
+        field.send_keys("7")
+        row.find_element(By.CSS_SELECTOR, "form.retention button[type=submit]").click()
+        wait.until(lambda _: retention()["retention_days"] == 7)
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, f'li[data-source="{source_id}"] .retention-status'), "7 days (own setting)"))
+        field.clear()
+        field.send_keys("1.5")
+        row.find_element(By.CSS_SELECTOR, "form.retention button[type=submit]").click()
+        _, refusal = call(direct, f"/sources/{source_id}/retention", token(), "PUT", {"retention_days": 1.5})
+        assert error_text() == refusal["error"]["message"], (error_text(), refusal)
+        assert retention()["retention_days"] == 7
+        shot("storage")
+        row.find_element(By.CSS_SELECTOR, "button.use-default").click()
+        wait.until(lambda _: retention()["retention_days"] is None)
+        wait.until(lambda _: field.get_attribute("value") == str(default_days))
+
         # Stream assets, both ways.
         go("#/assets", "asset-from-url")
         pages["assets"] = "#/assets", "asset-from-url"
@@ -482,6 +550,8 @@ def run(base, sim_base, whep_base, proxy, direct, second_node):
         pages["audit"] = "#/audit", "audit"
         rows = driver.find_elements(By.CSS_SELECTOR, '#audit tbody tr[data-action="auth.login"]')
         assert any("user admin" in r.text and r.get_attribute("data-outcome") == "ok" for r in rows), [r.text for r in rows]
+        stamp = rows[0].find_element(By.TAG_NAME, "time")
+        assert (stamp.text, stamp.get_attribute("title")) == shown_times(stamp.get_attribute("datetime")), stamp.get_attribute("outerHTML")
         shot("audit")
         filters = driver.find_element(By.ID, "audit-filters")
         Select(filters.find_element(By.NAME, "action")).select_by_value("auth.login")
@@ -596,6 +666,10 @@ def run(base, sim_base, whep_base, proxy, direct, second_node):
         go("#/users", "main")
         _, refusal = call(base, "/users", token())
         assert error_text() == refusal["error"]["message"], (error_text(), refusal)
+        # Viewers read the storage page and each retention, with nothing to change it.
+        listing = go("#/storage", "storage")
+        assert listing.find_element(By.CSS_SELECTOR, f'li[data-source="{source_id}"] .retention').text.startswith("Retention: ")
+        assert not listing.find_elements(By.CSS_SELECTOR, "form, input, button"), "viewers get no retention control"
 
         # Chinese.
         go("#/sources", "sources")
@@ -604,6 +678,12 @@ def run(base, sim_base, whep_base, proxy, direct, second_node):
         assert driver.find_element(By.CSS_SELECTOR, "nav a").text == "媒体源"
         assert driver.find_element(By.ID, "who").text == "carol (查看者)"
         shot("sources-zh")
+        go("#/storage", "storage")
+        assert driver.find_element(By.CSS_SELECTOR, "main h1").text == "录像存储"
+        assert driver.find_element(By.CSS_SELECTOR, 'nav a[href="#/storage"]').text == "存储"
+        figures = driver.find_element(By.CSS_SELECTOR, f'#storage li[data-source="{source_id}"] .figures').text
+        assert re.fullmatch(rf"({HUMAN_SIZE}) · \d+\.\d 秒 · 2 个分段", figures), figures
+        shot("storage-zh")
         print("browser tests: passed (screenshots in screenshots/)")
     finally:
         driver.quit()

@@ -2,12 +2,12 @@
 import { api } from "./api.js";
 import { attempt, field, h, pager, table } from "./dom.js";
 import { t } from "./i18n.js";
-import { when } from "./stream.js";
+import { fromInputTime, inputTime, when, zoneLabel } from "./format.js";
 
 const ROLES = ["admin", "operator", "viewer"];
 const ACTIONS = ["auth.login", "source.create", "source.update", "source.delete", "source.enable", "source.disable", "publish_key.rotate",
   "source.move", "recording.start", "recording.stop", "asset.create", "asset.update", "asset.delete", "clip.create", "node.create", "node.update",
-  "node.delete", "node.drain", "user.add", "user.update", "user.remove"];
+  "node.delete", "node.drain", "source.retention", "user.add", "user.update", "user.remove"];
 
 const roleSelect = (attributes, selected) =>
   h("select", attributes, ROLES.map((r) => h("option", { value: r, selected: r === selected }, t(`role.${r}`))));
@@ -66,10 +66,10 @@ export async function usersPage(reload) {
 
 export async function auditPage(query) {
   const keys = ["username", "action", "target_id", "outcome", "from", "to"];
-  // Times are typed as UTC without a zone (datetime-local); the API wants RFC 3339.
-  const utc = (value) => `${value.length === 16 ? `${value}:00` : value}Z`;
+  // Times are typed in the zone times are shown in (datetime-local, no zone); the link and the API hold RFC 3339 UTC.
+  const rfc3339 = (value) => (/(Z|[+-]\d\d:\d\d)$/.test(value) ? value : fromInputTime(value));
   const params = new URLSearchParams({ page: query.get("page") || 1, page_size: 25 });
-  for (const key of keys) if (query.get(key)) params.set(key, key === "from" || key === "to" ? utc(query.get(key)) : query.get(key));
+  for (const key of keys) if (query.get(key)) params.set(key, key === "from" || key === "to" ? rfc3339(query.get(key)) : query.get(key));
   const list = await api("GET", `/audit?${params}`);
   const value = (key) => query.get(key) || "";
   const choice = (name, all, options) => h("select", { name }, h("option", { value: "" }, t(all)),
@@ -79,10 +79,11 @@ export async function auditPage(query) {
     field(t("col.action"), choice("action", "audit.anyAction", ACTIONS.map((a) => [a, a]))),
     field(t("audit.target"), h("input", { name: "target_id", value: value("target_id") })),
     field(t("col.outcome"), choice("outcome", "audit.anyOutcome", ["ok", "denied", "failed"].map((o) => [o, t(`outcome.${o}`)]))),
-    field(t("audit.from"), h("input", { name: "from", type: "datetime-local", step: 1, value: value("from") })),
-    field(t("audit.to"), h("input", { name: "to", type: "datetime-local", step: 1, value: value("to") })),
+    field(`${t("audit.from")} (${zoneLabel()})`, h("input", { name: "from", type: "datetime-local", step: 1, value: inputTime(rfc3339(value("from"))) })),
+    field(`${t("audit.to")} (${zoneLabel()})`, h("input", { name: "to", type: "datetime-local", step: 1, value: inputTime(rfc3339(value("to"))) })),
     h("button", { type: "submit" }, t("audit.filter")));
-  const chosen = () => new URLSearchParams([...new FormData(filters)].filter(([, v]) => v));
+  const chosen = () => new URLSearchParams([...new FormData(filters)].filter(([, v]) => v)
+    .map(([k, v]) => [k, k === "from" || k === "to" ? fromInputTime(v) || v : v]));
   filters.addEventListener("submit", (event) => {
     event.preventDefault();
     location.hash = `#/audit?${chosen()}`;

@@ -2,9 +2,11 @@
 import { auditPage, usersPage } from "./admin.js";
 import { api, liveEvents, session } from "./api.js";
 import { attempt, clearError, copyButton, field, h, leavePage, onLeave, pager, showError, table, tagList } from "./dom.js";
+import { duration, setUTCTimes, utcTimes, when } from "./format.js";
 import { language, setLanguage, t, translate } from "./i18n.js";
 import { listNodes, nodeOption, nodesPage } from "./nodes.js";
-import { assetStream, sourceStream, streamPanels, when } from "./stream.js";
+import { storagePage } from "./storage.js";
+import { assetStream, sourceStream, streamPanels } from "./stream.js";
 
 const main = document.getElementById("main");
 /** The signed-in user, asked for once per sign-in. */
@@ -245,7 +247,7 @@ async function assetDetailPage(id) {
     h("div", { class: "row" },
       asset.source_id ? h("a", { href: `#/sources/${asset.source_id}`, id: "asset-source" }, t("asset.source")) : null, remove),
     clip ? h("div", { class: "panel", id: "clip-panel" }, h("h2", {}, t("asset.clip")),
-      h("p", {}, `${t("col.start")}: ${when(asset.start)} · ${t("col.duration")}: ${asset.duration} · ${asset.format}`),
+      h("p", {}, `${t("col.start")}: `, when(asset.start), ` · ${t("col.duration")}: ${duration(asset.duration)} · ${asset.format}`),
       h("video", { id: "clip-player", controls: true, preload: "metadata", src: asset.playback_url }))
       : await streamPanels(assetStream(asset), route));
 }
@@ -282,6 +284,7 @@ async function route(state) {
     else if (section === "sources" && id) page = await sourceDetailPage(id, state);
     else if (path === "/assets") page = await assetsPage(query);
     else if (section === "assets" && id) page = await assetDetailPage(id);
+    else if (path === "/storage") page = await storagePage(operates());
     else if (path === "/nodes") page = await nodesPage(me?.role === "admin");
     else if (path === "/users") page = await usersPage(route);
     else if (path === "/audit") page = await auditPage(query);
@@ -303,6 +306,13 @@ picker.addEventListener("change", () => {
   setLanguage(picker.value);
   translate();
   showWho();
+  route();
+});
+// Times in the viewer's zone, or in UTC: kept in the browser, every page rendered anew when it changes.
+const utcSwitch = document.getElementById("utc-times");
+utcSwitch.checked = utcTimes;
+utcSwitch.addEventListener("change", () => {
+  setUTCTimes(utcSwitch.checked);
   route();
 });
 document.getElementById("logout").addEventListener("click", () => {

@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { attempt, copyButton, field, h, table } from "./dom.js";
 import { t } from "./i18n.js";
-import { when } from "./stream.js";
+import { bytes, when } from "./format.js";
 
 const ADDRESSES = [["api_address", "http://10.0.1.10:9997"], ["playback_address", "http://10.0.1.10:9996"],
   ["rtsp_address", "rtsp://north-1.example.com:8554"], ["rtmp_address", "rtmp://north-1.example.com:1935"],
@@ -16,15 +16,6 @@ export const listNodes = () => api("GET", "/nodes").then((list) => list.items, (
 export const nodeOption = (n) => h("option", { value: n.name }, n.state === "active" ? n.name : `${n.name} (${t(`nodeState.${n.state}`)})`);
 
 const stateBadge = (state) => h("span", { class: `badge ${state}` }, t(`nodeState.${state}`));
-
-/** 1234567 → "1.2 MB". */
-function bytes(n) {
-  if (n == null) return "—";
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) { n /= 1000; i += 1; }
-  return `${i ? n.toFixed(1) : n} ${units[i]}`;
-}
 
 /** "site=north, rack=2" → {site: "north", rack: "2"} (a pair without "=" is sent as is, for the API to name). */
 function labelMap(text) {
@@ -76,7 +67,7 @@ export async function nodesPage(admin) {
       }) }, t("nodes.delete"))) : null;
     return h("tr", { "data-node": n.name, "data-state": n.state },
       h("td", {}, n.name), h("td", { class: "state" }, stateBadge(n.state)), h("td", {}, reachable),
-      h("td", {}, health?.version || "—"), h("td", {}, when(health?.started) || "—"),
+      h("td", {}, health?.version || "—"), h("td", {}, when(health?.started) ?? "—"),
       h("td", {}, h("a", { href: `#/sources?${new URLSearchParams({ node: n.name })}`, class: "node-sources" }, String(n.sources))),
       h("td", {}, `${health ? health.paths : "—"} / ${n.max_paths ?? t("nodes.unlimited")}`),
       h("td", {}, health ? String(health.readers) : "—"),

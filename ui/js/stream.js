@@ -2,13 +2,11 @@
 // preview (WebRTC), a day's recordings timeline (play from a moment; for assets, cut clips), segments, event history.
 import { api, liveEvents } from "./api.js";
 import { attempt, field, h, onLeave, showError, table, tagList } from "./dom.js";
+import { bytes, duration, timeText, when } from "./format.js";
 import { t } from "./i18n.js";
 import { playWHEP } from "./whep.js";
 
 const DAY = 86400000;
-
-/** A time of the API as "2026-11-25 20:02:47" (UTC). */
-export const when = (iso) => (iso ? iso.slice(0, 19).replace("T", " ") : "");
 
 /** A source's stream endpoints. */
 export function sourceStream(id) {
@@ -46,7 +44,9 @@ export async function streamPanels(stream, reload) {
   const listSegments = async () => {
     const files = await api("GET", `${stream.files}?page_size=50`);
     segments.replaceChildren(h("h2", {}, t("detail.segments")), table("segments", ["col.start", "col.duration", "col.size", "col.state"],
-      files.items.map((f) => h("tr", {}, h("td", {}, when(f.start)), h("td", {}, f.duration ?? ""), h("td", {}, f.size ?? ""), h("td", { "data-state": f.state }, t(`state.${f.state}`))))));
+      files.items.map((f) => h("tr", {}, h("td", { class: "start" }, when(f.start)),
+        h("td", { class: "duration" }, f.duration != null ? duration(f.duration) : ""), h("td", { class: "size", title: f.size != null ? `${f.size} B` : null }, f.size != null ? bytes(f.size) : ""),
+        h("td", { "data-state": f.state }, t(`state.${f.state}`))))));
   };
   await listSegments();
   // Status, segments and history change in place as the index reports the path's events (in the background: an
@@ -123,7 +123,7 @@ async function eventHistory(url) {
   const shown = new Map();
   const body = h("tbody");
   const older = h("button", { type: "button", class: "secondary", id: "events-older" }, t("events.older"));
-  const detail = (d = {}) => [d.source_type, d.reader_type, d.segment_path?.split("/").pop(), d.segment_duration != null ? `${d.segment_duration} s` : null]
+  const detail = (d = {}) => [d.source_type, d.reader_type, d.segment_path?.split("/").pop(), d.segment_duration != null ? duration(d.segment_duration) : null]
     .filter(Boolean).join(" · ");
   let newestFirst = [];
   /** The 20 events before `before`, or the newest 20. */
@@ -164,7 +164,7 @@ async function timeline(stream, day = new Date().toISOString().slice(0, 10)) {
     axis.append(place(h("span", { class: "hour" }, `${String(hour).padStart(2, "0")}:00`), hour * 3600));
   }
   for (const s of sessions) {
-    axis.append(place(h("span", { class: "session", title: `${when(s.start)} · ${s.duration} s · ${s.segment_count}` }), (new Date(s.start) - from) / 1000, s.duration));
+    axis.append(place(h("span", { class: "session", title: `${timeText(s.start)} · ${duration(s.duration)} · ${s.segment_count} ${t(s.segment_count === 1 ? "storage.segment" : "storage.segments")}` }), (new Date(s.start) - from) / 1000, s.duration));
   }
   const moment = (value) => new Date(`${day}T${value}Z`);
   // The start to ask the API for: a moment inside a recording stays; one beside a session (bars are wider than short
@@ -210,23 +210,23 @@ async function timeline(stream, day = new Date().toISOString().slice(0, 10)) {
  * from the player's position or a duration; the range is drawn on the axis. */
 function clipForm(stream, { axis, video, from, moment, resolve }) {
   const start = h("input", { type: "time", step: "0.001", id: "clip-start", required: true });
-  const duration = h("input", { type: "number", id: "clip-duration", min: "0.001", max: "86400", step: "any", value: "10", required: true });
+  const length = h("input", { type: "number", id: "clip-duration", min: "0.001", max: "86400", step: "any", value: "10", required: true });
   const selection = h("span", { class: "selection", hidden: true });
   axis.append(selection);
   const draw = () => {
     selection.hidden = !start.value;
-    if (start.value) place(selection, (moment(start.value) - from) / 1000, Number(duration.value));
+    if (start.value) place(selection, (moment(start.value) - from) / 1000, Number(length.value));
   };
   start.addEventListener("input", draw);
-  duration.addEventListener("input", draw);
+  length.addEventListener("input", draw);
   const position = () => new Date(+new Date(video.dataset.start) + video.currentTime * 1000);
   const mark = (key, set) => h("button", { type: "button", class: "secondary", disabled: true, onclick: () => { set(position()); draw(); } }, t(key));
   const markStart = mark("clip.markStart", (at) => { start.value = at.toISOString().slice(11, 23); });
-  const markEnd = mark("clip.markEnd", (at) => { duration.value = ((at - moment(start.value)) / 1000).toFixed(3); });
+  const markEnd = mark("clip.markEnd", (at) => { length.value = ((at - moment(start.value)) / 1000).toFixed(3); });
   const result = h("p", { role: "status" });
   const form = h("form", { id: "clip-form" }, h("h3", {}, t("clip.title")), h("p", { class: "hint" }, t("clip.hint")),
     field(t("new.name"), h("input", { name: "name", id: "clip-name", required: true, maxlength: 255 })),
-    h("div", { class: "row" }, field(t("clip.start"), start), field(t("clip.duration"), duration)),
+    h("div", { class: "row" }, field(t("clip.start"), start), field(t("clip.duration"), length)),
     h("div", { class: "row" }, markStart, markEnd),
     field(t("assets.tags"), h("input", { name: "tags" })),
     h("button", { type: "submit" }, t("clip.create")), result);
@@ -234,7 +234,7 @@ function clipForm(stream, { axis, video, from, moment, resolve }) {
     event.preventDefault();
     attempt(async () => {
       const data = new FormData(form);
-      const asset = await api("POST", stream.clips, { name: data.get("name"), start: resolve(moment(start.value)), duration: Number(duration.value),
+      const asset = await api("POST", stream.clips, { name: data.get("name"), start: resolve(moment(start.value)), duration: Number(length.value),
         tags: tagList(data.get("tags")), format: "mp4" });
       result.replaceChildren(`${t("clip.created")} `, h("a", { href: `#/assets/${asset.id}`, id: "created-clip" }, asset.name));
     });

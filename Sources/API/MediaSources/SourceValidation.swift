@@ -85,10 +85,19 @@ enum SourceValidation {
         try q.string(name).map { try time($0, name) }
     }
 
-    /// RFC 3339 or unix seconds (up to the year 5138: later times overflow the index's microseconds).
+    /// RFC 3339, or unix seconds as docs/openapi.yaml's `TimeParameter` has them: 1–10 digits, then up to 6 decimals
+    /// (no exponent, sign or spaces: `1e5` and `1.3e-306` are refused).
     static func time(_ text: String, _ name: String) throws -> Date {
-        if let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds < 1e11 { return Date(timeIntervalSince1970: seconds) }
+        if isUnixSeconds(text), let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
         guard let date = RFC3339.parse(text) else { throw APIError.invalidField(name, .notATime(name)) }
         return date
+    }
+
+    static func isUnixSeconds(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        func digits(_ part: Substring, _ range: ClosedRange<Int>) -> Bool {
+            range.contains(part.utf8.count) && part.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        }
+        return digits(parts[0], 1...10) && (parts.count == 1 || digits(parts[1], 1...6))
     }
 }
