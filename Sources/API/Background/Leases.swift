@@ -84,7 +84,15 @@ public final class Leases: Service, Sendable {
         for name in state.withLock({ Array($0.held.keys) }) {
             try? await database.releaseLease(name.rawValue, holder: holder)
         }
-        state.withLock { $0.held = [:] }
+        // Stopped before its first round (a short-lived app): those waiting in `holds` hear "no" instead of waiting
+        // for ever, so that their services can end too.
+        let waiting = state.withLock { state in
+            state.held = [:]
+            state.started = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
     }
 
     /// Takes or renews every lease once.

@@ -77,7 +77,9 @@ public struct MediaNodes: Sendable {
     /// `no_node_available` when none of the matching nodes is active with room.
     func place(named: String?, labels: [String: String], excluding: Set<String> = []) async throws -> MediaNode {
         let nodes = try await all()
-        let load = try await database.sourceCountsByNode()
+        // The load is counted only when it can change the answer: several nodes, or a node with a limit.
+        let needsLoad = nodes.count > 1 || nodes.contains { $0.maxPaths != nil }
+        let load = needsLoad ? try await database.sourceCountsByNode() : [:]
         do {
             return try NodePlacement.choose(
                 among: nodes, named: named, labels: labels, load: load, downAfter: downAfter, now: Date().micros, excluding: excluding)
