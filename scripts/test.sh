@@ -19,7 +19,7 @@ export MTX_TEST_POSTGRES_URL
 swift test
 # The core API flows again on PostgreSQL (TestStack.swift): each stack on a new database of the same server. Without
 # MTX_TEST_POSTGRES_URL these tests fail, never skip.
-core_suites='APITests\.(CreateSource|CreateSourceValidation|UpdateSource|ReadSource|Asset(Creation|Catalogue|Stream)|HookIngest|StreamEndpoint|EventStream|RoleMatrix|Token|MediaMTXAuth|Audit|AuditCoverage|UIFiles|Hardening|SecretLog|Webhook|CORSAndLockout|Restart|MultiNode|MultiNodeReconciler|RecordingsExport)Tests/'
+core_suites='APITests\.(CreateSource|CreateSourceValidation|UpdateSource|ReadSource|Asset(Creation|Catalogue|Stream)|HookIngest|StreamEndpoint|EventStream|RoleMatrix|Token|MediaMTXAuth|Audit|AuditCoverage|UIFiles|Hardening|SecretLog|Webhook|CORSAndLockout|Restart|MultiNode|MultiNodeReconciler|RecordingsExport|RecordingSessions)Tests/'
 echo "PostgreSQL pass: the core API suites again, on PostgreSQL (MTX_TEST_BACKEND=postgres)"
 MTX_TEST_BACKEND=postgres swift test --skip-build --filter "$core_suites"
 python3 Tests/browser/test_ui.py

@@ -186,6 +186,7 @@ extension AppDatabase {
         case .segmentCreate, .segmentComplete:
             guard let s = e.segment else { return }
             let complete = e.type == .segmentComplete
+            let before = try liveSpan(db, path: e.path, start: s.start)
             try db.cachedStatement(
                 sql: """
                     INSERT INTO segments (path_name, file_path, start, duration, size, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -197,6 +198,7 @@ extension AppDatabase {
                         updated_at = excluded.updated_at
                     """
             ).execute(arguments: [e.path, s.filePath, s.start, s.duration, s.size, complete ? "complete" : "recording", now])
+            try segmentChanged(db, path: e.path, start: s.start, before: before)
         default:
             break
         }
@@ -443,28 +445,34 @@ extension AppDatabase {
                     sql: "INSERT OR IGNORE INTO segments (path_name, start, state, updated_at) VALUES (?, ?, 'complete', ?)",
                     arguments: [path, start, now]
                 )
-                added += db.changesCount
+                guard db.changesCount > 0 else { continue }
+                added += 1
+                try Self.segmentChanged(db, path: path, start: start, before: nil)
             }
             let listed = Set(starts)
             var deleted = 0
             for start in try Int64.fetchAll(
                 db, sql: "SELECT start FROM segments WHERE path_name = ? AND state <> 'deleted' AND start < ?", arguments: [path, olderThan])
             where !listed.contains(start) {
+                let before = try Self.liveSpan(db, path: path, start: start)
                 try db.execute(
                     sql: "UPDATE segments SET state = 'deleted', updated_at = ? WHERE path_name = ? AND start = ?", arguments: [now, path, start])
+                try Self.segmentChanged(db, path: path, start: start, before: before)
                 deleted += 1
             }
             return (added, deleted)
         }
     }
 
-    /// Bulk insert of complete segments in one transaction (imports, benchmarks); existing ones are kept.
+    /// Bulk insert of complete segments in one transaction (imports, benchmarks); existing ones are kept. The paths'
+    /// sessions are rebuilt.
     public func insertSegments(_ rows: [(path: String, start: Int64, duration: Double, size: Int64)]) async throws {
         try await writer.write { db in
             let now = Date().micros
             let statement = try db.makeStatement(
                 sql: "INSERT OR IGNORE INTO segments (path_name, start, duration, size, state, updated_at) VALUES (?, ?, ?, ?, 'complete', ?)")
             for r in rows { try statement.execute(arguments: [r.path, r.start, r.duration, r.size, now]) }
+            try Self.rebuildSessions(db, paths: Array(Set(rows.map(\.path))))
         }
     }
 

@@ -65,8 +65,10 @@ extension AppDatabase {
     /// Marks a segment deleted (MediaMTX removed its file); the row stays so history and sessions know it existed.
     public func markSegmentDeleted(path: String, start: Int64, at now: Int64) async throws {
         try await writer.write { db in
+            let before = try Self.liveSpan(db, path: path, start: start)
             try db.execute(
                 sql: "UPDATE segments SET state = 'deleted', updated_at = ? WHERE path_name = ? AND start = ?", arguments: [now, path, start])
+            try Self.segmentChanged(db, path: path, start: start, before: before)
         }
     }
 

@@ -94,6 +94,7 @@ public struct AppDatabase: Sendable {
         registerSecurityMigrations(&migrator)
         registerInstanceMigrations(&migrator)
         registerNodeMigrations(&migrator)
+        registerSessionMigrations(&migrator)
         return migrator
     }
 }

@@ -31,6 +31,16 @@ public protocol IndexStore: Sendable {
     func segmentBatch(after cursor: SegmentCursor?, paths: [String]?, from: Int64?, to: Int64?, limit: Int) async throws -> [Segment]
     /// Every live (not deleted) segment of a path overlapping `[from, to)`, oldest first, for merging into sessions.
     func allSegments(path: String, from: Int64?, to: Int64?) async throws -> [Segment]
+    /// The recording sessions of each path (as `mergeSessions` makes them of its live segments with the gap set by
+    /// `prepareSessions`) that overlap `[from, to)`, or are still open, oldest first; paths with none are left out.
+    /// Kept in the index as segments are written, so this reads a few rows per path.
+    func recordingSessions(paths: [String], from: Int64, to: Int64) async throws -> [String: [RecordingSession]]
+    /// Sets the gap (µs) that separates recording sessions; a gap other than the stored one rebuilds every session.
+    /// Returns true when it did.
+    @discardableResult
+    func prepareSessions(gap: Int64) async throws -> Bool
+    /// Each path's online/offline events in `[from, to)` and the last one before (paths with none left out).
+    func onlineHistory(paths: [String], from: Int64, to: Int64) async throws -> [String: OnlineHistory]
     /// True while a segment of the path is open (created, not yet complete).
     func isRecording(path: String) async throws -> Bool
     /// The path's events, newest first (by occurrence), at most `limit`, those that occurred before `before` if given;
@@ -47,6 +57,7 @@ public protocol IndexStore: Sendable {
     /// Returns (added, deleted).
     func reconcileSegments(path: String, starts: [Int64], olderThan: Int64, now: Int64) async throws -> (added: Int, deleted: Int)
     /// Inserts complete segments in one transaction (imports, benchmarks); a (path, start) already indexed is kept.
+    /// The paths' sessions are rebuilt.
     func insertSegments(_ rows: [(path: String, start: Int64, duration: Double, size: Int64)]) async throws
     /// Drops the history's events received before `before` (µs); the state they set stays. Returns how many.
     @discardableResult

@@ -157,6 +157,10 @@ extension PostgresCatalog {
                 ("state", .text), ("updated_at", .integer),
             ], keepsIdentity: true),
         TableMapping(table: "webhook_open_sessions", columns: [("path_name", .text), ("start", .integer)]),
+        TableMapping(
+            table: "recording_sessions",
+            columns: [("path_name", .text), ("start", .integer), ("stop", .integer), ("segment_count", .integer), ("open_count", .integer)]),
+        TableMapping(table: "recording_session_gap", columns: [("id", .integer), ("gap", .integer)]),
         // The login throttle's window: copied so that a guesser's recent failures still count after the move.
         TableMapping(table: "login_failures", columns: [("key", .text), ("at", .integer)]),
     ]
@@ -189,6 +193,8 @@ extension PostgresCatalog {
                 try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(names.joined(separator: ", ")) IN EXCLUSIVE MODE"), logger: logger)
                 let before = try await Self.rowCounts(on: connection, logger: logger).filter { $0.value > 0 }
                 guard before.isEmpty else { throw CatalogImportError.notEmpty(before) }
+                // The sessions come copied, as they were: the segments' trigger leaves them alone.
+                try await connection.query("SET LOCAL mtx.bulk_segments = 'on'", logger: logger)
                 for mapping in Self.importMappings {
                     guard let table = exported[mapping.table] else { continue }
                     try await insert(table, as: mapping, on: connection)

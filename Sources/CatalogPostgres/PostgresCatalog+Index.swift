@@ -626,14 +626,20 @@ extension PostgresCatalog: IndexStore {
                 ON CONFLICT (path_name, start) DO NOTHING RETURNING 1
                 """, logger: logger
             ).collect().count
-            let deleted = try await connection.query(
+            // One statement per segment: the sessions trigger moves a session per removal, looking at the neighbours as
+            // they are after it.
+            let gone = try await connection.query(
                 """
-                UPDATE segments SET state = 'deleted', updated_at = \(now)
+                SELECT start FROM segments
                 WHERE path_name = \(path) AND state <> 'deleted' AND start < \(olderThan) AND NOT (start = ANY(\(starts)::int8[]))
-                RETURNING 1
+                ORDER BY start
                 """, logger: logger
-            ).collect().count
-            return (added, deleted)
+            ).decode(Int64.self).reduce(into: [Int64]()) { $0.append($1) }
+            for start in gone {
+                try await connection.query(
+                    "UPDATE segments SET state = 'deleted', updated_at = \(now) WHERE path_name = \(path) AND start = \(start)", logger: logger)
+            }
+            return (added, gone.count)
         }
     }
 
@@ -649,6 +655,10 @@ extension PostgresCatalog: IndexStore {
         let sorted = rows.sorted { $0.path != $1.path ? $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) : $0.start < $1.start }
         let now = Date().micros
         try await client.withTransaction(logger: logger) { connection in
+            let paths = Array(Set(sorted.map(\.path)))
+            try await lockPaths(paths, on: connection)
+            // Sessions are rebuilt once at the end, not moved row by row.
+            try await connection.query("SET LOCAL mtx.bulk_segments = 'on'", logger: logger)
             var start = sorted.startIndex
             while start < sorted.endIndex {
                 let chunk = sorted[start..<min(start + 10_000, sorted.endIndex)]
@@ -662,6 +672,8 @@ extension PostgresCatalog: IndexStore {
                     """, logger: logger)
                 start = chunk.endIndex
             }
+            try await connection.query("SET LOCAL mtx.bulk_segments = 'off'", logger: logger)
+            try await rebuildSessions(paths: paths, on: connection)
         }
     }
 

@@ -7,7 +7,7 @@ import PostgresNIO
 extension PostgresCatalog {
     static let migrations =
         coreMigrations + assetMigrations + authMigrations + indexMigrations + operationsMigrations + instanceMigrations
-        + ingestMigrations + nodeMigrations
+        + ingestMigrations + nodeMigrations + sessionMigrations
 
     static let coreMigrations: [(name: String, statements: [String])] = [
         (

@@ -94,6 +94,9 @@ public struct Segment: Sendable, Equatable {
     public var node: String?
 
     public var end: Int64? { duration.map { start + Int64(($0 * 1_000_000).rounded()) } }
+
+    /// Where a segment ends as far as sessions go: an open one (no duration yet) at its start.
+    public static func end(start: Int64, duration: Double?) -> Int64 { start + Int64(((duration ?? 0) * 1_000_000).rounded()) }
 }
 
 public struct HistoryEvent: Sendable, Equatable {

@@ -119,9 +119,11 @@ public actor MediaMTXSimulator {
         playback.get("get") { request, _ in
             let answer = await state.playbackGet(query: query(request))
             if let error = answer.error { return respond(.error(answer.status, error)) }
+            var body = Data()
+            if let cut = answer.cut { body = try await state.cut(cut) }
             return Response(
                 status: .ok, headers: [.contentType: "video/mp4", .acceptRanges: "none"],
-                body: .init(byteBuffer: ByteBuffer(bytes: answer.body))
+                body: .init(byteBuffer: ByteBuffer(bytes: body))
             )
         }
         return router

@@ -138,6 +138,28 @@ extension SimulatorState {
         guard status == 0 else { throw SimError.ffmpegFailed(file) }
     }
 
+    /// Playback `/get`'s media as MediaMTX serves it: the segments joined into one stream that starts at the asked
+    /// start and lasts the asked duration (or up to the last segment's end), fragmented MP4 unless `format=mp4`.
+    /// Re-encoded (small test pictures), so the cut falls on the asked time rather than on a key frame.
+    func cut(_ cut: PlaybackCut) async throws -> Data {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sim-cut-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let list = work.appendingPathComponent("list.txt")
+        try cut.files.map { "file '\($0.replacingOccurrences(of: "'", with: "'\\''"))'" }.joined(separator: "\n")
+            .write(to: list, atomically: true, encoding: .utf8)
+        let output = work.appendingPathComponent("out.mp4").path
+        let arguments =
+            [
+                "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", list.path, "-ss", String(cut.offset),
+                "-t", String(cut.duration), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "10",
+            ] + (cut.mp4 ? ["-movflags", "+faststart", "-f", "mp4"] : ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4"])
+            + [output]
+        let child = try ChildProcess.start(options.ffmpeg, arguments, environment: ChildProcess.currentEnvironment)
+        guard await Self.exit(of: child).status == 0 else { throw SimError.ffmpegFailed(output) }
+        return try Data(contentsOf: URL(fileURLWithPath: output))
+    }
+
     static func fileName(pattern: String, path: String, start: Date) -> String {
         let c = utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: start)
         let micros = Int((start.timeIntervalSince1970 * 1_000_000).rounded()) % 1_000_000

@@ -331,17 +331,36 @@ public actor SimulatorState {
         return SimResponse(status: 200, body: .array(items))
     }
 
+    /// What playback `/get` serves: the recorded files of the contiguous segments (gap under 1 s, as `/list` joins
+    /// them) from the first one overlapping the span, and where in them the span starts.
+    struct PlaybackCut: Sendable {
+        var files: [String]
+        var offset: Double
+        var duration: Double
+        var mp4: Bool
+    }
+
     /// Playback `/get` (playback.openapi.yaml): 400 without path, start or duration, 404 "no recordings found" when no
-    /// segment overlaps, else 200 `video/mp4` with the first overlapping segment's file (empty for declared-only ones).
-    func playbackGet(query: [String: String]) -> (status: Int, body: Data, error: String?) {
-        guard let path = query["path"], !path.isEmpty else { return (400, Data(), "invalid path") }
-        guard let start = query["start"].flatMap(Self.parseTime) else { return (400, Data(), "invalid start") }
-        guard let duration = query["duration"].flatMap(Double.init), duration > 0 else { return (400, Data(), "invalid duration") }
+    /// segment overlaps, else the files to cut from (none for declared-only segments: an empty body).
+    func playbackGet(query: [String: String]) -> (status: Int, cut: PlaybackCut?, error: String?) {
+        guard let path = query["path"], !path.isEmpty else { return (400, nil, "invalid path") }
+        guard let start = query["start"].flatMap(Self.parseTime) else { return (400, nil, "invalid start") }
+        guard let duration = query["duration"].flatMap(Double.init), duration > 0 else { return (400, nil, "invalid duration") }
         let end = start.addingTimeInterval(duration)
-        let overlapping = (recordings[path] ?? []).filter { $0.start < end && $0.start.addingTimeInterval($0.duration) > start }
-        guard let first = overlapping.first else { return (404, Data(), "no recordings found") }
-        let file = overlapping.compactMap(\.file).first ?? first.file
-        return (200, file.flatMap { FileManager.default.contents(atPath: $0) } ?? Data(), nil)
+        let segments = recordings[path] ?? []
+        guard let first = segments.firstIndex(where: { $0.start < end && $0.start.addingTimeInterval($0.duration) > start }) else {
+            return (404, nil, "no recordings found")
+        }
+        var run = [segments[first]]
+        for s in segments[(first + 1)...] {
+            let last = run[run.count - 1]
+            guard s.start < end, s.start.timeIntervalSince(last.start.addingTimeInterval(last.duration)) < 1 else { break }
+            run.append(s)
+        }
+        let files = run.compactMap(\.file)
+        guard files.count == run.count else { return (200, nil, nil) }
+        let offset = max(0, start.timeIntervalSince(run[0].start))
+        return (200, PlaybackCut(files: files, offset: offset, duration: duration, mp4: query["format"] == "mp4"), nil)
     }
 
     func recordDirectory(_ path: String) -> String {

@@ -43,7 +43,7 @@ struct AppDatabaseTests {
             #expect(
                 try db.appliedMigrations() == [
                     "v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention",
-                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries", "v10_login_failures", "v11_nodes",
+                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries", "v10_login_failures", "v11_nodes", "v12_recording_sessions",
                 ])
             try await db.writer.read { conn in
                 #expect(try String.fetchOne(conn, sql: "PRAGMA journal_mode") == "wal")
@@ -60,7 +60,7 @@ struct AppDatabaseTests {
             #expect(
                 try AppDatabase.open(path: path).appliedMigrations() == [
                     "v1_media_sources", "v2_media_assets", "v3_hook_index", "v4_users_keys_audit", "v5_hook_events_rowid", "v6_source_retention",
-                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries", "v10_login_failures", "v11_nodes",
+                    "v7_webhooks", "v8_user_token_version", "v9_redact_hook_queries", "v10_login_failures", "v11_nodes", "v12_recording_sessions",
                 ])
         }
     }

@@ -143,8 +143,8 @@ struct MigrateToTests {
     /// PostgresCatalog+Import.swift.
     static let tables = [
         "audit_log", "hook_events", "login_failures", "media_asset_tags", "media_assets", "media_sources", "nodes", "path_readers", "path_status",
-        "publish_keys", "segments", "source_placements", "source_retention", "users", "webhook_deliveries", "webhook_open_sessions",
-        "webhook_subscriptions",
+        "publish_keys", "recording_session_gap", "recording_sessions", "segments", "source_placements", "source_retention", "users",
+        "webhook_deliveries", "webhook_open_sessions", "webhook_subscriptions",
     ]
 
     @Test func theFixtureFillsEveryTableAndTheExportReadsEveryRow() async throws {
@@ -234,6 +234,9 @@ struct MigrateToTests {
             let expectedSegments = try await sqlite.allSegments(path: path)
             #expect(ids(segments) == ids(expectedSegments))
             #expect(try await pg.isRecording(path: path) == sqlite.isRecording(path: path))
+            let sessions = try await pg.recordingSessions(paths: [path], from: .min, to: .max)
+            #expect(sessions == (try await sqlite.recordingSessions(paths: [path], from: .min, to: .max)))
+            #expect((sessions[path] ?? []) == mergeSessions(expectedSegments, gap: 1_000_000))
             let history = try await pg.history(path: path, limit: 100, before: nil)
             let expectedHistory = try await sqlite.history(path: path, limit: 100)
             #expect(!history.isEmpty)

@@ -81,6 +81,7 @@ public enum AccessPolicy {
 
         rule(.get, "/api/v1/recordings", .role(.viewer)),
         rule(.get, "/api/v1/recordings/export", .role(.operator)),
+        rule(.get, "/api/v1/recordings/sessions", .role(.viewer)),
         rule(.get, "/api/v1/storage", .role(.viewer)),
         rule(.get, "/api/v1/sources/:id/retention", .role(.viewer)),
         rule(.put, "/api/v1/sources/:id/retention", .role(.operator), "source.retention"),

@@ -36,6 +36,10 @@ public struct AppServices: Sendable {
             observer: { metrics.mediamtx(operation: $0, outcome: $1, duration: $2) })
         do {
             try await nodes.declare(config.mediamtx.declaredNodes)
+            // Sessions are kept with the configured gap: a changed one rebuilds them once, here.
+            if try await database.prepareSessions(gap: micros(config.hooks.sessionGap)) {
+                logger.info("recording sessions rebuilt", metadata: ["session_gap": "\(config.hooks.sessionGap)"])
+            }
         } catch {
             try? await httpClient.shutdown()
             await database.shutdown()

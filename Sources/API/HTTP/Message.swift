@@ -44,6 +44,7 @@ public enum Message: Sendable, Equatable {
     case notATime(String)
     case notPositiveSeconds(String)
     case tooManySeconds(String, max: Int)
+    case notAfter(String, String)
     case notFound(Thing)
     case routeNotFound
     case bodyTooLarge
@@ -127,6 +128,7 @@ public enum Message: Sendable, Equatable {
         case .notATime(let f): return "\(f) must be an RFC 3339 time (2026-01-02T15:04:05Z) or unix seconds."
         case .notPositiveSeconds(let f): return "\(f) must be a number of seconds greater than 0."
         case .tooManySeconds(let f, let max): return "\(f) must be at most \(max) seconds."
+        case .notAfter(let f, let other): return "\(f) must be after \(other)."
         case .notFound(let thing): return "The \(thing.text(.en)) does not exist."
         case .routeNotFound: return "No such endpoint."
         case .bodyTooLarge: return "The request body is larger than 1 MiB."
@@ -211,6 +213,7 @@ public enum Message: Sendable, Equatable {
         case .notATime(let f): return "\(f) 必须是 RFC 3339 时间（如 2026-01-02T15:04:05Z）或 Unix 秒数。"
         case .notPositiveSeconds(let f): return "\(f) 必须是大于 0 的秒数。"
         case .tooManySeconds(let f, let max): return "\(f) 不能超过 \(max) 秒。"
+        case .notAfter(let f, let other): return "\(f) 必须晚于 \(other)。"
         case .notFound(let thing): return "\(thing.text(.zh))不存在。"
         case .routeNotFound: return "接口不存在。"
         case .bodyTooLarge: return "请求体超过 1 MiB。"

@@ -30,17 +30,17 @@ extension SourcesService {
         return found
     }
 
-    /// Contiguous segments merged into sessions (gap ≤ `hooks.session_gap`).
+    /// Contiguous segments merged into sessions (gap ≤ `hooks.session_gap`), as the index keeps them.
     public func sessions(_ source: MediaSource, from: Date? = nil, to: Date? = nil) async throws -> [RecordingSession] {
-        mergeSessions(try await database.allSegments(path: source.pathName, from: from?.micros, to: to?.micros), gap: sessionGap)
+        try await database.recordingSessions(paths: [source.pathName], from: from?.micros ?? .min, to: to?.micros ?? .max)[source.pathName] ?? []
     }
 
-    /// The session holding `start` (looked for within a day either side), or nil when no segment covers it.
+    /// The session holding `start`, or nil when no segment covers it.
     public func session(_ source: MediaSource, covering start: Date) async throws -> RecordingSession? {
         let t = start.micros
-        let segments = try await database.allSegments(path: source.pathName, from: t - 86_400_000_000, to: t + 86_400_000_000)
-        guard segments.contains(where: { $0.start <= t && (t < ($0.end ?? $0.start) || $0.state == .recording) }) else { return nil }
-        return mergeSessions(segments, gap: sessionGap).first { $0.start <= t && (t < $0.end || $0.open) }
+        let covering = try await database.segments(SegmentQuery(path: source.pathName, from: t, to: t + 1, page: 1, pageSize: 1))
+        guard !covering.items.isEmpty else { return nil }
+        return try await sessions(source, from: start, to: Date(micros: t + 1)).first { $0.start <= t && (t < $0.end || $0.open) }
     }
 
     /// A playback of recorded media: MediaMTX's URL for it (without a token) and its length in seconds.

@@ -31,3 +31,58 @@ struct RecordingsService: Sendable {
         return Listing(segments: segments, owners: owners)
     }
 }
+
+extension RecordingsService {
+    /// Which sources `GET /recordings/sessions` covers.
+    struct SourceFilter: Sendable {
+        var ids: [UUID] = []
+        var tag: String?
+        var kind: MediaSource.Kind?
+        var node: String?
+        var nameContains: String?
+    }
+
+    /// A source's recording sessions and online/offline spans in a range.
+    struct SourceSessions: Sendable {
+        var source: MediaSource
+        var sessions: [RecordingSession]
+        var online: [OnlineHistory.Span]
+        var offline: [OnlineHistory.Span]
+    }
+
+    /// The sources the filter selects, by name, one page of them, each with its sessions overlapping `[from, to)` and
+    /// its online/offline spans there: two index reads for the page, whatever the number of segments.
+    func sessions(_ filter: SourceFilter, from: Int64, to: Int64, page: Int, pageSize: Int) async throws -> Page<SourceSessions> {
+        var sources = try await database.allSources()
+        if !filter.ids.isEmpty {
+            let wanted = Set(filter.ids)
+            sources = sources.filter { wanted.contains($0.id) }
+        }
+        if let tag = filter.tag {
+            var tagged = Set<UUID>()
+            var page = 1
+            while true {
+                let found = try await database.assets(AssetQuery(tags: [tag], page: page, pageSize: 500))
+                tagged.formUnion(found.items.compactMap(\.sourceID))
+                guard page * 500 < found.total else { break }
+                page += 1
+            }
+            sources = sources.filter { tagged.contains($0.id) }
+        }
+        if let kind = filter.kind { sources = sources.filter { $0.kind == kind } }
+        if let node = filter.node { sources = sources.filter { $0.node == node } }
+        if let name = filter.nameContains?.lowercased(), !name.isEmpty { sources = sources.filter { $0.name.lowercased().contains(name) } }
+        sources.sort { ($0.name, $0.id.uuidString) < ($1.name, $1.id.uuidString) }
+        let total = sources.count
+        let shown = Array(sources.dropFirst((page - 1) * pageSize).prefix(pageSize))
+        let paths = shown.map(\.pathName)
+        async let recorded = database.recordingSessions(paths: paths, from: from, to: to)
+        async let history = database.onlineHistory(paths: paths, from: from, to: to)
+        let (sessions, online) = try await (recorded, history)
+        return Page(
+            items: shown.map { source in
+                let spans = online[source.pathName]?.spans(from: from, to: to) ?? (online: [], offline: [])
+                return SourceSessions(source: source, sessions: sessions[source.pathName] ?? [], online: spans.online, offline: spans.offline)
+            }, total: total)
+    }
+}
