@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "mtx-bench",
             dependencies: [
-                "API", "Domain", "Catalog", "CatalogPostgres", "ChildProcess", "MediaMTXSimulator",
+                "API", "Domain", "Catalog", "CatalogPostgres", "ChildProcess", "HookWire", "MediaMTXSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

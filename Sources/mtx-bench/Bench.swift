@@ -10,7 +10,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtx-bench", abstract: "Print benchmark figures.",
         subcommands: [
-            AssetTags.self, AuthBench.self, BackendsBench.self, ExportBench.self, HooksBench.self, NodesBench.self, SegmentsBench.self,
+            AssetTags.self, AuthBench.self, BackendsBench.self, ExportBench.self, HooksBench.self, NodesBench.self, SegmentsBench.self, SessionsBench.self,
             WebhooksBench.self,
         ]
     )
