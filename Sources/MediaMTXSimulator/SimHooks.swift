@@ -151,8 +151,8 @@ extension SimulatorState {
         let output = work.appendingPathComponent("out.mp4").path
         let arguments =
             [
-                "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", list.path, "-ss", String(cut.offset),
-                "-t", String(cut.duration), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "10",
+                "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", list.path, "-ss", String(format: "%.6f", cut.offset),
+                "-t", String(format: "%.6f", cut.duration), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "10",
             ] + (cut.mp4 ? ["-movflags", "+faststart", "-f", "mp4"] : ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4"])
             + [output]
         let child = try ChildProcess.start(options.ffmpeg, arguments, environment: ChildProcess.currentEnvironment)

@@ -10,7 +10,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtx-bench", abstract: "Print benchmark figures.",
         subcommands: [
-            AssetTags.self, AuthBench.self, BackendsBench.self, ExportBench.self, HooksBench.self, NodesBench.self, SegmentsBench.self, SessionsBench.self,
+            AssetTags.self, AuthBench.self, BackendsBench.self, ExportBench.self, HooksBench.self, NodesBench.self, SegmentsBench.self,
+            SessionsBench.self,
             WebhooksBench.self,
         ]
     )

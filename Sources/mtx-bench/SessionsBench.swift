@@ -66,7 +66,11 @@ struct SessionsBench: AsyncParsableCommand {
         let server = try await BenchServer.start(in: dir, settings: "", databaseURL: databaseURL)
         defer { server.stop() }
         let token: String
-        if let pg = db as? PostgresCatalog { token = try await server.token(adding: pg) } else { token = try await server.viewerToken(database: file) }
+        if let pg = db as? PostgresCatalog {
+            token = try await server.token(adding: pg)
+        } else {
+            token = try await server.viewerToken(database: file)
+        }
         let dayFrom = (end - 86_400_000_000) / 1_000_000, dayTo = end / 1_000_000
         let hourFrom = dayTo - 3600 - 1234
         let one = try await sourceID(server, token, path: paths[sources / 2])
@@ -93,7 +97,9 @@ struct SessionsBench: AsyncParsableCommand {
         var daySessions = 0
         let day = try await http("from=\(dayFrom)&to=\(dayTo)&page_size=\(sources)") { data in
             let counts = try sessionsPerSource(data)
-            guard counts.count == sources, counts.allSatisfy({ $0 == counts[0] && $0 > 1 }) else { throw ValidationError("24 h: sessions per source \(counts)") }
+            guard counts.count == sources, counts.allSatisfy({ $0 == counts[0] && $0 > 1 }) else {
+                throw ValidationError("24 h: sessions per source \(counts)")
+            }
             daySessions = counts.reduce(0, +)
         }
         let hour = try await http("from=\(hourFrom)&to=\(hourFrom + 3600)&source_id=\(one)") { data in
@@ -136,7 +142,9 @@ struct SessionsBench: AsyncParsableCommand {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 16 << 20)
         let items = (try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])?["items"] as? [[String: Any]] ?? []
-        guard let id = items.first(where: { $0["path_name"] as? String == path })?["id"] as? String else { throw ValidationError("no source \(path)") }
+        guard let id = items.first(where: { $0["path_name"] as? String == path })?["id"] as? String else {
+            throw ValidationError("no source \(path)")
+        }
         return id
     }
 

@@ -3,19 +3,22 @@
 MediaMTX simulator, each started here on free ports with a fresh SQLite file. The simulator serves no WebRTC: a
 stand-in on the WebRTC address records the WHEP offer the page sends and refuses it, so the page must fall back to
 MediaMTX's player link. Screenshots of the main pages at 1280x800 (and one at phone width) go to screenshots/
-(ignored by git). Run by scripts/test.sh after `swift build --build-tests`."""
-import datetime, http.server, json, os, re, shutil, socket, subprocess, tempfile, threading, time, urllib.error, urllib.request
+(ignored by git). Run by scripts/test.sh after `swift build --build-tests`; MTX_UI_BIN names another directory of the
+binaries (mtx-companion, mediamtx-sim, mtx-hook) than .build/debug. Needs ffmpeg and ffprobe (the simulator records real
+segments; the Recordings page's export is measured)."""
+import datetime, http.server, json, os, re, shutil, socket, subprocess, tempfile, threading, time, urllib.error, urllib.parse, urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
+from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, ".build", "debug")
+BIN = os.environ.get("MTX_UI_BIN") or os.path.join(ROOT, ".build", "debug")
 SHOTS = os.path.join(ROOT, "screenshots")
 PASSWORD = "admin password 1"
 WHEP_REFUSAL = "this test's stand-in serves no WebRTC"
@@ -224,6 +227,280 @@ def unlabelled(driver):
           .map((el) => el.outerHTML);""")
 
 
+MISSING_SPAN = {"en": "This part of the recording is missing (deleted, or no longer on the MediaMTX node): it cannot be played.",
+                "zh": "这段录像缺失（已被删除或已不在 MediaMTX 节点上），无法播放。"}
+
+
+def rfc3339(ms):
+    """Milliseconds since 1970 as an RFC 3339 UTC time."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def recordings_page(driver, wait, sim_base, api, go, shot, pages):
+    """The Recordings page (#/recordings), with the simulator recording real 2 s segments (ffmpeg) on two sources: the
+    bars match the API, zoom and pan by buttons and keys, Tab and Enter play, a click plays the moment clicked, playback
+    crosses segments and (with a 2 s span) spans, speed and ±10 s, a range exported as MP4 (ffprobe reads its length)
+    and saved as a clip (an asset made first for a source with none), a missing span's message in English and Chinese,
+    and a phone's width with a pinch."""
+    began = time.time()
+    player = lambda: driver.find_element(By.ID, "rec-player")
+    attr = lambda name: player().get_attribute(name)
+    click = lambda element_id: driver.find_element(By.ID, element_id).click()
+    keys = lambda *k: webdriver.ActionChains(driver).send_keys(*k).perform()
+    video = lambda script: driver.execute_script(f"const v = document.querySelector('#rec-player video.active'); return v && v.{script}")
+
+    def listing(start, end):
+        query = urllib.parse.urlencode({"from": rfc3339(start), "to": rfc3339(end)})
+        return {i["name"]: i for i in api(f"/recordings/sessions?{query}")["items"]}
+
+    def tap(x, y):
+        action = ActionBuilder(driver)
+        action.pointer_action.move_to_location(round(x), round(y)).click()
+        action.perform()
+
+    def bar_box(source, index=0):
+        """A bar's rectangle (viewport pixels) and the lanes' left edge and width."""
+        return driver.execute_script("""const bars = document.querySelectorAll(`.rec-track[data-source="${arguments[0]}"] .session`);
+            const bar = bars[arguments[1]]; if (!bar) return null; bar.scrollIntoView({block: "center"});
+            const r = bar.getBoundingClientRect(), lanes = document.getElementById("rec-lanes").getBoundingClientRect();
+            return {left: r.left, right: r.right, y: r.top + r.height / 2, lanes: lanes.left, width: lanes.width};""", source, index)
+
+    # Two more sources record: Front door (pull, which had not recorded) and Back yard (push, new, with no asset), which
+    # then goes offline (shaded); Side gate's recordings will go missing.
+    sources = {s["name"]: s for s in api("/sources?page_size=100")["items"]}
+    front = sources["Front door"]
+    yard = api("/sources", "POST", {"name": "Back yard", "type": "push", "record_enabled": True})
+    gate = api("/sources", "POST", {"name": "Side gate", "type": "push", "record_enabled": True})
+    api(f"/sources/{front['id']}/record/start", "POST")
+    for source, kind in ((front, "rtspSource"), (yard, "rtmpConn"), (gate, "rtmpConn")):
+        sim(sim_base, "publish", {"path": source["path_name"], "source_type": kind})
+    assert len(sim(sim_base, "record", {"path": front["path_name"], "segments": 6, "duration": 2})["files"]) == 6
+    assert len(sim(sim_base, "record", {"path": yard["path_name"], "segments": 4, "duration": 2})["files"]) == 4
+    assert len(sim(sim_base, "record", {"path": gate["path_name"], "segments": 1, "duration": 2})["files"]) == 1
+    sim(sim_base, "unpublish", {"path": yard["path_name"]})
+    now = time.time() * 1000
+    counts = lambda got: [[s["segment_count"] for s in got[name]["sessions"]] for name in ("Front door", "Back yard", "Side gate")]
+    wait.until(lambda _: counts(got := listing(now - 600000, now + 60000)) == [[6], [4], [1]] and got["Back yard"]["offline"])
+    got = listing(now - 600000, now + 60000)
+    front_session, yard_session = got["Front door"]["sessions"][0], got["Back yard"]["sessions"][0]
+    f0, f_end = int(moment(front_session["start"]) * 1000), int(moment(front_session["end"]) * 1000)
+    y0, y_end = moment(yard_session["start"]) * 1000, moment(yard_session["end"]) * 1000
+    assert f_end - f0 == 12000, front_session
+
+    # A minute around the recordings (in the address): a row per source as the API lists them, each session a bar where
+    # its times fall on the axis; its start in the browser's zone, UTC on hover.
+    frm, to = f0 - 40000, f0 + 20000
+    route = f"#/recordings?from={frm}&to={to}"
+    axis = go(route, "rec-axis")
+    pages["recordings"] = route, "rec-axis"
+    view = lambda: (int(axis.get_attribute("data-from")), int(axis.get_attribute("data-to")))
+    assert view() == (frm, to), view()
+    span = to - frm
+    shown = listing(frm, to)
+    drawn = driver.execute_script("""const lanes = document.getElementById("rec-lanes").getBoundingClientRect();
+        return [...document.querySelectorAll(".rec-track[data-source]")].map((track) => [track.dataset.source,
+          [...track.querySelectorAll(".session")].map((bar) => [bar.dataset.start, bar.getBoundingClientRect().left - lanes.left,
+            bar.getBoundingClientRect().right - lanes.left, bar.title])]);""")
+    width = driver.execute_script("return document.getElementById('rec-lanes').clientWidth")
+    x = lambda at: (at - frm) / span * width
+    assert [source for source, _ in drawn] == [i["source_id"] for i in shown.values()], (drawn, shown)
+    for (_, bars), item in zip(drawn, shown.values()):
+        sessions = sorted(item["sessions"], key=lambda s: s["start"])
+        assert [b[0] for b in bars] == [s["start"] for s in sessions], (bars, sessions)
+        for (_, left, right, title), s in zip(bars, sessions):
+            assert abs(left - x(moment(s["start"]) * 1000)) < 1.5 and abs(right - max(x(moment(s["end"]) * 1000), left + 3)) < 1.5, (left, right, s)
+            assert all(text in title for text in shown_times(s["start"])), (title, s["start"])
+    assert driver.find_elements(By.CSS_SELECTOR, f'.rec-track[data-source="{yard["id"]}"] .off'), "offline is shaded"
+
+    # Zoom and pan with the buttons, then with the keys on the axis (reached with Tab); Tab goes on to the rows, and
+    # Enter on Front door's plays it from the cursor (the centre), or as here from the recording after it.
+    timeline = driver.find_element(By.ID, "rec-timeline")
+    for button, expected in [("rec-zoom-out", (frm - span // 2, to + span // 2)), ("rec-zoom-in", (frm, to)),
+                             ("rec-earlier", (frm - span // 2, to - span // 2)), ("rec-later", (frm, to))]:
+        click(button)
+        wait.until(lambda _: view() == expected)
+    # The sessions are read again for the range shown once it stops changing.
+    wait.until(lambda _: (timeline.get_attribute("data-state"), timeline.get_attribute("data-loaded-from")) == ("ready", str(frm)))
+    # The wheel zooms (out, here: a minute is the closest) around the pointer; a drag pans (and plays nothing).
+    lanes = driver.find_element(By.ID, "rec-lanes")
+    webdriver.ActionChains(driver).scroll_from_origin(ScrollOrigin.from_element(lanes), 0, 120).perform()
+    wait.until(lambda _: view()[1] - view()[0] > span)
+    zoomed = view()
+    webdriver.ActionChains(driver).move_to_element(lanes).click_and_hold().move_by_offset(-50, 0).move_by_offset(-50, 0).release().perform()
+    pixel = (zoomed[1] - zoomed[0]) / width
+    wait.until(lambda _: abs(view()[0] - (zoomed[0] + 100 * pixel)) <= pixel and view()[1] - view()[0] == zoomed[1] - zoomed[0])
+    assert not attr("data-source"), "a drag does not play"
+    axis = go(route, "rec-axis")
+    driver.execute_script("document.querySelector('.rec-presets button:last-child').focus()")
+    keys(Keys.TAB)
+    assert driver.switch_to.active_element.get_attribute("id") == "rec-axis", driver.switch_to.active_element.get_attribute("outerHTML")
+    assert driver.switch_to.active_element.get_attribute("aria-label").startswith("Timeline")
+    for key, expected in [("-", (frm - span // 2, to + span // 2)), ("+", (frm, to)), (Keys.ARROW_LEFT, (frm - span // 10, to - span // 10)),
+                          (Keys.ARROW_RIGHT, (frm, to))]:
+        keys(key)
+        wait.until(lambda _: view() == expected)
+    order = [i["source_id"] for i in shown.values()]
+    for source in order[:order.index(front["id"]) + 1]:
+        keys(Keys.TAB)
+        assert driver.switch_to.active_element.get_attribute("data-source") == source
+    keys(Keys.ENTER)
+    wait.until(lambda _: attr("data-source") == front["id"] and attr("data-span-start") == str(f0))
+
+    # A click a quarter into Front door's bar plays that moment (to a pixel); at 2x it plays on past the segment
+    # boundary (2 s in the <video>); paused, -10 s goes back to the recording's start, +10 s 10 s on.
+    box = bar_box(front["id"])
+    at = (box["left"] + box["right"]) / 2 - (box["right"] - box["left"]) / 4
+    tap(at, box["y"])
+    clicked = frm + (round(at) - box["lanes"]) / box["width"] * span
+    wait.until(lambda _: attr("data-span-start") != str(f0))
+    assert abs(int(attr("data-span-start")) - clicked) <= span / box["width"] + 1, (attr("data-span-start"), clicked)
+    Select(driver.find_element(By.ID, "rec-speed")).select_by_value("2")
+    wait.until(lambda _: video("playbackRate") == 2)
+    wait.until(lambda _: (video("currentTime") or 0) > 2.2)
+    assert int(attr("data-position")) > int(attr("data-span-start")) + 2000
+    click("rec-toggle")
+    wait.until(lambda _: attr("data-state") == "paused")
+    click("rec-back")
+    wait.until(lambda _: abs(int(attr("data-position") or 0) - f0) <= 50)
+    click("rec-mark-start")
+    click("rec-forward")
+    wait.until(lambda _: abs(int(attr("data-position") or 0) - (f0 + 10000)) <= 50)
+    click("rec-mark-end")
+
+    # The marked 10 s exported: the link is MediaMTX's playback URL (mp4, with its token), and the file it serves is 10 s.
+    assert abs(float(driver.find_element(By.ID, "rec-range-length").get_attribute("data-seconds")) - 10) < 0.06
+    click("rec-export")
+    link = wait.until(EC.presence_of_element_located((By.ID, "rec-download")))
+    href = link.get_attribute("href")
+    assert "/get?" in href and "format=mp4" in href and "token=" in href, href
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as exported:
+        exported.write(urllib.request.urlopen(href).read())
+        exported.flush()
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", exported.name],
+                               capture_output=True, text=True, check=True).stdout
+    assert abs(float(probe) - float(link.get_attribute("data-duration"))) <= 0.3 and abs(float(probe) - 10) <= 0.3, (probe, link.get_attribute("data-duration"))
+
+    # 2 s spans (the override): from the recording's start the position crosses into the next span, without a message.
+    driver.execute_script("localStorage.setItem('playbackSpan', '2')")
+    box = bar_box(front["id"])
+    tap(box["left"] + 1, box["y"])
+    wait.until(lambda _: attr("data-source") == front["id"] and int(attr("data-spans") or 0) >= 2 and f0 + 2300 < int(attr("data-position") or 0) < f0 + 6000)
+    assert attr("data-state") == "playing" and not driver.find_element(By.ID, "rec-message").is_displayed()
+    driver.execute_script("localStorage.removeItem('playbackSpan')")
+
+    # Shift+drag on Back yard selects a range; saved as a clip: Back yard had no asset, one is made for it first.
+    box = bar_box(yard["id"])
+    track = driver.find_element(By.CSS_SELECTOR, f'.rec-track[data-source="{yard["id"]}"]')
+    middle = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return r.left + r.width / 2", track)
+    x1, x2 = round(box["left"] + 6), round(box["left"] + (box["right"] - box["left"]) * 0.75)
+    webdriver.ActionChains(driver).key_down(Keys.SHIFT).move_to_element_with_offset(track, round(x1 - middle), 0).click_and_hold() \
+        .move_by_offset(10, 0).move_by_offset(x2 - x1 - 10, 0).release().key_up(Keys.SHIFT).perform()
+    selection = wait.until(EC.presence_of_element_located((By.ID, "rec-selection")))
+    sel_from, sel_to = float(selection.get_attribute("data-from")), float(selection.get_attribute("data-to"))
+    pixel = span / box["width"]
+    assert abs(sel_from - (frm + (x1 - box["lanes"]) * pixel)) <= pixel + 1 and abs(sel_to - (frm + (x2 - box["lanes"]) * pixel)) <= pixel + 1
+    assert y0 < sel_from < sel_to < y_end and view() == (frm, to), "a shift+drag selects, it does not pan"
+    assert driver.find_element(By.ID, "rec-range-source").text == "Back yard"
+    seconds = float(driver.find_element(By.ID, "rec-range-length").get_attribute("data-seconds"))
+    assert abs(seconds - (sel_to - sel_from) / 1000) < 0.002, (seconds, sel_from, sel_to)
+    driver.find_element(By.ID, "rec-clip-name").send_keys("Yard clip")
+    click("rec-save-clip")
+    link = wait.until(EC.presence_of_element_located((By.ID, "rec-clip-link")))
+    clip = next(c for c in api("/assets?source_type=vod")["items"] if c["name"] == "Yard clip")
+    assert clip["source_id"] == yard["id"] and abs(clip["duration"] - seconds) < 0.002 and abs(moment(clip["start"]) * 1000 - sel_from) < 2, clip
+    assert link.get_attribute("href").endswith(f"#/assets/{clip['id']}")
+    assert [a["name"] for a in api(f"/assets?source_id={yard['id']}&source_type=live")["items"]] == ["Back yard"]
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_script("window.scrollTo(0, 0); document.activeElement.blur()")
+    shot("recordings-desktop")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    # A missing span: Side gate's segment deleted in MediaMTX (before the companion's reconciler notices) and played: the
+    # message says so. In Chinese with another of its segments, then in English again.
+    def play_missing(language):
+        starts = driver.execute_script("return [...document.querySelectorAll(`.rec-track[data-source='${arguments[0]}'] .session`)].map((b) => b.dataset.start)", gate["id"])
+        start = starts[-1]
+        request = urllib.request.Request(f"{sim_base}/v3/recordings/deletesegment?{urllib.parse.urlencode({'path': gate['path_name'], 'start': start})}", method="DELETE")
+        assert urllib.request.urlopen(request).status == 200
+        box = bar_box(gate["id"], len(starts) - 1)
+        tap((box["left"] + box["right"]) / 2, box["y"])
+        message = wait.until(EC.visibility_of_element_located((By.ID, "rec-message")))
+        wait.until(lambda _: message.text == MISSING_SPAN[language])
+        assert attr("data-state") == "error" and attr("data-source") == gate["id"]
+
+    play_missing("en")
+    assert len(sim(sim_base, "record", {"path": gate["path_name"], "segments": 1, "duration": 2})["files"]) == 1
+    now = time.time() * 1000
+    latest = lambda: max(s["start"] for s in listing(now - 60000, now + 60000)["Side gate"]["sessions"])
+    wait.until(lambda _: moment(latest()) * 1000 > now - 5000)
+    second = latest()
+    go(f"#/recordings?from={int(now - 40000)}&to={int(now + 20000)}", "rec-axis")
+    last_gate_bar = lambda: driver.find_elements(By.CSS_SELECTOR, f'.rec-track[data-source="{gate["id"]}"] .session')[-1].get_attribute("data-start")
+    wait.until(lambda _: last_gate_bar() == second)
+    Select(driver.find_element(By.ID, "language")).select_by_value("zh")
+    wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, "main h1").text == "录像")
+    assert driver.find_element(By.CSS_SELECTOR, 'nav a[href="#/recordings"]').text == "录像"
+    assert driver.find_element(By.ID, "rec-axis").get_attribute("aria-label").startswith("时间轴")
+    assert driver.find_element(By.CSS_SELECTOR, "#rec-player-panel h2").text == "播放器"
+    assert driver.find_element(By.CSS_SELECTOR, "#rec-export-panel h2").text == "导出与剪辑"
+    assert driver.find_element(By.ID, "rec-zoom-in").get_attribute("aria-label") == "放大"
+    wait.until(lambda _: last_gate_bar() == second)
+    play_missing("zh")
+    Select(driver.find_element(By.ID, "language")).select_by_value("en")
+    wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, "main h1").text == "Recordings")
+    assert driver.find_element(By.CSS_SELECTOR, "#rec-player-panel h2").text == "Player"
+    assert driver.find_element(By.CSS_SELECTOR, 'nav a[href="#/recordings"]').text == "Recordings"
+
+    # Filters (in the address, as the controls set them): by name, type, node, and the tag of a source's asset.
+    go(route, "rec-axis")
+    for params, names in [({"type": "pull"}, None), ({"q": "DOOR"}, ["Front door"]), ({"node": "north-2"}, ["Relay"]), ({"tag": "dock"}, ["Loading bay"])]:
+        if "type" in params:
+            Select(driver.find_element(By.ID, "rec-type")).select_by_value(params["type"])
+        else:
+            go(f"{route}&{urllib.parse.urlencode(params)}", "rec-axis")
+        query = urllib.parse.urlencode({**params, "from": rfc3339(frm), "to": rfc3339(to)})
+        expected = [i["source_id"] for i in api(f"/recordings/sessions?{query}")["items"]]
+        wait.until(lambda _: [t.get_attribute("data-source") for t in driver.find_elements(By.CSS_SELECTOR, ".rec-track[data-source]")] == expected)
+        assert names is None or [i["name"] for i in api(f"/recordings/sessions?{query}")["items"]] == names
+        assert 0 < len(expected) < len(shown), (params, expected)
+
+    # A phone: nothing wider than the screen; the timeline takes sideways touches and pinches (the page still scrolls up
+    # and down over it): a pinch zooms in, a finger's drag pans, a tap plays.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    try:
+        axis = go(f"#/recordings?from={f0 - 60000}&to={f0 + 60000}", "rec-axis")
+        widths = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1] == 390, widths
+        lanes = driver.execute_script("""const lanes = document.getElementById("rec-lanes"); lanes.scrollIntoView({block: "center"});
+            const r = lanes.getBoundingClientRect(); return {left: r.left, width: r.width, y: r.top + 50, touch: getComputedStyle(lanes).touchAction}""")
+        assert lanes["width"] >= 200 and lanes["touch"] == "pan-y", lanes
+        touch = lambda kind, xs, y=lanes["y"]: driver.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": px, "y": y, "id": i} for i, px in enumerate(xs)]})
+        middle = lanes["left"] + lanes["width"] / 2
+        before = view()
+        touch("touchStart", [middle - 50, middle + 50])
+        for step in range(1, 6):
+            touch("touchMove", [middle - 50 - 5 * step, middle + 50 + 5 * step])
+        touch("touchEnd", [])
+        wait.until(lambda _: abs((view()[1] - view()[0]) - (before[1] - before[0]) * 100 / 150) <= 2)
+        before = view()
+        touch("touchStart", [middle])
+        for step in range(1, 5):
+            touch("touchMove", [middle + 10 * step])
+        touch("touchEnd", [])
+        wait.until(lambda _: view()[0] < before[0] and view()[1] - view()[0] == before[1] - before[0])
+        box = bar_box(front["id"])
+        touch("touchStart", [box["left"] - 1], box["y"])
+        touch("touchEnd", [], box["y"])
+        wait.until(lambda _: attr("data-source") == front["id"] and attr("data-span-start") == str(f0))
+        driver.execute_script("window.scrollTo(0, 0); document.activeElement.blur()")
+        shot("recordings-phone")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    print(f"recordings page: {time.time() - began:.1f} s")
+
+
 def run(base, sim_base, whep_base, proxy, direct, second_node):
     """`base`: the companion as the browser reaches it (through `proxy`); `direct`: without the proxy, for the test's
     own API calls, which must work while the proxy is cut; `second_node`: the API and playback addresses of a second
@@ -366,7 +643,12 @@ def run(base, sim_base, whep_base, proxy, direct, second_node):
         bars = axis.find_elements(By.CSS_SELECTOR, ".session")
         assert len(bars) == 1, f"two touching segments are one session: {len(bars)}"
         assert len(driver.find_elements(By.CSS_SELECTOR, "#segments tbody tr")) == 2
-        webdriver.ActionChains(driver).move_to_element(bars[0]).click().perform()
+        # Just before the bar (a pixel is 86 s of the day): the recording's start, so the URL serves all of it (a click on
+        # the bar may land in its last milliseconds, which the simulator's playback serves as a few frames).
+        before = driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); const r = arguments[0].getBoundingClientRect(); return [Math.floor(r.left) - 1, Math.round(r.top + r.height / 2)]", bars[0])
+        click = ActionBuilder(driver)
+        click.pointer_action.move_to_location(*before).click()
+        click.perform()
         wait.until(lambda _: driver.find_element(By.ID, "player").get_attribute("src"))
         src = driver.find_element(By.ID, "player").get_attribute("src")
         assert "/get?" in src and "token=" in src, src
@@ -635,6 +917,9 @@ def run(base, sim_base, whep_base, proxy, direct, second_node):
         shot("nodes-zh")
         Select(driver.find_element(By.ID, "language")).select_by_value("en")
         wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, "main h1").text == "MediaMTX nodes")
+
+        # The Recordings page: every source on one time axis, the player, export and clips.
+        recordings_page(driver, wait, sim_base, api, go, shot, pages)
 
         # Every field of every main page has a label, and nothing is wider than a phone's screen.
         for name, (hash_route, element_id) in pages.items():

@@ -5,6 +5,7 @@ import { attempt, clearError, copyButton, field, h, leavePage, onLeave, pager, s
 import { duration, setUTCTimes, utcTimes, when } from "./format.js";
 import { language, setLanguage, t, translate } from "./i18n.js";
 import { listNodes, nodeOption, nodesPage } from "./nodes.js";
+import { recordingsPage } from "./recordings.js";
 import { storagePage } from "./storage.js";
 import { assetStream, sourceStream, streamPanels } from "./stream.js";
 
@@ -282,6 +283,7 @@ async function route(state) {
     else if (path === "/sources") page = await sourcesPage(query);
     else if (path === "/sources/new") page = await newSourcePage();
     else if (section === "sources" && id) page = await sourceDetailPage(id, state);
+    else if (path === "/recordings") page = await recordingsPage(query, operates());
     else if (path === "/assets") page = await assetsPage(query);
     else if (section === "assets" && id) page = await assetDetailPage(id);
     else if (path === "/storage") page = await storagePage(operates());
