@@ -21,7 +21,8 @@ struct SessionsBench: AsyncParsableCommand {
     @Option(help: "Days of 2-s segments per source.") var days = 7
     @Option(help: "Requests per measurement over HTTP.") var runs = 200
     @Option(help: "Runs of the (slow) merging baseline for all sources.") var baselineRuns = 5
-    @Option(help: "A PostgreSQL URL: the catalogue there instead of a SQLite file.") var databaseURL: String?
+    @Option(help: "A PostgreSQL URL: the catalogue there instead of a SQLite file (already seeded with as many sources: used as is).")
+    var databaseURL: String?
 
     func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mtx-bench-sessions-\(UUID().uuidString)")
@@ -40,7 +41,13 @@ struct SessionsBench: AsyncParsableCommand {
         let seeded = ContinuousClock.now
         var paths: [String] = []
         let now = Date()
-        for s in 0..<sources {
+        // A PostgreSQL catalogue seeded by an earlier run (the same sizes) is used as it is: seeding takes minutes.
+        let existing = try await db.allSources().sorted { $0.name < $1.name }
+        if databaseURL != nil, existing.count == sources {
+            paths = existing.map(\.pathName)
+            print("using the \(sources) sources seeded before")
+        }
+        for s in paths.isEmpty ? 0..<sources : 0..<0 {
             let id = UUID()
             let source = MediaSource(
                 id: id, name: String(format: "cam %03d", s), pathName: PathName.make(name: "cam", id: id), kind: .pull, url: "rtsp://cam/\(s)",
@@ -67,7 +74,8 @@ struct SessionsBench: AsyncParsableCommand {
         defer { server.stop() }
         let token: String
         if let pg = db as? PostgresCatalog {
-            token = try await server.token(adding: pg)
+            // The viewer of an earlier run over the same catalogue logs in again.
+            if let fresh = try? await server.token(adding: pg) { token = fresh } else { token = try await server.login("bench-viewer") }
         } else {
             token = try await server.viewerToken(database: file)
         }

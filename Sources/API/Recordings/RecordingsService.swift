@@ -53,10 +53,16 @@ extension RecordingsService {
     /// The sources the filter selects, by name, one page of them, each with its sessions overlapping `[from, to)` and
     /// its online/offline spans there: two index reads for the page, whatever the number of segments.
     func sessions(_ filter: SourceFilter, from: Int64, to: Int64, page: Int, pageSize: Int) async throws -> Page<SourceSessions> {
-        var sources = try await database.allSources()
-        if !filter.ids.isEmpty {
+        var sources: [MediaSource]
+        if filter.ids.isEmpty {
+            sources = try await database.allSources()
+        } else if filter.ids.count <= 20 {
+            // A few named: read by key rather than listing every source (one hour of one camera is the common ask).
+            sources = []
+            for id in Set(filter.ids) { if let source = try await database.source(id: id) { sources.append(source) } }
+        } else {
             let wanted = Set(filter.ids)
-            sources = sources.filter { wanted.contains($0.id) }
+            sources = try await database.allSources().filter { wanted.contains($0.id) }
         }
         if let tag = filter.tag {
             var tagged = Set<UUID>()
