@@ -18,6 +18,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  # Chinese glyphs, so the Chinese screenshots can be read (a small font, 1.6 MB).
+  [ -d /usr/share/fonts/truetype/wqy ] || missing+=(fonts-wqy-microhei)
   # The package test (Tests/package/test_install.py): a clean Debian root, and the unit's checks.
   command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)

@@ -446,6 +446,10 @@ def recordings_page(driver, wait, sim_base, api, go, shot, pages):
     assert driver.find_element(By.ID, "rec-zoom-in").get_attribute("aria-label") == "放大"
     wait.until(lambda _: last_gate_bar() == second)
     play_missing("zh")
+    driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+    webdriver.ActionChains(driver).move_to_element(driver.find_element(By.CSS_SELECTOR, "main h1")).perform()  # no hover readout
+    assert driver.find_element(By.CSS_SELECTOR, f'.rec-label[data-source="{front["id"]}"] .meta').text.startswith("拉流 · "), "types in Chinese"
+    shot("recordings-zh")
     Select(driver.find_element(By.ID, "language")).select_by_value("en")
     wait.until(lambda _: driver.find_element(By.CSS_SELECTOR, "main h1").text == "Recordings")
     assert driver.find_element(By.CSS_SELECTOR, "#rec-player-panel h2").text == "Player"

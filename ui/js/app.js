@@ -76,7 +76,7 @@ async function sourcesPage(query) {
   const rows = list.items.map((s) => {
     const row = h("tr", { "data-path": s.path_name, "data-id": s.id },
       h("td", {}, h("a", { href: `#/sources/${s.id}` }, s.name)),
-      h("td", {}, s.type),
+      h("td", {}, t(`kind.${s.type}`)),
       h("td", { class: "optional" }, h("code", {}, s.path_name)),
       h("td", { class: "node" }, s.node),
       h("td", { class: "optional" }, s.protocol || ""),

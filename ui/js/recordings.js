@@ -42,7 +42,7 @@ export async function recordingsPage(query, operates) {
   const search = h("input", { type: "search", id: "rec-search", value: filters.q, "aria-label": t("sources.search"), placeholder: t("sources.search") });
   const tag = h("input", { type: "search", id: "rec-tag", value: filters.tag, "aria-label": t("assets.tag"), placeholder: t("assets.tag") });
   const type = h("select", { id: "rec-type", "aria-label": t("col.type") },
-    h("option", { value: "" }, t("filter.all")), ["pull", "push"].map((v) => h("option", { value: v, selected: filters.type === v }, v)));
+    h("option", { value: "" }, t("filter.all")), ["pull", "push"].map((v) => h("option", { value: v, selected: filters.type === v }, t(`kind.${v}`))));
   const node = nodes || filters.node ? h("select", { id: "rec-node", "aria-label": t("col.node") },
     h("option", { value: "" }, t("filter.allNodes")),
     (nodes || [{ name: filters.node }]).map((n) => h("option", { value: n.name, selected: n.name === filters.node }, n.name))) : null;
@@ -98,7 +98,7 @@ export async function recordingsPage(query, operates) {
       const label = h("div", { class: "rec-label", "data-source": item.source_id, title: `${item.name} (${item.path_name})` },
         // Out of the tab order: Tab goes from the axis to the rows, each named for its source.
         h("a", { href: `#/sources/${item.source_id}`, tabindex: "-1" }, item.name),
-        h("span", { class: "meta" }, `${item.type} · ${item.node}`, item.record_enabled ? "" : ` · ${t("rec.notRecording")}`));
+        h("span", { class: "meta" }, `${t(`kind.${item.type}`)} · ${item.node}`, item.record_enabled ? "" : ` · ${t("rec.notRecording")}`));
       const track = h("div", { class: "rec-track", "data-source": item.source_id, tabindex: "0", role: "button" });
       track.addEventListener("keydown", (event) => keys(event, item.source_id));
       track.addEventListener("focus", () => { selected = item.source_id; });
