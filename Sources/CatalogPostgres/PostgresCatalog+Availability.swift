@@ -102,6 +102,17 @@ final class PostgresPool: Sendable {
         try await run { client in try await client.query(query, logger: logger, file: file, line: line) }
     }
 
+    /// A prepared statement (prepared once per connection, then only bound and run: no planning per call), its rows
+    /// collected.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger? = nil) async throws -> [Statement.Row]
+    where Statement.Row: Sendable {
+        try await run { client in
+            var rows: [Statement.Row] = []
+            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
     /// Under a lease (`LeaseFence.current`), the transaction first checks the fence. Writes that may run under a lease
     /// go through here, never through `query`.
     func withTransaction<Result>(

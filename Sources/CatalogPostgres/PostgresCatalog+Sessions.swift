@@ -185,18 +185,7 @@ extension PostgresCatalog {
     public func recordingSessions(paths: [String], from: Int64, to: Int64) async throws -> [String: [RecordingSession]] {
         guard !paths.isEmpty else { return [:] }
         var out: [String: [RecordingSession]] = [:]
-        let rows = try await client.query(
-            """
-            SELECT p.name, s.start, s.stop, s.segment_count, s.open_count FROM unnest(\(Array(Set(paths)))::text[]) AS p (name)
-            CROSS JOIN LATERAL (
-                SELECT start, stop, segment_count, open_count FROM recording_sessions
-                WHERE path_name = p.name
-                    AND start >= coalesce((SELECT max(start) FROM recording_sessions WHERE path_name = p.name AND start <= \(from)), \(from))
-                    AND start < \(to) AND (stop > \(from) OR open_count > 0)
-            ) AS s
-            ORDER BY p.name, s.start
-            """, logger: logger)
-        for try await (path, start, stop, count, open) in rows.decode((String, Int64, Int64, Int32, Int32).self) {
+        for (path, start, stop, count, open) in try await client.execute(SessionsRead(paths: Array(Set(paths)), from: from, to: to), logger: logger) {
             out[path, default: []].append(RecordingSession(start: start, end: stop, segmentCount: Int(count), open: open > 0))
         }
         return out
@@ -205,24 +194,70 @@ extension PostgresCatalog {
     public func onlineHistory(paths: [String], from: Int64, to: Int64) async throws -> [String: OnlineHistory] {
         guard !paths.isEmpty else { return [:] }
         var out: [String: OnlineHistory] = [:]
-        let rows = try await client.query(
-            """
-            SELECT p.name, e.type, e.occurred_at, e.within FROM unnest(\(Array(Set(paths)))::text[]) AS p (name)
-            CROSS JOIN LATERAL (
-                (SELECT type, occurred_at, false AS within FROM hook_events
-                 WHERE path_name = p.name AND type IN ('online', 'offline') AND occurred_at < \(from) ORDER BY occurred_at DESC LIMIT 1)
-                UNION ALL
-                (SELECT type, occurred_at, true FROM hook_events
-                 WHERE path_name = p.name AND type IN ('online', 'offline') AND occurred_at >= \(from) AND occurred_at < \(to))
-            ) AS e
-            ORDER BY p.name, e.occurred_at, e.within
-            """, logger: logger)
-        for try await (path, type, at, within) in rows.decode((String, String, Int64, Bool).self) {
+        for (path, type, at, within) in try await client.execute(OnlineRead(paths: Array(Set(paths)), from: from, to: to), logger: logger) {
             var history = out[path] ?? OnlineHistory(before: nil, changes: [])
             if within { history.changes.append(.init(at: at, online: type == "online")) } else { history.before = type == "online" }
             out[path] = history
         }
         return out
+    }
+
+    /// Each path's sessions overlapping `[$2, $3)` or still open: the last that started at or before `$2`, and those
+    /// that start inside.
+    struct SessionsRead: PostgresPreparedStatement {
+        static let sql = """
+            SELECT p.name, s.start, s.stop, s.segment_count, s.open_count FROM unnest($1::text[]) AS p (name)
+            CROSS JOIN LATERAL (
+                SELECT start, stop, segment_count, open_count FROM recording_sessions
+                WHERE path_name = p.name
+                    AND start >= coalesce((SELECT max(start) FROM recording_sessions WHERE path_name = p.name AND start <= $2), $2)
+                    AND start < $3 AND (stop > $2 OR open_count > 0)
+            ) AS s
+            ORDER BY p.name, s.start
+            """
+        typealias Row = (String, Int64, Int64, Int32, Int32)
+        var paths: [String]
+        var from: Int64
+        var to: Int64
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings()
+            binds.append(paths)
+            binds.append(from)
+            binds.append(to)
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// Each path's last online/offline event before `$2` and those in `[$2, $3)`, oldest first.
+    struct OnlineRead: PostgresPreparedStatement {
+        static let sql = """
+            SELECT p.name, e.type, e.occurred_at, e.within FROM unnest($1::text[]) AS p (name)
+            CROSS JOIN LATERAL (
+                (SELECT type, occurred_at, false AS within FROM hook_events
+                 WHERE path_name = p.name AND type IN ('online', 'offline') AND occurred_at < $2 ORDER BY occurred_at DESC LIMIT 1)
+                UNION ALL
+                (SELECT type, occurred_at, true FROM hook_events
+                 WHERE path_name = p.name AND type IN ('online', 'offline') AND occurred_at >= $2 AND occurred_at < $3)
+            ) AS e
+            ORDER BY p.name, e.occurred_at, e.within
+            """
+        typealias Row = (String, String, Int64, Bool)
+        var paths: [String]
+        var from: Int64
+        var to: Int64
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings()
+            binds.append(paths)
+            binds.append(from)
+            binds.append(to)
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     @discardableResult
