@@ -45,8 +45,23 @@ extension PostgresCatalog: SourceStore {
             logger: logger)
     }
 
+    /// Read by nearly every request about a source: prepared once per connection.
     public func source(id: UUID) async throws -> MediaSource? {
-        try await fetchSources("SELECT \(unescaped: Self.sourceColumns) FROM media_sources WHERE id = \(id)").first
+        try await client.execute(SourceByID(id: id), logger: logger).first.map(Self.source)
+    }
+
+    struct SourceByID: PostgresPreparedStatement {
+        static let sql = "SELECT \(PostgresCatalog.sourceColumns) FROM media_sources WHERE id = $1"
+        typealias Row = SourceColumns
+        var id: UUID
+
+        func makeBindings() throws -> PostgresBindings {
+            var binds = PostgresBindings()
+            binds.append(id)
+            return binds
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     public func sourceExists(pathName: String) async throws -> Bool {
