@@ -95,8 +95,8 @@ struct MultiInstanceTests {
             input: password + "\n")
         try #require(added.status == 0, "users add: \(added.output)")
 
-        let (portA, portB) = (try freePort(), try freePort())
-        let (a, b) = ("http://127.0.0.1:\(portA)", "http://127.0.0.1:\(portB)")
+        let portA = try freePort()
+        let a = "http://127.0.0.1:\(portA)"
         func serve(_ name: String, _ port: Int) throws {
             var env = common
             env["MTX_COMPANION_SERVER_PORT"] = "\(port)"
@@ -109,8 +109,26 @@ struct MultiInstanceTests {
         let allLeases: Set<String> = ["reconciler", "retention", "webhooks"]
         try await waitFor("A holding every lease", timeout: .seconds(15)) { (try? await readiness(a)).map { Set($0.leases.keys) } == allLeases }
         let tokensA = try await readiness(a).leases
-        try serve("b", portB)
-        try await waitFor("B answering", timeout: .seconds(15)) { (try? await readiness(b))?.instance == "b" }
+        // B's port is taken just before B starts: one picked early (while A takes its leases) can meanwhile become
+        // another test's outgoing port, and B would exit on "Address already in use". Should it still happen, B starts
+        // again on another port.
+        var portB = 0
+        var b = ""
+        for attempt in 1...3 {
+            portB = try freePort()
+            b = "http://127.0.0.1:\(portB)"
+            try serve("b", portB)
+            let started = ContinuousClock.now
+            let log = dir.appendingPathComponent("b.log")
+            while ContinuousClock.now - started < .seconds(15) {
+                if (try? await readiness(b))?.instance == "b" { break }
+                if (try? String(contentsOf: log, encoding: .utf8))?.contains("Address already in use") == true { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if (try? await readiness(b))?.instance == "b" { break }
+            _ = processes.kill("b")
+            try #require(attempt < 3, "B did not answer: \(processes.logTails())")
+        }
         let before = try await readiness(b)
         #expect(before.backend == "postgres")
         #expect(before.leases.isEmpty, "B holds \(before.leases) while A is alive")
