@@ -187,18 +187,20 @@ extension AppDatabase {
             guard let s = e.segment else { return }
             let complete = e.type == .segmentComplete
             let before = try liveSpan(db, path: e.path, start: s.start)
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO segments (path_name, file_path, start, duration, size, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (path_name, start) DO UPDATE SET
-                        file_path = coalesce(excluded.file_path, file_path),
-                        duration = coalesce(excluded.duration, duration),
-                        size = max(coalesce(excluded.size, 0), coalesce(size, 0)),
-                        state = CASE WHEN state = 'deleted' THEN 'deleted' WHEN excluded.state = 'complete' OR state = 'complete' THEN 'complete' ELSE 'recording' END,
-                        updated_at = excluded.updated_at
-                    """
-            ).execute(arguments: [e.path, s.filePath, s.start, s.duration, s.size, complete ? "complete" : "recording", now])
-            try segmentChanged(db, path: e.path, start: s.start, before: before)
+            // The row as the upsert left it, for the sessions: no second read.
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        INSERT INTO segments (path_name, file_path, start, duration, size, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (path_name, start) DO UPDATE SET
+                            file_path = coalesce(excluded.file_path, file_path),
+                            duration = coalesce(excluded.duration, duration),
+                            size = max(coalesce(excluded.size, 0), coalesce(size, 0)),
+                            state = CASE WHEN state = 'deleted' THEN 'deleted' WHEN excluded.state = 'complete' OR state = 'complete' THEN 'complete' ELSE 'recording' END,
+                            updated_at = excluded.updated_at
+                        RETURNING duration, state
+                        """), arguments: [e.path, s.filePath, s.start, s.duration, s.size, complete ? "complete" : "recording", now])
+            try sessionsMoved(db, path: e.path, from: before, to: row.flatMap { SegmentSpan(start: s.start, duration: $0[0], state: $0[1]) })
         default:
             break
         }

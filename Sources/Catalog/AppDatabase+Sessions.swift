@@ -97,22 +97,29 @@ extension AppDatabase {
         var start: Int64
         var end: Int64
         var recording: Bool
+
+        /// nil for a deleted segment: it is in no session.
+        init?(start: Int64, duration: Double?, state: String) {
+            guard state != "deleted" else { return nil }
+            self.start = start
+            end = Segment.end(start: start, duration: duration)
+            recording = state == "recording"
+        }
     }
 
     /// The live segment at (path, start), nil when there is none or it is deleted.
     static func liveSpan(_ db: Database, path: String, start: Int64) throws -> SegmentSpan? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT duration, state FROM segments WHERE path_name = ? AND start = ?"), arguments: [path, start])
-        else { return nil }
-        let state: String = row[1]
-        guard state != "deleted" else { return nil }
-        return SegmentSpan(start: start, end: Segment.end(start: start, duration: row[0]), recording: state == "recording")
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT duration, state FROM segments WHERE path_name = ? AND start = ?"), arguments: [path, start])
+            .flatMap { SegmentSpan(start: start, duration: $0[0], state: $0[1]) }
     }
 
     /// Moves the path's sessions from what the segment at (path, start) was (`before`) to what it is now.
     static func segmentChanged(_ db: Database, path: String, start: Int64, before: SegmentSpan?) throws {
-        let after = try liveSpan(db, path: path, start: start)
+        try sessionsMoved(db, path: path, from: before, to: try liveSpan(db, path: path, start: start))
+    }
+
+    /// Moves the path's sessions from what a segment was (`before`, nil: not live) to what it is (`after`).
+    static func sessionsMoved(_ db: Database, path: String, from before: SegmentSpan?, to after: SegmentSpan?) throws {
         switch (before, after) {
         case (nil, nil):
             return

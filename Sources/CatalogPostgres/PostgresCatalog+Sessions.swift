@@ -181,6 +181,16 @@ extension PostgresCatalog {
     }
 }
 
+extension PostgresCatalog.PathsInRange {
+    func makeBindings() throws -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(paths)
+        binds.append(from)
+        binds.append(to)
+        return binds
+    }
+}
+
 extension PostgresCatalog {
     public func recordingSessions(paths: [String], from: Int64, to: Int64) async throws -> [String: [RecordingSession]] {
         guard !paths.isEmpty else { return [:] }
@@ -202,9 +212,16 @@ extension PostgresCatalog {
         return out
     }
 
+    /// A read of some paths over a time range, bound as `$1` (the paths), `$2` and `$3` (the range).
+    protocol PathsInRange: PostgresPreparedStatement {
+        var paths: [String] { get }
+        var from: Int64 { get }
+        var to: Int64 { get }
+    }
+
     /// Each path's sessions overlapping `[$2, $3)` or still open: the last that started at or before `$2`, and those
     /// that start inside.
-    struct SessionsRead: PostgresPreparedStatement {
+    struct SessionsRead: PathsInRange {
         static let sql = """
             SELECT p.name, s.start, s.stop, s.segment_count, s.open_count FROM unnest($1::text[]) AS p (name)
             CROSS JOIN LATERAL (
@@ -220,19 +237,11 @@ extension PostgresCatalog {
         var from: Int64
         var to: Int64
 
-        func makeBindings() throws -> PostgresBindings {
-            var binds = PostgresBindings()
-            binds.append(paths)
-            binds.append(from)
-            binds.append(to)
-            return binds
-        }
-
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     /// Each path's last online/offline event before `$2` and those in `[$2, $3)`, oldest first.
-    struct OnlineRead: PostgresPreparedStatement {
+    struct OnlineRead: PathsInRange {
         static let sql = """
             SELECT p.name, e.type, e.occurred_at, e.within FROM unnest($1::text[]) AS p (name)
             CROSS JOIN LATERAL (
@@ -248,14 +257,6 @@ extension PostgresCatalog {
         var paths: [String]
         var from: Int64
         var to: Int64
-
-        func makeBindings() throws -> PostgresBindings {
-            var binds = PostgresBindings()
-            binds.append(paths)
-            binds.append(from)
-            binds.append(to)
-            return binds
-        }
 
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
